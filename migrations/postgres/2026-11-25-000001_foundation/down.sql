@@ -1,0 +1,14 @@
+DROP TABLE IF EXISTS audit_events;
+DROP TABLE IF EXISTS field_provenance;
+DROP TABLE IF EXISTS person_departments;
+DROP TABLE IF EXISTS person_tags;
+DROP TABLE IF EXISTS person_addresses;
+DROP TABLE IF EXISTS person_phones;
+DROP TABLE IF EXISTS person_emails;
+DROP TABLE IF EXISTS people;
+DROP TABLE IF EXISTS sessions;
+DROP TABLE IF EXISTS login_throttle;
+DROP TABLE IF EXISTS user_departments;
+DROP TABLE IF EXISTS users;
+DROP TABLE IF EXISTS departments;
+DROP FUNCTION IF EXISTS audit_events_append_only();

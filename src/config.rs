@@ -1,0 +1,323 @@
+//! Typed settings, layered: the compiled-in `config/default.toml`, an optional file, an optional
+//! environment file, then `LIGHTHOUSE__SECTION__KEY` variables and `DATABASE_URL`.
+//!
+//! Policy: every setting has a documented default in `config/default.toml`; an unknown key, a
+//! value of the wrong type or an out-of-range value stops start-up with a message that names the
+//! key and where it came from.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::{Table, Value};
+
+const DEFAULTS: &str = include_str!("../config/default.toml");
+const ENV_PREFIX: &str = "LIGHTHOUSE__";
+
+/// All settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Where the data lives.
+    pub database: DatabaseSettings,
+    /// The HTTP server.
+    pub server: ServerSettings,
+    /// Sign-in and sessions.
+    pub auth: AuthSettings,
+    /// The audit writer.
+    pub audit: AuditSettings,
+    /// Logging.
+    pub log: LogSettings,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH`, a file path, or `postgres://…`.
+    pub url: String,
+    /// Pool size per instance.
+    pub pool_size: u32,
+    /// Seconds to wait for a pooled connection.
+    pub connect_timeout_secs: u64,
+    /// SQLite lock wait, in milliseconds.
+    pub busy_timeout_ms: u64,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Listen address.
+    pub bind: String,
+    /// Worker threads (0 = cores).
+    pub workers: usize,
+    /// Largest JSON body.
+    pub json_limit_bytes: usize,
+    /// Public base URL.
+    pub public_url: String,
+    /// Serve the OpenAPI document.
+    pub openapi: bool,
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Idle timeout in minutes.
+    pub session_idle_minutes: i64,
+    /// Absolute session lifetime in hours.
+    pub session_absolute_hours: i64,
+    /// Failed sign-ins before lockout.
+    pub lockout_threshold: i32,
+    /// Lockout duration in minutes.
+    pub lockout_minutes: i64,
+    /// Longest API token lifetime in days.
+    pub api_token_max_days: i64,
+    /// Concurrent password hashes (0 = cores).
+    pub max_concurrent_hashes: usize,
+}
+
+/// `[audit]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Flush interval of the read-audit writer, in milliseconds.
+    pub flush_interval_ms: u64,
+    /// Largest batch written at once.
+    pub batch_size: usize,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: String,
+    /// Tracing filter.
+    pub level: String,
+}
+
+/// A configuration problem, naming the key at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+/// Where the layers come from; `Settings::load` reads the real process environment.
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    /// An optional TOML file layered over the defaults.
+    pub file: Option<std::path::PathBuf>,
+    /// Environment variables (already merged with the environment file).
+    pub env: BTreeMap<String, String>,
+}
+
+impl Settings {
+    /// Load settings from the defaults, `config_file`, the environment file and the environment.
+    pub fn load(config_file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut env: BTreeMap<String, String> = BTreeMap::new();
+        let env_file = std::env::var("LIGHTHOUSE_ENV_FILE").ok();
+        let env_path = env_file.as_deref().unwrap_or(".env");
+        match std::fs::read_to_string(env_path) {
+            Ok(text) => env.extend(parse_env_file(&text, env_path)?),
+            Err(e) if env_file.is_some() => {
+                return Err(ConfigError(format!("cannot read the environment file {env_path}: {e}")))
+            }
+            Err(_) => {}
+        }
+        env.extend(std::env::vars());
+        let file = config_file
+            .map(Path::to_path_buf)
+            .or_else(|| env.get("LIGHTHOUSE_CONFIG").map(Into::into));
+        Settings::from_sources(&Sources { file, env })
+    }
+
+    /// Build settings from explicit sources (used by `load` and by tests).
+    pub fn from_sources(sources: &Sources) -> Result<Settings, ConfigError> {
+        let mut table: Table = DEFAULTS
+            .parse()
+            .map_err(|e| ConfigError(format!("the built-in defaults do not parse: {e}")))?;
+        if let Some(path) = &sources.file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+            let layer: Table = text
+                .parse()
+                .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+            merge(&mut table, layer, &path.display().to_string())?;
+        }
+        for (name, value) in &sources.env {
+            if let Some(key) = name.strip_prefix(ENV_PREFIX) {
+                set_from_env(&mut table, name, key, value)?;
+            }
+        }
+        if let Some(url) = sources.env.get("DATABASE_URL").filter(|u| !u.is_empty()) {
+            set_value(&mut table, &["database", "url"], Value::String(url.clone()));
+        }
+        let settings: Settings = Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError(e.message().to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
+        if let Err(e) = crate::db::DbUrl::parse(&self.database.url) {
+            return bad("database.url", &e);
+        }
+        if self.database.pool_size == 0 {
+            return bad("database.pool_size", "must be at least 1");
+        }
+        if self.server.bind.parse::<SocketAddr>().is_err() {
+            return bad("server.bind", "must be an address and port such as 127.0.0.1:8080");
+        }
+        if self.server.json_limit_bytes < 1024 {
+            return bad("server.json_limit_bytes", "must be at least 1024");
+        }
+        if !self.server.public_url.starts_with("http://") && !self.server.public_url.starts_with("https://") {
+            return bad("server.public_url", "must start with http:// or https://");
+        }
+        if self.auth.session_idle_minutes < 1 || self.auth.session_absolute_hours < 1 {
+            return bad("auth.session_idle_minutes", "session lifetimes must be positive");
+        }
+        if self.auth.lockout_threshold < 1 || self.auth.lockout_minutes < 1 {
+            return bad(
+                "auth.lockout_threshold",
+                "lockout threshold and duration must be positive",
+            );
+        }
+        if self.auth.api_token_max_days < 1 {
+            return bad("auth.api_token_max_days", "must be at least 1");
+        }
+        if self.audit.batch_size == 0 || self.audit.flush_interval_ms == 0 {
+            return bad("audit.batch_size", "batch size and flush interval must be positive");
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return bad("log.format", "must be \"text\" or \"json\"");
+        }
+        Ok(())
+    }
+}
+
+/// Parse `KEY=VALUE` lines (blank lines and `#` comments ignored, optional quotes).
+fn parse_env_file(text: &str, path: &str) -> Result<BTreeMap<String, String>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((k, v)) = line.split_once('=') else {
+            return Err(ConfigError(format!("{path}:{}: expected KEY=VALUE", n + 1)));
+        };
+        let v = v.trim();
+        let v = v
+            .strip_prefix('"')
+            .and_then(|s| s.strip_suffix('"'))
+            .or_else(|| v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')))
+            .unwrap_or(v);
+        out.insert(k.trim().to_string(), v.to_string());
+    }
+    Ok(out)
+}
+
+/// Merge `layer` into `base`; every key must already exist in the defaults.
+fn merge(base: &mut Table, layer: Table, origin: &str) -> Result<(), ConfigError> {
+    for (section, value) in layer {
+        let Some(Value::Table(target)) = base.get_mut(&section) else {
+            return Err(ConfigError(format!("{origin}: unknown section [{section}]")));
+        };
+        let Value::Table(entries) = value else {
+            return Err(ConfigError(format!("{origin}: `{section}` must be a section")));
+        };
+        for (key, v) in entries {
+            if !target.contains_key(&key) {
+                return Err(ConfigError(format!("{origin}: unknown key {section}.{key}")));
+            }
+            target.insert(key, v);
+        }
+    }
+    Ok(())
+}
+
+/// Apply `LIGHTHOUSE__SECTION__KEY=value`, typed like the default it replaces.
+fn set_from_env(table: &mut Table, name: &str, key: &str, raw: &str) -> Result<(), ConfigError> {
+    let parts: Vec<String> = key.split("__").map(|p| p.to_ascii_lowercase()).collect();
+    let [section, field] = parts.as_slice() else {
+        return Err(ConfigError(format!("{name}: expected {ENV_PREFIX}SECTION__KEY")));
+    };
+    let current = table
+        .get(section.as_str())
+        .and_then(|s| s.get(field.as_str()))
+        .ok_or_else(|| ConfigError(format!("{name}: unknown setting {section}.{field}")))?;
+    let typed = match current {
+        Value::Integer(_) => raw.trim().parse().map(Value::Integer).map_err(|_| "a whole number"),
+        Value::Float(_) => raw.trim().parse().map(Value::Float).map_err(|_| "a number"),
+        Value::Boolean(_) => raw.trim().parse().map(Value::Boolean).map_err(|_| "true or false"),
+        _ => Ok(Value::String(raw.to_string())),
+    }
+    .map_err(|want| ConfigError(format!("{name} ({section}.{field}): expected {want}, got {raw:?}")))?;
+    set_value(table, &[section, field], typed);
+    Ok(())
+}
+
+fn set_value(table: &mut Table, path: &[&str; 2], value: Value) {
+    if let Some(Value::Table(section)) = table.get_mut(path[0]) {
+        section.insert(path[1].to_string(), value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Sources {
+        Sources {
+            file: None,
+            env: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
+    }
+
+    #[test]
+    fn defaults_load() {
+        let s = Settings::from_sources(&Sources::default()).unwrap();
+        assert_eq!(s.server.bind, "127.0.0.1:8080");
+        assert!(s.database.url.starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn environment_overrides_with_types() {
+        let s = Settings::from_sources(&env(&[
+            ("LIGHTHOUSE__SERVER__BIND", "0.0.0.0:9000"),
+            ("LIGHTHOUSE__DATABASE__POOL_SIZE", "3"),
+            ("DATABASE_URL", "postgres://localhost/x"),
+        ]))
+        .unwrap();
+        assert_eq!(s.server.bind, "0.0.0.0:9000");
+        assert_eq!(s.database.pool_size, 3);
+        assert_eq!(s.database.url, "postgres://localhost/x");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = Settings::from_sources(&env(&[("LIGHTHOUSE__SERVER__BINDD", "x")])).unwrap_err();
+        assert!(e.to_string().contains("server.bindd"), "{e}");
+        let e = Settings::from_sources(&env(&[("LIGHTHOUSE__DATABASE__POOL_SIZE", "many")])).unwrap_err();
+        assert!(e.to_string().contains("database.pool_size"), "{e}");
+        let e = Settings::from_sources(&env(&[("LIGHTHOUSE__SERVER__BIND", "nowhere")])).unwrap_err();
+        assert!(e.to_string().contains("server.bind"), "{e}");
+        let e = Settings::from_sources(&env(&[("DATABASE_URL", "mysql://x")])).unwrap_err();
+        assert!(e.to_string().contains("database.url"), "{e}");
+    }
+
+    #[test]
+    fn env_file_syntax() {
+        let m = parse_env_file("# c\nA=1\nexport B=\"two\"\n\nC='3'\n", "f").unwrap();
+        assert_eq!(m["A"], "1");
+        assert_eq!(m["B"], "two");
+        assert_eq!(m["C"], "3");
+        assert!(parse_env_file("nonsense", "f").is_err());
+    }
+}

@@ -1,0 +1,118 @@
+//! Audit events: append-only rows (an UPDATE trigger refuses changes on both backends).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::audit_events;
+use super::DbConn;
+
+/// A stored audit event.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEvent {
+    /// Row id (also the cursor order).
+    pub id: i64,
+    /// When it happened (UTC).
+    pub occurred_at: NaiveDateTime,
+    /// Internal id of the acting user, if a user acted.
+    pub actor_user_id: Option<i64>,
+    /// Actor label: `user:<public id>`, `system`, `cli`, `anonymous`.
+    pub actor: String,
+    /// What was done, e.g. `person.read`.
+    pub action: String,
+    /// Kind of target, e.g. `person`.
+    pub target_kind: Option<String>,
+    /// Public id of the target.
+    pub target_id: Option<String>,
+    /// `success`, `failure` or `denied`.
+    pub outcome: String,
+    /// Client address.
+    pub client_addr: Option<String>,
+    /// Request id.
+    pub request_id: Option<String>,
+    /// JSON detail without personal values (field names, counts, reasons).
+    pub detail: Option<String>,
+}
+
+/// An audit event to write.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct NewAuditEvent {
+    /// When.
+    pub occurred_at: NaiveDateTime,
+    /// Acting user id.
+    pub actor_user_id: Option<i64>,
+    /// Actor label.
+    pub actor: String,
+    /// Action.
+    pub action: String,
+    /// Target kind.
+    pub target_kind: Option<String>,
+    /// Target public id.
+    pub target_id: Option<String>,
+    /// Outcome.
+    pub outcome: String,
+    /// Client address.
+    pub client_addr: Option<String>,
+    /// Request id.
+    pub request_id: Option<String>,
+    /// JSON detail.
+    pub detail: Option<String>,
+}
+
+/// Write events (one multi-row statement per chunk).
+pub fn insert_many(conn: &mut DbConn, events: &[NewAuditEvent]) -> QueryResult<usize> {
+    let mut n = 0;
+    for chunk in events.chunks(500) {
+        n += crate::with_backend!(conn, |c| diesel::insert_into(audit_events::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(n)
+}
+
+/// Filters for [`list`].
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    /// Only this actor (internal user id).
+    pub actor_user_id: Option<i64>,
+    /// Only this target kind.
+    pub target_kind: Option<String>,
+    /// Only this target id.
+    pub target_id: Option<String>,
+    /// Only this action.
+    pub action: Option<String>,
+    /// From this time (inclusive).
+    pub from: Option<NaiveDateTime>,
+    /// Before this time.
+    pub to: Option<NaiveDateTime>,
+    /// Only ids below this (cursor; newest first).
+    pub before_id: Option<i64>,
+}
+
+/// Events matching `filter`, newest first, at most `limit`.
+pub fn list(conn: &mut DbConn, filter: &AuditFilter, limit: i64) -> QueryResult<Vec<AuditEvent>> {
+    let mut q = audit_events::table.select(AuditEvent::as_select()).into_boxed();
+    if let Some(a) = filter.actor_user_id {
+        q = q.filter(audit_events::actor_user_id.eq(a));
+    }
+    if let Some(k) = &filter.target_kind {
+        q = q.filter(audit_events::target_kind.eq(k.clone()));
+    }
+    if let Some(t) = &filter.target_id {
+        q = q.filter(audit_events::target_id.eq(t.clone()));
+    }
+    if let Some(a) = &filter.action {
+        q = q.filter(audit_events::action.eq(a.clone()));
+    }
+    if let Some(f) = filter.from {
+        q = q.filter(audit_events::occurred_at.ge(f));
+    }
+    if let Some(t) = filter.to {
+        q = q.filter(audit_events::occurred_at.lt(t));
+    }
+    if let Some(b) = filter.before_id {
+        q = q.filter(audit_events::id.lt(b));
+    }
+    q.order(audit_events::id.desc()).limit(limit).load(conn)
+}

@@ -1,0 +1,116 @@
+//! Database access: one connection type for SQLite and PostgreSQL.
+//!
+//! Policy:
+//! - Every query is written once against [`DbConn`], diesel's `MultiConnection` over both
+//!   backends. The few statements outside the common subset (multi-row insert, upsert,
+//!   `FOR UPDATE SKIP LOCKED`) go through [`with_backend!`], whose arms share one body text.
+//! - The URL picks the backend at run time ([`DbUrl::parse`]); an unknown scheme is refused
+//!   rather than read as a SQLite file name.
+//! - Write transactions go through [`write_tx`]: `BEGIN IMMEDIATE` on SQLite (so a transaction
+//!   that reads first cannot dead-lock on the upgrade to a write lock), a plain transaction on
+//!   PostgreSQL.
+//! - Timestamps are UTC `NaiveDateTime` truncated to microseconds ([`now`]), the precision both
+//!   backends keep.
+
+pub mod audit;
+pub mod departments;
+pub mod people;
+pub mod pool;
+pub mod schema;
+pub mod sessions;
+pub mod users;
+
+use chrono::{NaiveDateTime, SubsecRound, Utc};
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+
+pub use pool::{DbPool, DbUrl};
+
+/// A connection to either backend.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    /// PostgreSQL, for production and several instances.
+    Pg(PgConnection),
+    /// Embedded SQLite, the default.
+    Sqlite(SqliteConnection),
+}
+
+/// Which backend a connection talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL.
+    Postgres,
+    /// SQLite.
+    Sqlite,
+}
+
+impl DbConn {
+    /// The backend of this connection.
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConn::Pg(_) => Backend::Postgres,
+            DbConn::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// Run the same statement text against the concrete connection of either backend, for the
+/// statements diesel's common subset does not cover. The body is compiled once per backend.
+#[macro_export]
+macro_rules! with_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Pg($c) => $body,
+            $crate::db::DbConn::Sqlite($c) => $body,
+        }
+    };
+}
+
+/// The current time in UTC, truncated to microseconds.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// Run `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite, `BEGIN` on PostgreSQL.
+/// Nested calls become savepoints.
+pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let nested = match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()
+            .map_err(E::from)?
+            .is_some(),
+        DbConn::Pg(_) => true,
+    };
+    if nested {
+        return diesel::Connection::transaction(conn, f);
+    }
+    if let DbConn::Sqlite(c) = conn {
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE").map_err(E::from)?;
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConn as diesel::Connection>::TransactionManager::commit_transaction(conn).map_err(E::from)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The rollback's own failure is less useful than the error that caused it.
+            let _ = <DbConn as diesel::Connection>::TransactionManager::rollback_transaction(conn);
+            Err(e)
+        }
+    }
+}
+
+/// Run `f` in a transaction only when no transaction is open; used for expected failures inside
+/// a transaction (PostgreSQL aborts the whole transaction on an error, a savepoint contains it).
+pub fn savepoint<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    diesel::Connection::transaction(conn, f)
+}

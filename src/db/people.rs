@@ -1,0 +1,652 @@
+//! People (the golden record), their contact points, tags, department links and provenance.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::{
+    departments, field_provenance, people, person_addresses, person_departments, person_emails, person_phones,
+    person_tags,
+};
+use super::DbConn;
+
+/// The backend type of [`DbConn`], for boxed queries.
+pub type Db = <DbConn as diesel::Connection>::Backend;
+
+/// A person row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = people)]
+pub struct Person {
+    /// Internal id.
+    pub id: i64,
+    /// Opaque public id.
+    pub public_id: String,
+    /// Title.
+    pub title: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Preferred name.
+    pub preferred_name: Option<String>,
+    /// Date of birth.
+    pub date_of_birth: Option<NaiveDate>,
+    /// Organisation.
+    pub organisation: Option<String>,
+    /// `active`, `restricted`, `erased`, `merged`.
+    pub status: String,
+    /// Survivor when merged.
+    pub merged_into: Option<i64>,
+    /// Version.
+    pub version: i64,
+    /// Folded given name.
+    pub given_fold: String,
+    /// Folded family name.
+    pub family_fold: String,
+    /// Folded preferred name.
+    pub preferred_fold: String,
+    /// Folded "given family".
+    pub full_fold: String,
+    /// Created.
+    pub created_at: NaiveDateTime,
+    /// Updated.
+    pub updated_at: NaiveDateTime,
+}
+
+/// The name and scalar fields written on create and update.
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = people, treat_none_as_null = true)]
+pub struct PersonFields {
+    /// Title.
+    pub title: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Preferred name.
+    pub preferred_name: Option<String>,
+    /// Date of birth.
+    pub date_of_birth: Option<NaiveDate>,
+    /// Organisation.
+    pub organisation: Option<String>,
+    /// Folded given name.
+    pub given_fold: String,
+    /// Folded family name.
+    pub family_fold: String,
+    /// Folded preferred name.
+    pub preferred_fold: String,
+    /// Folded full name.
+    pub full_fold: String,
+}
+
+/// Columns only set on insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = people)]
+pub struct NewPersonMeta<'a> {
+    /// Public id.
+    pub public_id: &'a str,
+    /// Status.
+    pub status: &'a str,
+    /// Version.
+    pub version: i64,
+    /// Created.
+    pub created_at: NaiveDateTime,
+    /// Updated.
+    pub updated_at: NaiveDateTime,
+}
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// `staff`, `import`, `api_token`, …
+    pub kind: String,
+    /// A reference within that kind (source record id, batch id).
+    pub reference: Option<String>,
+    /// The staff user responsible, if any.
+    pub by: Option<i64>,
+    /// When it was set.
+    pub at: NaiveDateTime,
+}
+
+/// An email row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = person_emails)]
+pub struct EmailRow {
+    /// Id.
+    pub id: i64,
+    /// Person.
+    pub person_id: i64,
+    /// As given.
+    pub address: String,
+    /// Lower-cased key.
+    pub address_key: String,
+    /// Primary.
+    pub is_primary: bool,
+    /// Provenance kind.
+    pub source_kind: String,
+    /// Provenance ref.
+    pub source_ref: Option<String>,
+    /// Set by.
+    pub set_by: Option<i64>,
+    /// Set at.
+    pub set_at: NaiveDateTime,
+}
+
+/// A new email row.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = person_emails)]
+pub struct NewEmail {
+    /// Person.
+    pub person_id: i64,
+    /// As given.
+    pub address: String,
+    /// Key.
+    pub address_key: String,
+    /// Primary.
+    pub is_primary: bool,
+    /// Provenance kind.
+    pub source_kind: String,
+    /// Provenance ref.
+    pub source_ref: Option<String>,
+    /// Set by.
+    pub set_by: Option<i64>,
+    /// Set at.
+    pub set_at: NaiveDateTime,
+}
+
+/// A phone row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = person_phones)]
+pub struct PhoneRow {
+    /// Id.
+    pub id: i64,
+    /// Person.
+    pub person_id: i64,
+    /// E.164.
+    pub number: String,
+    /// mobile / home / work / other.
+    pub label: String,
+    /// Primary.
+    pub is_primary: bool,
+    /// Provenance kind.
+    pub source_kind: String,
+    /// Provenance ref.
+    pub source_ref: Option<String>,
+    /// Set by.
+    pub set_by: Option<i64>,
+    /// Set at.
+    pub set_at: NaiveDateTime,
+}
+
+/// A new phone row.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = person_phones)]
+pub struct NewPhone {
+    /// Person.
+    pub person_id: i64,
+    /// E.164.
+    pub number: String,
+    /// Label.
+    pub label: String,
+    /// Primary.
+    pub is_primary: bool,
+    /// Provenance kind.
+    pub source_kind: String,
+    /// Provenance ref.
+    pub source_ref: Option<String>,
+    /// Set by.
+    pub set_by: Option<i64>,
+    /// Set at.
+    pub set_at: NaiveDateTime,
+}
+
+/// An address row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = person_addresses)]
+pub struct AddressRow {
+    /// Id.
+    pub id: i64,
+    /// Person.
+    pub person_id: i64,
+    /// Line 1.
+    pub line1: String,
+    /// Line 2.
+    pub line2: Option<String>,
+    /// Line 3.
+    pub line3: Option<String>,
+    /// Town.
+    pub town: Option<String>,
+    /// County.
+    pub county: Option<String>,
+    /// Normalised postcode.
+    pub postcode: Option<String>,
+    /// ISO country code.
+    pub country: String,
+    /// Primary.
+    pub is_primary: bool,
+    /// Provenance kind.
+    pub source_kind: String,
+    /// Provenance ref.
+    pub source_ref: Option<String>,
+    /// Set by.
+    pub set_by: Option<i64>,
+    /// Set at.
+    pub set_at: NaiveDateTime,
+}
+
+/// A new address row.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = person_addresses)]
+pub struct NewAddress {
+    /// Person.
+    pub person_id: i64,
+    /// Line 1.
+    pub line1: String,
+    /// Line 2.
+    pub line2: Option<String>,
+    /// Line 3.
+    pub line3: Option<String>,
+    /// Town.
+    pub town: Option<String>,
+    /// County.
+    pub county: Option<String>,
+    /// Postcode.
+    pub postcode: Option<String>,
+    /// Country.
+    pub country: String,
+    /// Primary.
+    pub is_primary: bool,
+    /// Provenance kind.
+    pub source_kind: String,
+    /// Provenance ref.
+    pub source_ref: Option<String>,
+    /// Set by.
+    pub set_by: Option<i64>,
+    /// Set at.
+    pub set_at: NaiveDateTime,
+}
+
+/// Provenance of a scalar field.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = field_provenance)]
+pub struct ProvenanceRow {
+    /// Person.
+    pub person_id: i64,
+    /// Field name.
+    pub field: String,
+    /// Provenance kind.
+    pub source_kind: String,
+    /// Provenance ref.
+    pub source_ref: Option<String>,
+    /// Set by.
+    pub set_by: Option<i64>,
+    /// Set at.
+    pub set_at: NaiveDateTime,
+}
+
+/// Insert a person.
+pub fn insert(conn: &mut DbConn, meta: &NewPersonMeta, fields: &PersonFields) -> QueryResult<Person> {
+    diesel::insert_into(people::table)
+        .values((meta, fields))
+        .get_result(conn)
+}
+
+/// By public id (any status).
+pub fn find_by_public_id(conn: &mut DbConn, public_id: &str) -> QueryResult<Option<Person>> {
+    people::table
+        .filter(people::public_id.eq(public_id))
+        .select(Person::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// By internal id.
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Person> {
+    people::table.find(id).select(Person::as_select()).first(conn)
+}
+
+/// Update fields if the version still matches; returns the new row or `None` when stale.
+pub fn update_fields(
+    conn: &mut DbConn,
+    id: i64,
+    expected_version: i64,
+    fields: &PersonFields,
+    at: NaiveDateTime,
+) -> QueryResult<Option<Person>> {
+    let n = diesel::update(people::table.find(id).filter(people::version.eq(expected_version)))
+        .set((
+            fields,
+            people::version.eq(expected_version + 1),
+            people::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    find(conn, id).map(Some)
+}
+
+/// Emails of these people, primary first.
+pub fn emails_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<EmailRow>> {
+    person_emails::table
+        .filter(person_emails::person_id.eq_any(ids))
+        .select(EmailRow::as_select())
+        .order((
+            person_emails::person_id,
+            person_emails::is_primary.desc(),
+            person_emails::id,
+        ))
+        .load(conn)
+}
+
+/// Phones of these people, primary first.
+pub fn phones_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<PhoneRow>> {
+    person_phones::table
+        .filter(person_phones::person_id.eq_any(ids))
+        .select(PhoneRow::as_select())
+        .order((
+            person_phones::person_id,
+            person_phones::is_primary.desc(),
+            person_phones::id,
+        ))
+        .load(conn)
+}
+
+/// Addresses of these people, primary first.
+pub fn addresses_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<AddressRow>> {
+    person_addresses::table
+        .filter(person_addresses::person_id.eq_any(ids))
+        .select(AddressRow::as_select())
+        .order((
+            person_addresses::person_id,
+            person_addresses::is_primary.desc(),
+            person_addresses::id,
+        ))
+        .load(conn)
+}
+
+/// Tags of these people as (person, tag).
+pub fn tags_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    person_tags::table
+        .filter(person_tags::person_id.eq_any(ids))
+        .select((person_tags::person_id, person_tags::tag))
+        .order((person_tags::person_id, person_tags::tag))
+        .load(conn)
+}
+
+/// Department links of these people as (person, department id, department code).
+pub fn departments_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, i64, String)>> {
+    person_departments::table
+        .inner_join(departments::table)
+        .filter(person_departments::person_id.eq_any(ids))
+        .select((person_departments::person_id, departments::id, departments::code))
+        .order((person_departments::person_id, departments::code))
+        .load(conn)
+}
+
+/// Field provenance of these people.
+pub fn provenance_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<ProvenanceRow>> {
+    field_provenance::table
+        .filter(field_provenance::person_id.eq_any(ids))
+        .select(ProvenanceRow::as_select())
+        .order((field_provenance::person_id, field_provenance::field))
+        .load(conn)
+}
+
+/// Replace the emails of a person.
+pub fn replace_emails(conn: &mut DbConn, person_id: i64, rows: &[NewEmail]) -> QueryResult<()> {
+    diesel::delete(person_emails::table.filter(person_emails::person_id.eq(person_id))).execute(conn)?;
+    if !rows.is_empty() {
+        crate::with_backend!(conn, |c| diesel::insert_into(person_emails::table)
+            .values(rows)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Replace the phones of a person.
+pub fn replace_phones(conn: &mut DbConn, person_id: i64, rows: &[NewPhone]) -> QueryResult<()> {
+    diesel::delete(person_phones::table.filter(person_phones::person_id.eq(person_id))).execute(conn)?;
+    if !rows.is_empty() {
+        crate::with_backend!(conn, |c| diesel::insert_into(person_phones::table)
+            .values(rows)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Replace the addresses of a person.
+pub fn replace_addresses(conn: &mut DbConn, person_id: i64, rows: &[NewAddress]) -> QueryResult<()> {
+    diesel::delete(person_addresses::table.filter(person_addresses::person_id.eq(person_id))).execute(conn)?;
+    if !rows.is_empty() {
+        crate::with_backend!(conn, |c| diesel::insert_into(person_addresses::table)
+            .values(rows)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Replace the tags of a person.
+pub fn replace_tags(conn: &mut DbConn, person_id: i64, tags: &[String]) -> QueryResult<()> {
+    diesel::delete(person_tags::table.filter(person_tags::person_id.eq(person_id))).execute(conn)?;
+    let rows: Vec<_> = tags
+        .iter()
+        .map(|t| (person_tags::person_id.eq(person_id), person_tags::tag.eq(t)))
+        .collect();
+    if !rows.is_empty() {
+        crate::with_backend!(conn, |c| diesel::insert_into(person_tags::table)
+            .values(&rows)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Link a person to departments (existing links are kept).
+pub fn link_departments(
+    conn: &mut DbConn,
+    person_id: i64,
+    department_ids: &[i64],
+    source_kind: &str,
+    source_ref: Option<&str>,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    for d in department_ids {
+        let row = (
+            person_departments::person_id.eq(person_id),
+            person_departments::department_id.eq(d),
+            person_departments::source_kind.eq(source_kind),
+            person_departments::source_ref.eq(source_ref),
+            person_departments::created_at.eq(at),
+        );
+        crate::with_backend!(conn, |c| diesel::insert_into(person_departments::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Set the provenance of scalar fields.
+pub fn set_provenance(conn: &mut DbConn, rows: &[ProvenanceRow]) -> QueryResult<()> {
+    for row in rows {
+        crate::with_backend!(conn, |c| diesel::insert_into(field_provenance::table)
+            .values(row)
+            .on_conflict((field_provenance::person_id, field_provenance::field))
+            .do_update()
+            .set(row)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Filters for [`list`]; all values are already normalised.
+#[derive(Debug, Default, Clone)]
+pub struct PersonFilter {
+    /// Folded name prefix.
+    pub name_prefix: Option<String>,
+    /// Email key.
+    pub email_key: Option<String>,
+    /// E.164 number.
+    pub phone: Option<String>,
+    /// Normalised postcode.
+    pub postcode: Option<String>,
+    /// Tag.
+    pub tag: Option<String>,
+    /// Department id.
+    pub department: Option<i64>,
+    /// Only people linked to one of these departments (scope).
+    pub scope: Option<Vec<i64>>,
+    /// Statuses to include.
+    pub statuses: Vec<String>,
+}
+
+/// The first string after every string that starts with `prefix` (for an index range scan).
+fn prefix_upper_bound(prefix: &str) -> String {
+    // Folded text is ASCII; `~` sorts after every character fold produces.
+    format!("{prefix}~")
+}
+
+fn filtered<'a>(f: &'a PersonFilter) -> people::BoxedQuery<'a, Db> {
+    let mut q = people::table.into_boxed::<Db>();
+    if !f.statuses.is_empty() {
+        q = q.filter(people::status.eq_any(&f.statuses));
+    }
+    if let Some(p) = &f.name_prefix {
+        let hi = prefix_upper_bound(p);
+        q = q.filter(
+            people::given_fold
+                .ge(p.clone())
+                .and(people::given_fold.lt(hi.clone()))
+                .or(people::family_fold
+                    .ge(p.clone())
+                    .and(people::family_fold.lt(hi.clone())))
+                .or(people::preferred_fold
+                    .ge(p.clone())
+                    .and(people::preferred_fold.lt(hi.clone())))
+                .or(people::full_fold.ge(p.clone()).and(people::full_fold.lt(hi))),
+        );
+    }
+    if let Some(e) = &f.email_key {
+        q = q.filter(
+            people::id.eq_any(
+                person_emails::table
+                    .filter(person_emails::address_key.eq(e))
+                    .select(person_emails::person_id),
+            ),
+        );
+    }
+    if let Some(n) = &f.phone {
+        q = q.filter(
+            people::id.eq_any(
+                person_phones::table
+                    .filter(person_phones::number.eq(n))
+                    .select(person_phones::person_id),
+            ),
+        );
+    }
+    if let Some(pc) = &f.postcode {
+        q = q.filter(
+            people::id.eq_any(
+                person_addresses::table
+                    .filter(person_addresses::postcode.eq(pc))
+                    .select(person_addresses::person_id),
+            ),
+        );
+    }
+    if let Some(t) = &f.tag {
+        q = q.filter(
+            people::id.eq_any(
+                person_tags::table
+                    .filter(person_tags::tag.eq(t))
+                    .select(person_tags::person_id),
+            ),
+        );
+    }
+    if let Some(d) = f.department {
+        q = q.filter(
+            people::id.eq_any(
+                person_departments::table
+                    .filter(person_departments::department_id.eq(d))
+                    .select(person_departments::person_id),
+            ),
+        );
+    }
+    if let Some(scope) = &f.scope {
+        q = q.filter(
+            people::id.eq_any(
+                person_departments::table
+                    .filter(person_departments::department_id.eq_any(scope))
+                    .select(person_departments::person_id),
+            ),
+        );
+    }
+    q
+}
+
+/// A page of people matching `filter` in id order, and the total when asked for.
+pub fn list(
+    conn: &mut DbConn,
+    filter: &PersonFilter,
+    limit: i64,
+    offset: i64,
+    with_total: bool,
+) -> QueryResult<(Vec<Person>, Option<i64>)> {
+    let rows = filtered(filter)
+        .select(Person::as_select())
+        .order(people::id)
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?;
+    let total = if with_total {
+        Some(filtered(filter).count().get_result(conn)?)
+    } else {
+        None
+    };
+    Ok((rows, total))
+}
+
+/// Ids of people with this email key.
+pub fn ids_by_email(conn: &mut DbConn, key: &str, limit: i64) -> QueryResult<Vec<i64>> {
+    person_emails::table
+        .filter(person_emails::address_key.eq(key))
+        .select(person_emails::person_id)
+        .limit(limit)
+        .load(conn)
+}
+
+/// Ids of people with this phone.
+pub fn ids_by_phone(conn: &mut DbConn, number: &str, limit: i64) -> QueryResult<Vec<i64>> {
+    person_phones::table
+        .filter(person_phones::number.eq(number))
+        .select(person_phones::person_id)
+        .limit(limit)
+        .load(conn)
+}
+
+/// Ids of people whose folded names start with `prefix`, one indexed range scan per column.
+pub fn ids_by_name_prefix(conn: &mut DbConn, prefix: &str, limit: i64) -> QueryResult<Vec<i64>> {
+    let hi = prefix_upper_bound(prefix);
+    let mut ids = Vec::new();
+    for column in 0..4 {
+        let q = people::table.select(people::id).limit(limit).into_boxed::<Db>();
+        let q = match column {
+            0 => q.filter(people::full_fold.ge(prefix).and(people::full_fold.lt(&hi))),
+            1 => q.filter(people::family_fold.ge(prefix).and(people::family_fold.lt(&hi))),
+            2 => q.filter(people::given_fold.ge(prefix).and(people::given_fold.lt(&hi))),
+            _ => q.filter(people::preferred_fold.ge(prefix).and(people::preferred_fold.lt(&hi))),
+        };
+        ids.extend(q.load::<i64>(conn)?);
+        if ids.len() as i64 >= limit * 4 {
+            break;
+        }
+    }
+    Ok(ids)
+}
+
+/// People by internal ids.
+pub fn find_many(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Person>> {
+    people::table
+        .filter(people::id.eq_any(ids))
+        .select(Person::as_select())
+        .order(people::id)
+        .load(conn)
+}

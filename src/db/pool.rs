@@ -1,0 +1,238 @@
+//! Connection URLs, the r2d2 connection manager and migrations.
+//!
+//! The manager establishes connections itself (instead of diesel's generic `establish`) so that
+//! a failure names the real problem: the unsupported scheme, the unreachable host, the SQLite
+//! file that cannot be created.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use super::DbConn;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A pool of connections to one database.
+pub type DbPool = r2d2::Pool<ConnectionManager>;
+
+/// A parsed database URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    /// `postgres://` or `postgresql://` URL, kept verbatim for libpq.
+    Postgres(String),
+    /// A SQLite database file.
+    Sqlite(PathBuf),
+}
+
+impl DbUrl {
+    /// Parse a database URL: `postgres://…`, `postgresql://…`, `sqlite://PATH`, `sqlite:PATH` or a
+    /// plain file path. Any other scheme is refused, so a typo never creates an empty SQLite file.
+    pub fn parse(url: &str) -> Result<DbUrl, String> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err("the database URL is empty".into());
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DbUrl::Postgres(url.to_string()));
+        }
+        if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if rest.is_empty() {
+                return Err("the SQLite URL names no file (expected sqlite://PATH)".into());
+            }
+            return Ok(DbUrl::Sqlite(PathBuf::from(rest)));
+        }
+        if let Some(scheme) = scheme_of(url) {
+            return Err(format!(
+                "unsupported database URL scheme `{scheme}:` (expected postgres://, postgresql://, sqlite:// or a file path)"
+            ));
+        }
+        Ok(DbUrl::Sqlite(PathBuf::from(url)))
+    }
+
+    /// A description safe to log: the password of a PostgreSQL URL is hidden.
+    pub fn redacted(&self) -> String {
+        match self {
+            DbUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DbUrl::Postgres(u) => redact_password(u),
+        }
+    }
+}
+
+/// The scheme of `s` when it looks like `scheme:` (letters, digits, `+`, `-`, `.`), else `None`.
+fn scheme_of(s: &str) -> Option<&str> {
+    let (scheme, _) = s.split_once(':')?;
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    // A one-letter "scheme" is a Windows drive letter, not a URL scheme.
+    let looks_like_scheme = first.is_ascii_alphabetic()
+        && scheme.len() > 1
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    looks_like_scheme.then_some(scheme)
+}
+
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// SQLite settings applied to every new connection.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// How long a writer waits for the lock before giving up.
+    pub busy_timeout: Duration,
+}
+
+/// Creates connections for the pool and reports failures in plain words.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: DbUrl,
+    sqlite: SqliteOptions,
+}
+
+/// A connection failure, with the message an operator needs.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConnectError(pub String);
+
+impl ConnectionManager {
+    /// A manager for `url`.
+    pub fn new(url: DbUrl, sqlite: SqliteOptions) -> Self {
+        ConnectionManager { url, sqlite }
+    }
+
+    fn connect_sqlite(&self, path: &Path) -> Result<DbConn, ConnectError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                ConnectError(format!(
+                    "cannot create the directory {} for the SQLite database: {e}",
+                    dir.display()
+                ))
+            })?;
+        }
+        let path_str = path
+            .to_str()
+            .ok_or_else(|| ConnectError("the SQLite path is not valid UTF-8".into()))?;
+        let mut conn = SqliteConnection::establish(path_str)
+            .map_err(|e| ConnectError(format!("cannot open the SQLite database {}: {e}", path.display())))?;
+        let pragmas = format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+             PRAGMA busy_timeout = {}; PRAGMA secure_delete = ON; PRAGMA temp_store = MEMORY; \
+             PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;",
+            self.sqlite.busy_timeout.as_millis()
+        );
+        conn.batch_execute(&pragmas).map_err(|e| {
+            ConnectError(format!(
+                "cannot configure the SQLite database {} (is it a SQLite file?): {e}",
+                path.display()
+            ))
+        })?;
+        Ok(DbConn::Sqlite(conn))
+    }
+
+    fn connect_pg(&self, url: &str) -> Result<DbConn, ConnectError> {
+        let conn = PgConnection::establish(url).map_err(|e| {
+            ConnectError(format!(
+                "cannot connect to PostgreSQL at {}: {}",
+                self.url.redacted(),
+                e.to_string().trim()
+            ))
+        })?;
+        Ok(DbConn::Pg(conn))
+    }
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConn;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<DbConn, ConnectError> {
+        match &self.url {
+            DbUrl::Sqlite(path) => self.connect_sqlite(path),
+            DbUrl::Postgres(url) => self.connect_pg(url),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), ConnectError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| ConnectError(format!("connection check failed: {e}")))
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        use diesel::connection::TransactionManager;
+        <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    }
+}
+
+/// Open a pool: one connection is made first so that its error, if any, is reported as it is.
+pub fn open(url: &DbUrl, size: u32, sqlite: SqliteOptions, timeout: Duration) -> Result<DbPool, ConnectError> {
+    let manager = ConnectionManager::new(url.clone(), sqlite);
+    let first = r2d2::ManageConnection::connect(&manager)?;
+    drop(first);
+    r2d2::Pool::builder()
+        .max_size(size.max(1))
+        .min_idle(Some(1))
+        .connection_timeout(timeout)
+        .build(manager)
+        .map_err(|e| ConnectError(format!("cannot build the connection pool: {e}")))
+}
+
+/// Apply pending migrations; returns the versions applied. On PostgreSQL an advisory lock keeps
+/// several starting instances from migrating at once.
+pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, ConnectError> {
+    let fail = |e: Box<dyn std::error::Error + Send + Sync>| ConnectError(format!("migration failed: {e}"));
+    let applied = match conn {
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(fail)?,
+        DbConn::Pg(c) => {
+            c.batch_execute("SELECT pg_advisory_lock(7302115)")
+                .map_err(|e| ConnectError(format!("cannot take the migration lock: {e}")))?;
+            let result = c
+                .run_pending_migrations(PG_MIGRATIONS)
+                .map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>())
+                .map_err(fail);
+            let _ = c.batch_execute("SELECT pg_advisory_unlock(7302115)");
+            return result;
+        }
+    };
+    Ok(applied.iter().map(|v| v.to_string()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_schemes() {
+        assert!(matches!(DbUrl::parse("postgres://u@h/db"), Ok(DbUrl::Postgres(_))));
+        assert!(matches!(DbUrl::parse("postgresql://h/db"), Ok(DbUrl::Postgres(_))));
+        assert_eq!(
+            DbUrl::parse("sqlite://data/x.db"),
+            Ok(DbUrl::Sqlite(PathBuf::from("data/x.db")))
+        );
+        assert_eq!(DbUrl::parse("data/x.db"), Ok(DbUrl::Sqlite(PathBuf::from("data/x.db"))));
+        let err = DbUrl::parse("postgress://h/db").unwrap_err();
+        assert!(err.contains("postgress"), "{err}");
+        assert!(DbUrl::parse("mysql://h/db").is_err());
+        assert!(DbUrl::parse("").is_err());
+        assert!(DbUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn password_is_redacted() {
+        let url = DbUrl::parse("postgres://me:secret@host:5432/db").unwrap();
+        assert_eq!(url.redacted(), "postgres://me:***@host:5432/db");
+    }
+}

@@ -1,0 +1,198 @@
+//! The database schema, written by hand to match `migrations/` on both backends.
+
+diesel::table! {
+    departments (id) {
+        id -> BigInt,
+        code -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        public_id -> Text,
+        email -> Text,
+        name -> Text,
+        password_hash -> Text,
+        roles -> Text,
+        status -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_departments (user_id, department_id) {
+        user_id -> BigInt,
+        department_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    login_throttle (key_hash) {
+        key_hash -> Text,
+        failures -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        public_id -> Text,
+        token_hash -> Text,
+        csrf_hash -> Nullable<Text>,
+        user_id -> BigInt,
+        kind -> Text,
+        label -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    people (id) {
+        id -> BigInt,
+        public_id -> Text,
+        title -> Nullable<Text>,
+        given_name -> Nullable<Text>,
+        family_name -> Nullable<Text>,
+        preferred_name -> Nullable<Text>,
+        date_of_birth -> Nullable<Date>,
+        organisation -> Nullable<Text>,
+        status -> Text,
+        merged_into -> Nullable<BigInt>,
+        version -> BigInt,
+        given_fold -> Text,
+        family_fold -> Text,
+        preferred_fold -> Text,
+        full_fold -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    person_emails (id) {
+        id -> BigInt,
+        person_id -> BigInt,
+        address -> Text,
+        address_key -> Text,
+        is_primary -> Bool,
+        source_kind -> Text,
+        source_ref -> Nullable<Text>,
+        set_by -> Nullable<BigInt>,
+        set_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    person_phones (id) {
+        id -> BigInt,
+        person_id -> BigInt,
+        number -> Text,
+        label -> Text,
+        is_primary -> Bool,
+        source_kind -> Text,
+        source_ref -> Nullable<Text>,
+        set_by -> Nullable<BigInt>,
+        set_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    person_addresses (id) {
+        id -> BigInt,
+        person_id -> BigInt,
+        line1 -> Text,
+        line2 -> Nullable<Text>,
+        line3 -> Nullable<Text>,
+        town -> Nullable<Text>,
+        county -> Nullable<Text>,
+        postcode -> Nullable<Text>,
+        country -> Text,
+        is_primary -> Bool,
+        source_kind -> Text,
+        source_ref -> Nullable<Text>,
+        set_by -> Nullable<BigInt>,
+        set_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    person_tags (person_id, tag) {
+        person_id -> BigInt,
+        tag -> Text,
+    }
+}
+
+diesel::table! {
+    person_departments (person_id, department_id) {
+        person_id -> BigInt,
+        department_id -> BigInt,
+        source_kind -> Text,
+        source_ref -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    field_provenance (person_id, field) {
+        person_id -> BigInt,
+        field -> Text,
+        source_kind -> Text,
+        source_ref -> Nullable<Text>,
+        set_by -> Nullable<BigInt>,
+        set_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        occurred_at -> Timestamp,
+        actor_user_id -> Nullable<BigInt>,
+        actor -> Text,
+        action -> Text,
+        target_kind -> Nullable<Text>,
+        target_id -> Nullable<Text>,
+        outcome -> Text,
+        client_addr -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(user_departments -> users (user_id));
+diesel::joinable!(user_departments -> departments (department_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(person_emails -> people (person_id));
+diesel::joinable!(person_phones -> people (person_id));
+diesel::joinable!(person_addresses -> people (person_id));
+diesel::joinable!(person_tags -> people (person_id));
+diesel::joinable!(person_departments -> people (person_id));
+diesel::joinable!(person_departments -> departments (department_id));
+diesel::joinable!(field_provenance -> people (person_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    departments,
+    users,
+    user_departments,
+    login_throttle,
+    sessions,
+    people,
+    person_emails,
+    person_phones,
+    person_addresses,
+    person_tags,
+    person_departments,
+    field_provenance,
+    audit_events,
+);

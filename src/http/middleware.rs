@@ -1,0 +1,147 @@
+//! Middleware: request ids, access logs, metrics, security headers, and per-route authorisation.
+//!
+//! Authorisation policy: a bearer token (`Authorization: Bearer …`) or the session cookie
+//! authenticates; a cookie-authenticated request with an unsafe method must also carry the
+//! session's CSRF token in `X-CSRF-Token` (browsers never add that header cross-site). Denials
+//! are audited.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::{web, Error, HttpMessage};
+
+use super::extract::{meta_of, RequestId};
+use super::Access;
+use crate::error::AppError;
+use crate::service::{audit, auth, sha256_hex};
+use crate::state::AppState;
+
+/// Name of the session cookie (the `__Host-` prefix pins it to this host, path `/`, Secure).
+pub const SESSION_COOKIE: &str = "__Host-lighthouse_session";
+/// Name of the cookie holding the CSRF token for the web client to echo in `X-CSRF-Token`.
+pub const CSRF_COOKIE: &str = "__Host-lighthouse_csrf";
+/// Header carrying the CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Authenticate and authorise one request for a route with `access`.
+pub async fn authorize(
+    access: Access,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    if access == Access::Public {
+        return next.call(req).await;
+    }
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal("application state missing".into()))?;
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(|t| t.trim().to_string());
+    let (token, via_cookie) = match bearer {
+        Some(t) => (t, false),
+        None => match req.cookie(SESSION_COOKIE) {
+            Some(c) => (c.value().to_string(), true),
+            None => return Err(AppError::Unauthorized("Sign in first.".into()).into()),
+        },
+    };
+    let settings = state.settings.auth.clone();
+    let now = state.clock.now();
+    let authed = state.db(move |c| auth::authenticate(c, &settings, &token, now)).await?;
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if via_cookie && unsafe_method {
+        let sent = req
+            .headers()
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(sha256_hex);
+        if sent.is_none() || sent != authed.csrf_hash {
+            return Err(
+                AppError::Forbidden("This request needs the X-CSRF-Token header of your session.".into()).into(),
+            );
+        }
+    }
+    if let Access::Needs(permission) = access {
+        if !authed.principal.can(permission) {
+            let meta = meta_of(req.request());
+            let detail = serde_json::json!({"route": req.match_pattern(), "method": req.method().as_str()});
+            state.audit.send(audit::event(
+                &meta,
+                Some(&authed.principal),
+                "access.denied",
+                None,
+                "denied",
+                Some(detail),
+            ));
+            return Err(AppError::Forbidden("Your role does not allow this.".into()).into());
+        }
+    }
+    req.extensions_mut().insert(authed.principal);
+    next.call(req).await
+}
+
+fn valid_request_id(v: &str) -> bool {
+    (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Assign a request id, log the request, count it, and add security headers.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| valid_request_id(v))
+        .map(str::to_string)
+        .unwrap_or_else(|| crate::service::random_token(12));
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().clone();
+    let path = req.path().to_string();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let mut res = next.call(req).await?;
+    let status = res.status().as_u16();
+    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+    let elapsed = started.elapsed();
+    if let Some(state) = state {
+        state.metrics.record(method.as_str(), &route, status, elapsed);
+    }
+    // The path is logged without its query string: query values can hold personal data.
+    tracing::info!(request_id = %id, method = %method, path = %path, status, ms = elapsed.as_secs_f64() * 1000.0, "request");
+    let headers = res.headers_mut();
+    let set = |h: &mut actix_web::http::header::HeaderMap, name: &'static str, value: &'static str| {
+        h.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+    };
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        headers.insert(HeaderName::from_static("x-request-id"), v);
+    }
+    set(headers, "x-content-type-options", "nosniff");
+    set(headers, "referrer-policy", "no-referrer");
+    set(headers, "x-frame-options", "DENY");
+    set(
+        headers,
+        "strict-transport-security",
+        "max-age=63072000; includeSubDomains",
+    );
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        set(
+            headers,
+            "content-security-policy",
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+        );
+    }
+    if path.starts_with("/api/") && !headers.contains_key(header::CACHE_CONTROL) {
+        set(headers, "cache-control", "no-store");
+    }
+    Ok(res)
+}

@@ -1,0 +1,157 @@
+//! The HTTP interface: the whole route table in one place.
+//!
+//! Policy: every route is one [`Endpoint`] row naming its method, path, the permission it needs,
+//! and its request and response types. The same table registers the routes, wraps each one in
+//! the authorisation middleware, produces the OpenAPI document, and is what the role × endpoint
+//! test walks, so a route cannot exist without a permission and a documented shape.
+
+pub mod audit;
+pub mod auth;
+pub mod departments;
+pub mod extract;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+pub mod ops;
+pub mod people;
+pub mod users;
+
+use actix_web::dev::ResourceDef;
+use actix_web::http::Method;
+use actix_web::{guard, web, HttpRequest, HttpResponse, Resource};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::Serialize;
+
+use crate::error::AppError;
+use crate::service::Permission;
+
+/// What a route requires of the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (sign-in, health, the OpenAPI document).
+    Public,
+    /// Any signed-in user.
+    SignedIn,
+    /// A signed-in user whose roles grant this permission.
+    Needs(Permission),
+}
+
+/// A schema generator for one type, used by the OpenAPI document.
+pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+/// One route.
+pub struct Endpoint {
+    /// HTTP method.
+    pub method: Method,
+    /// Full path, e.g. `/api/v1/people/{id}`.
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// One line for the OpenAPI document.
+    pub summary: &'static str,
+    /// OpenAPI tag.
+    pub tag: &'static str,
+    /// Success status.
+    pub status: u16,
+    /// JSON request body type.
+    pub request: Option<SchemaFn>,
+    /// JSON response body type.
+    pub response: Option<SchemaFn>,
+    /// Query parameters type.
+    pub query: Option<SchemaFn>,
+    /// Response media type when not JSON.
+    pub media: Option<&'static str>,
+    mount: fn(Resource) -> Resource,
+}
+
+fn schema<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
+    g.subschema_for::<T>()
+}
+
+macro_rules! ep {
+    ($m:ident $path:literal, $access:expr, $handler:path, $tag:literal, $summary:literal
+     $(, status = $status:literal)? $(, req = $req:ty)? $(, res = $res:ty)? $(, query = $q:ty)? $(, media = $media:literal)?) => {
+        Endpoint {
+            method: Method::$m,
+            path: $path,
+            access: $access,
+            summary: $summary,
+            tag: $tag,
+            status: { #[allow(unused_variables)] let s = 200; $(let s = $status;)? s },
+            request: { #[allow(unused_variables)] let r: Option<SchemaFn> = None; $(let r: Option<SchemaFn> = Some(schema::<$req>);)? r },
+            response: { #[allow(unused_variables)] let r: Option<SchemaFn> = None; $(let r: Option<SchemaFn> = Some(schema::<$res>);)? r },
+            query: { #[allow(unused_variables)] let r: Option<SchemaFn> = None; $(let r: Option<SchemaFn> = Some(schema::<$q>);)? r },
+            media: { #[allow(unused_variables)] let r: Option<&'static str> = None; $(let r = Some($media);)? r },
+            mount: |r| r.route(web::route().to($handler)),
+        }
+    };
+}
+
+/// Every route of the service.
+pub fn endpoints() -> Vec<Endpoint> {
+    use crate::service::auth::{ChangePasswordRequest, LoginRequest, LoginResponse, NewTokenRequest, TokenView};
+    use crate::service::departments::{DepartmentView, NewDepartmentRequest, UpdateDepartmentRequest};
+    use crate::service::people::input::{NewPersonRequest, UpdatePersonRequest};
+    use crate::service::people::view::PersonView;
+    use crate::service::people::{ListQuery, PersonPage, SearchRequest, SearchResults};
+    use crate::service::users::{NewUserRequest, UpdateUserRequest, UserView};
+    use Access::*;
+    use Permission::*;
+    vec![
+        ep!(GET "/healthz", Public, ops::healthz, "operations", "The process is up", res = ops::Health),
+        ep!(GET "/readyz", Public, ops::readyz, "operations", "The database is reachable", res = ops::Health),
+        ep!(GET "/metrics", Public, ops::metrics, "operations", "Prometheus metrics", media = "text/plain; version=0.0.4"),
+        ep!(GET "/api/v1/openapi.json", Public, openapi::document, "operations", "This OpenAPI 3.1 document"),
+        ep!(POST "/api/v1/auth/login", Public, auth::login, "auth", "Sign in: returns a token and sets the session cookie", req = LoginRequest, res = LoginResponse),
+        ep!(POST "/api/v1/auth/logout", SignedIn, auth::logout, "auth", "End this session", status = 204),
+        ep!(GET "/api/v1/auth/me", SignedIn, auth::me, "auth", "The signed-in user", res = UserView),
+        ep!(POST "/api/v1/auth/password", SignedIn, auth::change_password, "auth", "Change your password (ends your other sessions)", status = 204, req = ChangePasswordRequest),
+        ep!(GET "/api/v1/auth/tokens", SignedIn, auth::list_tokens, "auth", "Your API tokens", res = Vec<TokenView>),
+        ep!(POST "/api/v1/auth/tokens", SignedIn, auth::create_token, "auth", "Create an API token (shown once)", status = 201, req = NewTokenRequest, res = TokenView),
+        ep!(DELETE "/api/v1/auth/tokens/{id}", SignedIn, auth::revoke_token, "auth", "Revoke an API token", status = 204),
+        ep!(GET "/api/v1/people", Needs(PeopleRead), people::list, "people", "List people with filters", res = PersonPage, query = ListQuery),
+        ep!(POST "/api/v1/people", Needs(PeopleWrite), people::create, "people", "Create a person", status = 201, req = NewPersonRequest, res = PersonView),
+        ep!(POST "/api/v1/people/search", Needs(PeopleRead), people::search, "people", "Find people by email, phone, postcode or name prefix", req = SearchRequest, res = SearchResults),
+        ep!(GET "/api/v1/people/{id}", Needs(PeopleRead), people::get, "people", "One person, with provenance", res = PersonView),
+        ep!(PATCH "/api/v1/people/{id}", Needs(PeopleWrite), people::update, "people", "Change a person (optimistic: send version or If-Match)", req = UpdatePersonRequest, res = PersonView),
+        ep!(GET "/api/v1/departments", Needs(DepartmentsRead), departments::list, "departments", "Every department", res = Vec<DepartmentView>),
+        ep!(POST "/api/v1/departments", Needs(DepartmentsManage), departments::create, "departments", "Create a department", status = 201, req = NewDepartmentRequest, res = DepartmentView),
+        ep!(PATCH "/api/v1/departments/{code}", Needs(DepartmentsManage), departments::update, "departments", "Rename a department", req = UpdateDepartmentRequest, res = DepartmentView),
+        ep!(GET "/api/v1/users", Needs(UsersManage), users::list, "users", "Staff accounts", res = users::UserPage, query = users::PageQuery),
+        ep!(POST "/api/v1/users", Needs(UsersManage), users::create, "users", "Create a staff account", status = 201, req = NewUserRequest, res = UserView),
+        ep!(GET "/api/v1/users/{id}", Needs(UsersManage), users::get, "users", "One staff account", res = UserView),
+        ep!(PATCH "/api/v1/users/{id}", Needs(UsersManage), users::update, "users", "Change roles, departments, name or status", req = UpdateUserRequest, res = UserView),
+        ep!(DELETE "/api/v1/users/{id}/sessions", Needs(UsersManage), users::end_sessions, "users", "End every session of a user", status = 204),
+        ep!(GET "/api/v1/audit", Needs(AuditRead), audit::list, "audit", "Audit events, newest first", res = audit::AuditPage, query = audit::AuditQuery),
+    ]
+}
+
+/// Register every endpoint, each behind its authorisation middleware.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    for ep in endpoints() {
+        let access = ep.access;
+        let resource = (ep.mount)(web::resource(ep.path).guard(guard::Method(ep.method.clone())));
+        cfg.service(resource.wrap(actix_web::middleware::from_fn(move |req, next| {
+            middleware::authorize(access, req, next)
+        })));
+    }
+    cfg.default_service(web::to(not_found));
+}
+
+/// 405 when the path exists with other methods, else 404; both as problem+json.
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let path = req.path();
+    let known = endpoints().iter().any(|e| ResourceDef::new(e.path).is_match(path));
+    Err(if known {
+        AppError::MethodNotAllowed
+    } else {
+        AppError::NotFound
+    })
+}
+
+/// A JSON response with a status.
+pub fn json<T: Serialize>(status: u16, body: &T) -> Result<HttpResponse, AppError> {
+    let status = actix_web::http::StatusCode::from_u16(status).map_err(|e| AppError::Internal(e.to_string()))?;
+    let text = serde_json::to_string(body).map_err(|e| AppError::Internal(format!("serialise: {e}")))?;
+    Ok(HttpResponse::build(status).content_type("application/json").body(text))
+}

@@ -1,0 +1,88 @@
+//! Data Lighthouse: one record per person for a UK city corporation, with consent, audit and
+//! department-scoped access, on embedded SQLite or PostgreSQL.
+//!
+//! Layers: `http` (actix-web handlers, thin) → `service` (rules and transactions) → `db`
+//! (diesel queries on either backend). The CLI in `main.rs` uses the same services.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod normalize;
+pub mod service;
+pub mod state;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+
+use crate::config::Settings;
+use crate::db::pool::{self, SqliteOptions};
+use crate::db::DbUrl;
+use crate::service::audit::{AuditSink, AuditWriter};
+use crate::service::auth::HashLimiter;
+use crate::state::{AppState, Clock};
+
+/// Open the database named by the settings and apply pending migrations.
+pub fn open_database(settings: &Settings) -> Result<db::DbPool, String> {
+    let url = DbUrl::parse(&settings.database.url).map_err(|e| format!("database.url: {e}"))?;
+    let pool = pool::open(
+        &url,
+        settings.database.pool_size,
+        SqliteOptions {
+            busy_timeout: Duration::from_millis(settings.database.busy_timeout_ms),
+        },
+        Duration::from_secs(settings.database.connect_timeout_secs),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| format!("cannot get a database connection: {e}"))?;
+    pool::migrate(&mut conn).map_err(|e| e.to_string())?;
+    Ok(pool)
+}
+
+/// Build the application state around an open pool; the writer must be joined on shutdown
+/// after the state is dropped.
+pub fn build_state(settings: Settings, pool: db::DbPool) -> (AppState, AuditWriter) {
+    let (audit, writer) = AuditSink::start(
+        pool.clone(),
+        Duration::from_millis(settings.audit.flush_interval_ms),
+        settings.audit.batch_size,
+    );
+    let state = AppState {
+        pool,
+        hasher: Arc::new(HashLimiter::new(settings.auth.max_concurrent_hashes)),
+        settings: Arc::new(settings),
+        clock: Clock::default(),
+        audit,
+        metrics: Arc::default(),
+    };
+    (state, writer)
+}
+
+/// Mount the service: state, middleware and the route table. Used by `serve` and the tests.
+pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::Data::new(state));
+        http::configure(cfg);
+    }
+}
+
+/// The actix application, ready for `HttpServer::new` or `actix_web::test::init_service`.
+pub fn app(
+    state: AppState,
+) -> actix_web::App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    actix_web::App::new()
+        .wrap(actix_web::middleware::from_fn(http::middleware::observe))
+        .configure(configure(state))
+}

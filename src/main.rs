@@ -1,0 +1,198 @@
+//! The `lighthouse` command: serve, migrate, and administration from the command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use lighthouse::config::Settings;
+use lighthouse::service::auth::HashLimiter;
+use lighthouse::service::departments::{self, NewDepartmentRequest};
+use lighthouse::service::users::{self, NewUserRequest};
+use lighthouse::service::{RequestMeta, Role};
+
+/// Data Lighthouse: one record per person, with consent and audit, for a city corporation.
+#[derive(Parser)]
+#[command(name = "lighthouse", version, about)]
+struct Cli {
+    /// A TOML file layered over the built-in defaults (also LIGHTHOUSE_CONFIG).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service (applies pending migrations first).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage departments.
+    #[command(subcommand)]
+    Department(DepartmentCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a staff account. The password comes from LIGHTHOUSE_PASSWORD, else a prompt.
+    Create {
+        /// Sign-in email.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Role (repeatable): administrator, data_protection_officer, engagement_officer,
+        /// department_editor, campaigns_manager, analyst.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Department code (repeatable; required for department editors).
+        #[arg(long = "department")]
+        departments: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DepartmentCommand {
+    /// Create a department.
+    Create {
+        /// Code, e.g. BARB.
+        #[arg(long)]
+        code: String,
+        /// Name, e.g. "Barbican Centre".
+        #[arg(long)]
+        name: String,
+    },
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log.level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if settings.log.format == "json" {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("lighthouse: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&settings);
+    match run(cli.command, settings) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lighthouse: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command, settings: Settings) -> Result<(), String> {
+    let pool = lighthouse::open_database(&settings)?;
+    match command {
+        Command::Serve => serve(settings, pool),
+        Command::Migrate => {
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::User(UserCommand::Create {
+            email,
+            name,
+            roles,
+            departments,
+        }) => {
+            let roles = roles
+                .iter()
+                .map(|r| Role::parse(r).ok_or_else(|| format!("unknown role `{r}`")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let password = match std::env::var("LIGHTHOUSE_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => prompt_password()?,
+            };
+            let req = NewUserRequest {
+                email,
+                name,
+                password,
+                roles,
+                departments,
+            };
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let meta = RequestMeta::system(lighthouse::db::now());
+            let limiter = HashLimiter::new(1);
+            let view = users::create(&mut conn, &limiter, None, &meta, &req).map_err(describe)?;
+            println!("created user {} ({})", view.email, view.id);
+            Ok(())
+        }
+        Command::Department(DepartmentCommand::Create { code, name }) => {
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let view = departments::create(
+                &mut conn,
+                None,
+                lighthouse::db::now(),
+                &NewDepartmentRequest { code, name },
+            )
+            .map_err(describe)?;
+            println!("created department {} ({})", view.code, view.name);
+            Ok(())
+        }
+    }
+}
+
+fn describe(e: lighthouse::error::AppError) -> String {
+    match e {
+        lighthouse::error::AppError::Validation(errors) => errors
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+fn prompt_password() -> Result<String, String> {
+    use std::io::{BufRead, Write};
+    eprint!("Password (12–128 characters; input is shown, prefer LIGHTHOUSE_PASSWORD): ");
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn serve(settings: Settings, pool: lighthouse::db::DbPool) -> Result<(), String> {
+    let bind = settings.server.bind.clone();
+    let workers = settings.server.workers;
+    let (state, writer) = lighthouse::build_state(settings, pool);
+    let result = actix_web::rt::System::new().block_on(async move {
+        let server_state = state.clone();
+        let mut server = actix_web::HttpServer::new(move || lighthouse::app(server_state.clone()));
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        tracing::info!(%bind, "listening");
+        let outcome = server
+            .bind(&bind)
+            .map_err(|e| format!("cannot listen on {bind}: {e}"))?
+            .run()
+            .await;
+        drop(state);
+        outcome.map_err(|e| e.to_string())
+    });
+    writer.join();
+    result
+}

@@ -1,0 +1,548 @@
+//! Passwords, sign-in, sessions and API tokens.
+//!
+//! Policy:
+//! - Passwords: 12–128 characters, checked as given (no trimming or case change), refused when on
+//!   the shipped common-password list; stored as argon2id PHC strings with the OWASP parameters
+//!   (m=19456 KiB, t=2, p=1) and rehashed at sign-in when the parameters rise. At most
+//!   `auth.max_concurrent_hashes` hashes run at once.
+//! - Sign-in failures are counted per account key (the lower-cased email, hashed), for unknown
+//!   emails exactly as for known ones, and an unknown email is verified against a dummy hash: the
+//!   response and its timing do not reveal whether an account exists.
+//! - Tokens are 256-bit random values; only their SHA-256 is stored. Sessions end after
+//!   `auth.session_idle_minutes` idle or `auth.session_absolute_hours` in all; API tokens have an
+//!   absolute expiry only. Disabling a user revokes every session.
+
+use std::sync::{Condvar, Mutex, OnceLock};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use chrono::{Duration, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+use super::authz::{parse_roles, scope_for, Role};
+use super::{audit, new_public_id, random_token, sha256_hex, Principal, RequestMeta};
+use crate::config::AuthSettings;
+use crate::db::sessions::{NewSession, Session};
+use crate::db::users::{Throttle, User};
+use crate::db::{self, write_tx, DbConn};
+use crate::error::{AppError, AppResult, FieldError};
+
+const COMMON_PASSWORDS: &str = include_str!("../auth_data/common_passwords.txt");
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// Longest password accepted.
+pub const MAX_PASSWORD_CHARS: usize = 128;
+/// Sessions are touched at most this often, to keep reads from writing on every request.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+/// Bounds concurrent argon2 work (19 MiB and tens of milliseconds each).
+pub struct HashLimiter {
+    free: Mutex<usize>,
+    cv: Condvar,
+}
+
+impl HashLimiter {
+    /// A limiter allowing `n` concurrent hashes (0 = number of CPUs).
+    pub fn new(n: usize) -> Self {
+        let n = if n == 0 {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+        } else {
+            n
+        };
+        HashLimiter {
+            free: Mutex::new(n),
+            cv: Condvar::new(),
+        }
+    }
+
+    fn run<T>(&self, f: impl FnOnce() -> T) -> T {
+        {
+            let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+            while *free == 0 {
+                free = self.cv.wait(free).unwrap_or_else(|e| e.into_inner());
+            }
+            *free -= 1;
+        }
+        let out = f();
+        *self.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.cv.notify_one();
+        out
+    }
+}
+
+fn argon2() -> Argon2<'static> {
+    // Params::default() is m=19456 KiB, t=2, p=1: the OWASP floor.
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default())
+}
+
+/// Check a new password against the policy; the error names the field `field`.
+pub fn check_password_policy(password: &str, field: &str) -> AppResult<()> {
+    let n = password.chars().count();
+    let problem = if n < MIN_PASSWORD_CHARS {
+        Some(("too_short", format!("Use at least {MIN_PASSWORD_CHARS} characters.")))
+    } else if n > MAX_PASSWORD_CHARS {
+        Some(("too_long", format!("Use at most {MAX_PASSWORD_CHARS} characters.")))
+    } else if is_common_password(password) {
+        Some((
+            "common_password",
+            "This password is too common; choose another.".to_string(),
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some((code, message)) => Err(AppError::Validation(vec![FieldError::new(field, code, message)])),
+        None => Ok(()),
+    }
+}
+
+fn is_common_password(password: &str) -> bool {
+    static LIST: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
+    let list = LIST.get_or_init(|| {
+        COMMON_PASSWORDS
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect()
+    });
+    list.contains(password.to_lowercase().as_str())
+}
+
+/// Hash a password with argon2id.
+pub fn hash_password(limiter: &HashLimiter, password: &str) -> AppResult<String> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    limiter
+        .run(|| {
+            argon2()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+        })
+        .map_err(|e| AppError::Internal(format!("password hashing: {e}")))
+}
+
+/// Verify a password; an unparsable stored hash never verifies.
+fn verify_password(limiter: &HashLimiter, password: &str, stored: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    limiter.run(|| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+fn dummy_hash(limiter: &HashLimiter) -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash_password(limiter, "an unguessable dummy password for timing").unwrap_or_default())
+}
+
+fn needs_rehash(stored: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return true;
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return true;
+    };
+    let want = Params::default();
+    parsed.algorithm.as_str() != "argon2id" || params.m_cost() < want.m_cost() || params.t_cost() < want.t_cost()
+}
+
+/// Sign-in request.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Sign-in email.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// A new session: the token is shown once.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct LoginResponse {
+    /// Bearer token (also set as the session cookie).
+    pub token: String,
+    /// Send this in `X-CSRF-Token` with cookie-authenticated unsafe requests.
+    pub csrf_token: String,
+    /// Absolute expiry.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// Idle timeout in seconds.
+    pub idle_timeout_secs: i64,
+    /// The signed-in user.
+    pub user: super::users::UserView,
+}
+
+fn throttle_key(email: &str) -> String {
+    sha256_hex(&format!("login:{email}"))
+}
+
+const BAD_CREDENTIALS: &str = "The email or password is not right.";
+
+/// Sign in. Every attempt is audited; failures count towards the per-account lockout.
+pub fn login(
+    conn: &mut DbConn,
+    limiter: &HashLimiter,
+    settings: &AuthSettings,
+    meta: &RequestMeta,
+    req: &LoginRequest,
+) -> AppResult<LoginResponse> {
+    let email = req.email.trim().to_lowercase();
+    let key = throttle_key(&email);
+    let throttle = db::users::find_throttle(conn, &key)?;
+    if let Some(until) = throttle.as_ref().and_then(|t| t.locked_until) {
+        if until > meta.now {
+            let ev = audit::event(
+                meta,
+                None,
+                "auth.login",
+                None,
+                "failure",
+                Some(serde_json::json!({"reason": "locked"})),
+            );
+            audit::record(conn, ev)?;
+            return Err(AppError::TooManyRequests(
+                "Too many failed sign-in attempts for this account; try again later.".into(),
+            ));
+        }
+    }
+    let user = db::users::find_by_email(conn, &email)?;
+    let ok = match &user {
+        Some(u) => verify_password(limiter, &req.password, &u.password_hash) && u.status == "active",
+        None => {
+            verify_password(limiter, &req.password, dummy_hash(limiter));
+            false
+        }
+    };
+    let target_id = user.as_ref().map(|u| u.public_id.clone());
+    let target = target_id.as_deref().map(|id| ("user", id));
+    let Some(user) = user.filter(|_| ok) else {
+        write_tx(conn, |c| {
+            record_failure(c, settings, meta, key, throttle)?;
+            audit::record(c, audit::event(meta, None, "auth.login", target, "failure", None))
+        })?;
+        return Err(AppError::Unauthorized(BAD_CREDENTIALS.into()));
+    };
+    let rehash = needs_rehash(&user.password_hash)
+        .then(|| hash_password(limiter, &req.password))
+        .transpose()?;
+    write_tx(conn, |c| {
+        db::users::clear_throttle(c, &key)?;
+        if let Some(h) = rehash {
+            let changes = db::users::UserChanges {
+                password_hash: Some(h),
+                ..Default::default()
+            };
+            db::users::update(c, user.id, &changes)?;
+        }
+        let (token, csrf, session) =
+            new_session(c, &user, "session", None, meta.now, session_expiry(settings, meta.now))?;
+        let principal = principal_for(c, &user, session.id)?;
+        audit::record(
+            c,
+            audit::event(meta, Some(&principal), "auth.login", target, "success", None),
+        )?;
+        Ok(LoginResponse {
+            token,
+            csrf_token: csrf.unwrap_or_default(),
+            expires_at: session.expires_at.and_utc(),
+            idle_timeout_secs: settings.session_idle_minutes * 60,
+            user: super::users::view(c, &user)?,
+        })
+    })
+}
+
+fn record_failure(
+    conn: &mut DbConn,
+    settings: &AuthSettings,
+    meta: &RequestMeta,
+    key: String,
+    prev: Option<Throttle>,
+) -> AppResult<()> {
+    let failures = prev.map(|t| t.failures).unwrap_or(0) + 1;
+    let lock = failures >= settings.lockout_threshold;
+    let row = Throttle {
+        key_hash: key,
+        failures: if lock { 0 } else { failures },
+        locked_until: lock.then(|| meta.now + Duration::minutes(settings.lockout_minutes)),
+        updated_at: meta.now,
+    };
+    db::users::save_throttle(conn, &row)?;
+    Ok(())
+}
+
+fn session_expiry(settings: &AuthSettings, now: NaiveDateTime) -> NaiveDateTime {
+    now + Duration::hours(settings.session_absolute_hours)
+}
+
+/// Create a session or API token row; returns (token, csrf token, row).
+fn new_session(
+    conn: &mut DbConn,
+    user: &User,
+    kind: &str,
+    label: Option<&str>,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> AppResult<(String, Option<String>, Session)> {
+    let token = random_token(32);
+    let csrf = (kind == "session").then(|| random_token(32));
+    let token_hash = sha256_hex(&token);
+    let csrf_hash = csrf.as_deref().map(sha256_hex);
+    let public_id = new_public_id();
+    let row = db::sessions::insert(
+        conn,
+        &NewSession {
+            public_id: &public_id,
+            token_hash: &token_hash,
+            csrf_hash: csrf_hash.as_deref(),
+            user_id: user.id,
+            kind,
+            label,
+            created_at: now,
+            last_seen_at: now,
+            expires_at,
+        },
+    )?;
+    Ok((token, csrf, row))
+}
+
+/// The principal for a user (roles and department scope as stored now).
+pub fn principal_for(conn: &mut DbConn, user: &User, session_id: i64) -> AppResult<Principal> {
+    let roles = parse_roles(&user.roles);
+    let departments = if roles.iter().all(|r| *r == Role::DepartmentEditor) && !roles.is_empty() {
+        db::users::department_ids(conn, user.id)?
+    } else {
+        Vec::new()
+    };
+    Ok(Principal {
+        user_id: user.id,
+        public_id: user.public_id.clone(),
+        scope: scope_for(&roles, departments),
+        roles,
+        session_id,
+    })
+}
+
+/// A valid session: the principal, and the CSRF hash when it is a browser session.
+pub struct Authenticated {
+    /// Who.
+    pub principal: Principal,
+    /// SHA-256 of the session's CSRF token (None for API tokens).
+    pub csrf_hash: Option<String>,
+}
+
+/// Resolve a bearer or cookie token. Expired, revoked or unknown tokens and disabled users are
+/// all "not signed in".
+pub fn authenticate(
+    conn: &mut DbConn,
+    settings: &AuthSettings,
+    token: &str,
+    now: NaiveDateTime,
+) -> AppResult<Authenticated> {
+    let expired = || AppError::Unauthorized("Your session has ended; sign in again.".into());
+    if token.len() > 256 {
+        return Err(expired());
+    }
+    let (session, user) = db::sessions::find_live_with_user(conn, &sha256_hex(token))?.ok_or_else(expired)?;
+    let idle_deadline = session.last_seen_at + Duration::minutes(settings.session_idle_minutes);
+    let idle_out = session.kind == "session" && now >= idle_deadline;
+    if user.status != "active" || now >= session.expires_at || idle_out {
+        if idle_out {
+            db::sessions::revoke(conn, session.id, now)?;
+        }
+        return Err(expired());
+    }
+    if (now - session.last_seen_at).num_seconds() >= TOUCH_EVERY_SECS {
+        db::sessions::touch(conn, session.id, now)?;
+    }
+    Ok(Authenticated {
+        principal: principal_for(conn, &user, session.id)?,
+        csrf_hash: session.csrf_hash,
+    })
+}
+
+/// End the current session.
+pub fn logout(conn: &mut DbConn, principal: &Principal, meta: &RequestMeta) -> AppResult<()> {
+    write_tx(conn, |c| {
+        db::sessions::revoke(c, principal.session_id, meta.now)?;
+        audit::record(
+            c,
+            audit::event(meta, Some(principal), "auth.logout", None, "success", None),
+        )
+    })
+}
+
+/// Change one's own password: needs the current one; ends every other session.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    /// The password in use now.
+    pub current_password: String,
+    /// The new password (12–128 characters, not a common one).
+    pub new_password: String,
+}
+
+/// Change the signed-in user's password.
+pub fn change_password(
+    conn: &mut DbConn,
+    limiter: &HashLimiter,
+    principal: &Principal,
+    meta: &RequestMeta,
+    req: &ChangePasswordRequest,
+) -> AppResult<()> {
+    let user = db::users::find_by_public_id(conn, &principal.public_id)?.ok_or(AppError::NotFound)?;
+    if !verify_password(limiter, &req.current_password, &user.password_hash) {
+        audit::record(
+            conn,
+            audit::event(meta, Some(principal), "auth.password_change", None, "failure", None),
+        )?;
+        return Err(AppError::Forbidden("The current password is not right.".into()));
+    }
+    check_password_policy(&req.new_password, "new_password")?;
+    let hash = hash_password(limiter, &req.new_password)?;
+    write_tx(conn, |c| {
+        let changes = db::users::UserChanges {
+            password_hash: Some(hash),
+            updated_at: Some(meta.now),
+            ..Default::default()
+        };
+        db::users::update(c, user.id, &changes)?;
+        db::sessions::revoke_all_for_user(c, user.id, Some(principal.session_id), meta.now)?;
+        audit::record(
+            c,
+            audit::event(meta, Some(principal), "auth.password_change", None, "success", None),
+        )
+    })
+}
+
+/// Create an API token request.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTokenRequest {
+    /// What the token is for, e.g. "volunteering platform sync".
+    pub label: String,
+    /// Lifetime in days (at most `auth.api_token_max_days`).
+    pub expires_in_days: Option<i64>,
+}
+
+/// An API token as listed (the secret is shown only on creation).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct TokenView {
+    /// Token id.
+    pub id: String,
+    /// Label.
+    pub label: Option<String>,
+    /// Created.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Last used (to the minute).
+    pub last_used_at: chrono::DateTime<chrono::Utc>,
+    /// Expiry.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// The secret, present only in the creation response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+fn token_view(s: &Session, token: Option<String>) -> TokenView {
+    TokenView {
+        id: s.public_id.clone(),
+        label: s.label.clone(),
+        created_at: s.created_at.and_utc(),
+        last_used_at: s.last_seen_at.and_utc(),
+        expires_at: s.expires_at.and_utc(),
+        token,
+    }
+}
+
+/// Create an API token for the signed-in user; it carries the user's roles and scope.
+pub fn create_token(
+    conn: &mut DbConn,
+    settings: &AuthSettings,
+    principal: &Principal,
+    meta: &RequestMeta,
+    req: &NewTokenRequest,
+) -> AppResult<TokenView> {
+    let label =
+        crate::normalize::text::clean_text(&req.label, 100).map_err(|e| AppError::field("label", e.code, e.message))?;
+    let days = req.expires_in_days.unwrap_or(settings.api_token_max_days);
+    if !(1..=settings.api_token_max_days).contains(&days) {
+        return Err(AppError::field(
+            "expires_in_days",
+            "out_of_range",
+            format!("Choose between 1 and {} days.", settings.api_token_max_days),
+        ));
+    }
+    write_tx(conn, |c| {
+        let user = db::users::find_by_public_id(c, &principal.public_id)?.ok_or(AppError::NotFound)?;
+        let (token, _, row) = new_session(
+            c,
+            &user,
+            "api_token",
+            Some(&label),
+            meta.now,
+            meta.now + Duration::days(days),
+        )?;
+        audit::record(
+            c,
+            audit::event(
+                meta,
+                Some(principal),
+                "auth.token_create",
+                Some(("token", &row.public_id)),
+                "success",
+                None,
+            ),
+        )?;
+        Ok(token_view(&row, Some(token)))
+    })
+}
+
+/// The signed-in user's live API tokens.
+pub fn list_tokens(conn: &mut DbConn, principal: &Principal, now: NaiveDateTime) -> AppResult<Vec<TokenView>> {
+    let rows = db::sessions::list_tokens(conn, principal.user_id)?;
+    Ok(rows
+        .iter()
+        .filter(|s| s.expires_at > now)
+        .map(|s| token_view(s, None))
+        .collect())
+}
+
+/// Revoke one of the signed-in user's API tokens.
+pub fn revoke_token(conn: &mut DbConn, principal: &Principal, meta: &RequestMeta, id: &str) -> AppResult<()> {
+    write_tx(conn, |c| {
+        let row = db::sessions::find_token(c, principal.user_id, id)?.ok_or(AppError::NotFound)?;
+        db::sessions::revoke(c, row.id, meta.now)?;
+        audit::record(
+            c,
+            audit::event(
+                meta,
+                Some(principal),
+                "auth.token_revoke",
+                Some(("token", id)),
+                "success",
+                None,
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_policy() {
+        assert!(check_password_policy("short", "p").is_err());
+        assert!(check_password_policy(&"a".repeat(129), "p").is_err());
+        assert!(check_password_policy("password1234", "p").is_err());
+        assert!(check_password_policy("correct horse battery", "p").is_ok());
+        assert!(check_password_policy(&"b".repeat(128), "p").is_ok());
+    }
+
+    #[test]
+    fn hashes_are_argon2id_with_owasp_parameters() {
+        let limiter = HashLimiter::new(1);
+        let h = hash_password(&limiter, "correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(verify_password(&limiter, "correct horse battery", &h));
+        assert!(!verify_password(&limiter, "Correct horse battery", &h));
+        assert!(!needs_rehash(&h));
+        assert_ne!(h, hash_password(&limiter, "correct horse battery").unwrap());
+    }
+}

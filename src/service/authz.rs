@@ -1,0 +1,190 @@
+//! Roles, permissions and department scope: the one permission table of the service.
+//!
+//! Policy: a request is allowed when one of the user's roles grants the route's permission
+//! (fail closed: a permission no role lists is granted to nobody). What a user may *see* is
+//! further limited by [`Scope`]: a department editor only sees people linked to their
+//! departments, and anything outside scope answers 404 so existence does not leak.
+
+use serde::{Deserialize, Serialize};
+
+/// A staff role. Identifiers are stable: they are used by the API and the CLI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Manages users, departments, purposes and settings; everything but DPO-only actions.
+    Administrator,
+    /// Subject access, erasure, restriction, retention and the audit log.
+    DataProtectionOfficer,
+    /// Reads and edits people, consent and engagement in every department.
+    EngagementOfficer,
+    /// Like an engagement officer, limited to their departments' people; imports lists.
+    DepartmentEditor,
+    /// Segments, templates and campaigns.
+    CampaignsManager,
+    /// Journeys and statistics only; no personal data.
+    Analyst,
+}
+
+/// Every role, in the order the README lists them.
+pub const ALL_ROLES: [Role; 6] = [
+    Role::Administrator,
+    Role::DataProtectionOfficer,
+    Role::EngagementOfficer,
+    Role::DepartmentEditor,
+    Role::CampaignsManager,
+    Role::Analyst,
+];
+
+impl Role {
+    /// The stable identifier, e.g. `department_editor`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Administrator => "administrator",
+            Role::DataProtectionOfficer => "data_protection_officer",
+            Role::EngagementOfficer => "engagement_officer",
+            Role::DepartmentEditor => "department_editor",
+            Role::CampaignsManager => "campaigns_manager",
+            Role::Analyst => "analyst",
+        }
+    }
+
+    /// Parse an identifier.
+    pub fn parse(s: &str) -> Option<Role> {
+        ALL_ROLES.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Whether this role sees people in every department (otherwise only its own).
+    fn sees_all_departments(self) -> bool {
+        !matches!(self, Role::DepartmentEditor)
+    }
+}
+
+/// What a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Read people (within scope).
+    PeopleRead,
+    /// Create and edit people (within scope).
+    PeopleWrite,
+    /// List departments.
+    DepartmentsRead,
+    /// Create and rename departments.
+    DepartmentsManage,
+    /// Create, edit and disable staff accounts.
+    UsersManage,
+    /// Read the audit log.
+    AuditRead,
+}
+
+/// The permission table: which roles grant which permission.
+pub fn roles_granting(permission: Permission) -> &'static [Role] {
+    use Role::*;
+    match permission {
+        Permission::PeopleRead => &[
+            Administrator,
+            DataProtectionOfficer,
+            EngagementOfficer,
+            DepartmentEditor,
+        ],
+        Permission::PeopleWrite => &[Administrator, EngagementOfficer, DepartmentEditor],
+        Permission::DepartmentsRead => &ALL_ROLES,
+        Permission::DepartmentsManage | Permission::UsersManage => &[Administrator],
+        Permission::AuditRead => &[Administrator, DataProtectionOfficer],
+    }
+}
+
+/// Which people a user can see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every department.
+    All,
+    /// Only people linked to these departments (internal ids).
+    Departments(Vec<i64>),
+}
+
+/// The signed-in user, as every service call sees them.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// Internal user id.
+    pub user_id: i64,
+    /// Public user id.
+    pub public_id: String,
+    /// Roles.
+    pub roles: Vec<Role>,
+    /// Department scope.
+    pub scope: Scope,
+    /// The session (or API token) in use, internal id.
+    pub session_id: i64,
+}
+
+impl Principal {
+    /// Whether any of the user's roles grants `permission`.
+    pub fn can(&self, permission: Permission) -> bool {
+        let granting = roles_granting(permission);
+        self.roles.iter().any(|r| granting.contains(r))
+    }
+
+    /// Whether the user may act on people linked to `departments` (internal ids).
+    pub fn in_scope(&self, departments: &[i64]) -> bool {
+        match &self.scope {
+            Scope::All => true,
+            Scope::Departments(mine) => departments.iter().any(|d| mine.contains(d)),
+        }
+    }
+
+    /// The label recorded as the actor in audit events and provenance.
+    pub fn actor_label(&self) -> String {
+        format!("user:{}", self.public_id)
+    }
+}
+
+/// The scope a set of roles and departments gives.
+pub fn scope_for(roles: &[Role], departments: Vec<i64>) -> Scope {
+    if roles.iter().any(|r| r.sees_all_departments()) {
+        Scope::All
+    } else {
+        Scope::Departments(departments)
+    }
+}
+
+/// Parse the stored comma-separated role list, skipping anything unknown (fail closed).
+pub fn parse_roles(stored: &str) -> Vec<Role> {
+    stored.split(',').filter_map(|r| Role::parse(r.trim())).collect()
+}
+
+/// The stored form of a role list.
+pub fn format_roles(roles: &[Role]) -> String {
+    let mut names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_identifiers_round_trip() {
+        for role in ALL_ROLES {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(
+            parse_roles("analyst,bogus,administrator"),
+            vec![Role::Analyst, Role::Administrator]
+        );
+    }
+
+    #[test]
+    fn department_editor_alone_is_scoped() {
+        assert_eq!(
+            scope_for(&[Role::DepartmentEditor], vec![3]),
+            Scope::Departments(vec![3])
+        );
+        assert_eq!(
+            scope_for(&[Role::DepartmentEditor, Role::EngagementOfficer], vec![3]),
+            Scope::All
+        );
+    }
+}

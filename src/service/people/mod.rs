@@ -1,0 +1,602 @@
+//! People: the single customer record.
+//!
+//! Policy: every value is stored with its provenance; updates are optimistic (a stale version is
+//! refused, nothing is overwritten silently); a department editor only sees and edits people
+//! linked to their departments, and anyone out of scope gets 404. Deletion is not offered here:
+//! it is erasure, a data-protection action.
+
+pub mod input;
+pub mod view;
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+use self::input::{
+    person_fields, Checker, CleanAddress, CleanEmail, CleanPhone, NewPersonRequest, UpdatePersonRequest,
+};
+use self::view::{assemble, PersonView};
+use super::departments::resolve_codes;
+use super::{audit, new_public_id, Ctx, Principal, Scope};
+use crate::db::people::{
+    self as dbp, NewAddress, NewEmail, NewPersonMeta, NewPhone, Person, PersonFilter, ProvenanceRow,
+};
+use crate::db::{self, write_tx, DbConn};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::normalize::{email::parse_email, phone::normalize_phone, postcode::normalize_postcode, text::fold};
+
+/// Statuses visible through the people API.
+const VISIBLE: [&str; 2] = ["active", "restricted"];
+
+/// Provenance of a staff edit.
+fn staff_source(p: &Principal) -> (String, Option<String>) {
+    ("staff".into(), Some(p.actor_label()))
+}
+
+fn email_rows(
+    id: i64,
+    list: &[CleanEmail],
+    keep: &[dbp::EmailRow],
+    src: &(String, Option<String>),
+    by: i64,
+    at: NaiveDateTime,
+) -> Vec<NewEmail> {
+    list.iter()
+        .map(|e| {
+            let old = keep.iter().find(|o| o.address_key == e.key && o.address == e.address);
+            NewEmail {
+                person_id: id,
+                address: e.address.clone(),
+                address_key: e.key.clone(),
+                is_primary: e.primary,
+                source_kind: old.map_or(src.0.clone(), |o| o.source_kind.clone()),
+                source_ref: old.map_or(src.1.clone(), |o| o.source_ref.clone()),
+                set_by: old.map_or(Some(by), |o| o.set_by),
+                set_at: old.map_or(at, |o| o.set_at),
+            }
+        })
+        .collect()
+}
+
+fn phone_rows(
+    id: i64,
+    list: &[CleanPhone],
+    keep: &[dbp::PhoneRow],
+    src: &(String, Option<String>),
+    by: i64,
+    at: NaiveDateTime,
+) -> Vec<NewPhone> {
+    list.iter()
+        .map(|p| {
+            let old = keep.iter().find(|o| o.number == p.number);
+            NewPhone {
+                person_id: id,
+                number: p.number.clone(),
+                label: p.label.to_string(),
+                is_primary: p.primary,
+                source_kind: old.map_or(src.0.clone(), |o| o.source_kind.clone()),
+                source_ref: old.map_or(src.1.clone(), |o| o.source_ref.clone()),
+                set_by: old.map_or(Some(by), |o| o.set_by),
+                set_at: old.map_or(at, |o| o.set_at),
+            }
+        })
+        .collect()
+}
+
+fn address_rows(
+    id: i64,
+    list: &[CleanAddress],
+    keep: &[dbp::AddressRow],
+    src: &(String, Option<String>),
+    by: i64,
+    at: NaiveDateTime,
+) -> Vec<NewAddress> {
+    list.iter()
+        .map(|a| {
+            let old = keep.iter().find(|o| {
+                o.line1 == a.line1
+                    && o.line2 == a.line2
+                    && o.line3 == a.line3
+                    && o.town == a.town
+                    && o.postcode == a.postcode
+            });
+            NewAddress {
+                person_id: id,
+                line1: a.line1.clone(),
+                line2: a.line2.clone(),
+                line3: a.line3.clone(),
+                town: a.town.clone(),
+                county: a.county.clone(),
+                postcode: a.postcode.clone(),
+                country: a.country.clone(),
+                is_primary: a.primary,
+                source_kind: old.map_or(src.0.clone(), |o| o.source_kind.clone()),
+                source_ref: old.map_or(src.1.clone(), |o| o.source_ref.clone()),
+                set_by: old.map_or(Some(by), |o| o.set_by),
+                set_at: old.map_or(at, |o| o.set_at),
+            }
+        })
+        .collect()
+}
+
+/// Department ids a new person is linked to: the ones asked for, which a scoped user must hold.
+fn departments_for(conn: &mut DbConn, principal: &Principal, codes: &[String]) -> AppResult<Vec<i64>> {
+    let ids = resolve_codes(conn, codes, "departments")?;
+    if let Scope::Departments(mine) = &principal.scope {
+        if ids.is_empty() && mine.len() == 1 {
+            return Ok(mine.clone());
+        }
+        if ids.is_empty() {
+            return Err(AppError::field(
+                "departments",
+                "required",
+                "Say which of your departments this person belongs to.",
+            ));
+        }
+        if let Some(i) = ids.iter().position(|d| !mine.contains(d)) {
+            return Err(AppError::field(
+                &format!("departments[{i}]"),
+                "out_of_scope",
+                "You can only link people to your own departments.",
+            ));
+        }
+    }
+    Ok(ids)
+}
+
+fn provenance(
+    id: i64,
+    fields: &[&str],
+    src: &(String, Option<String>),
+    by: i64,
+    at: NaiveDateTime,
+) -> Vec<ProvenanceRow> {
+    fields
+        .iter()
+        .map(|f| ProvenanceRow {
+            person_id: id,
+            field: (*f).to_string(),
+            source_kind: src.0.clone(),
+            source_ref: src.1.clone(),
+            set_by: Some(by),
+            set_at: at,
+        })
+        .collect()
+}
+
+/// Create a person.
+pub fn create(conn: &mut DbConn, ctx: &Ctx, req: &NewPersonRequest) -> AppResult<PersonView> {
+    let mut ck = Checker::default();
+    let fields = person_fields(
+        ck.text("title", req.title.as_deref(), 20),
+        ck.text("given_name", req.given_name.as_deref(), 100),
+        ck.text("family_name", req.family_name.as_deref(), 100),
+        ck.text("preferred_name", req.preferred_name.as_deref(), 100),
+        ck.dob(req.date_of_birth, ctx.meta.now.date()),
+        ck.text("organisation", req.organisation.as_deref(), 200),
+    );
+    let emails = ck.emails(&req.emails);
+    let phones = ck.phones(&req.phones);
+    let addresses = ck.addresses(&req.addresses);
+    let tags = ck.tags(&req.tags);
+    if fields.given_name.is_none()
+        && fields.family_name.is_none()
+        && emails.is_empty()
+        && phones.is_empty()
+        && ck.errors.is_empty()
+    {
+        ck.errors.push(FieldError::new(
+            "given_name",
+            "required",
+            "Give at least a name, an email or a phone number.",
+        ));
+    }
+    if !ck.errors.is_empty() {
+        return Err(AppError::Validation(ck.errors));
+    }
+    let now = ctx.meta.now;
+    let by = ctx.principal.user_id;
+    let src = staff_source(&ctx.principal);
+    write_tx(conn, |c| {
+        let depts = departments_for(c, &ctx.principal, &req.departments)?;
+        let public_id = new_public_id();
+        let meta = NewPersonMeta {
+            public_id: &public_id,
+            status: "active",
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let person = dbp::insert(c, &meta, &fields)?;
+        dbp::replace_emails(c, person.id, &email_rows(person.id, &emails, &[], &src, by, now))?;
+        dbp::replace_phones(c, person.id, &phone_rows(person.id, &phones, &[], &src, by, now))?;
+        dbp::replace_addresses(c, person.id, &address_rows(person.id, &addresses, &[], &src, by, now))?;
+        dbp::replace_tags(c, person.id, &tags)?;
+        dbp::link_departments(c, person.id, &depts, &src.0, src.1.as_deref(), now)?;
+        let set: Vec<&str> = scalar_fields(&fields)
+            .into_iter()
+            .filter_map(|(f, has)| has.then_some(f))
+            .collect();
+        dbp::set_provenance(c, &provenance(person.id, &set, &src, by, now))?;
+        let ev = audit::event(
+            &ctx.meta,
+            Some(&ctx.principal),
+            "person.create",
+            Some(("person", &public_id)),
+            "success",
+            Some(serde_json::json!({"fields": set})),
+        );
+        audit::record(c, ev)?;
+        one(c, person)
+    })
+}
+
+fn scalar_fields(f: &dbp::PersonFields) -> [(&'static str, bool); 6] {
+    [
+        ("title", f.title.is_some()),
+        ("given_name", f.given_name.is_some()),
+        ("family_name", f.family_name.is_some()),
+        ("preferred_name", f.preferred_name.is_some()),
+        ("date_of_birth", f.date_of_birth.is_some()),
+        ("organisation", f.organisation.is_some()),
+    ]
+}
+
+fn one(conn: &mut DbConn, person: Person) -> AppResult<PersonView> {
+    assemble(conn, vec![person])?.pop().ok_or(AppError::NotFound)
+}
+
+/// Find a visible person in the principal's scope: erased answers 410, anything else unseen 404.
+pub fn find_visible(conn: &mut DbConn, principal: &Principal, public_id: &str) -> AppResult<Person> {
+    if !super::is_public_id(public_id) {
+        return Err(AppError::NotFound);
+    }
+    let person = dbp::find_by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
+    if let Scope::Departments(_) = principal.scope {
+        let linked: Vec<i64> = dbp::departments_of(conn, &[person.id])?
+            .into_iter()
+            .map(|d| d.1)
+            .collect();
+        if !principal.in_scope(&linked) {
+            return Err(AppError::NotFound);
+        }
+    }
+    match person.status.as_str() {
+        "erased" => Err(AppError::Gone("This person's data has been erased.".into())),
+        "merged" => Err(AppError::NotFound),
+        _ => Ok(person),
+    }
+}
+
+/// Read one person; the read is audited.
+pub fn get(conn: &mut DbConn, ctx: &Ctx, sink: &audit::AuditSink, public_id: &str) -> AppResult<PersonView> {
+    let person = find_visible(conn, &ctx.principal, public_id)?;
+    let view = one(conn, person)?;
+    sink.send(audit::event(
+        &ctx.meta,
+        Some(&ctx.principal),
+        "person.read",
+        Some(("person", public_id)),
+        "success",
+        None,
+    ));
+    Ok(view)
+}
+
+/// Change a person if `version` is still current.
+pub fn update(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    public_id: &str,
+    if_match: Option<i64>,
+    req: &UpdatePersonRequest,
+) -> AppResult<PersonView> {
+    let Some(expected) = if_match.or(req.version) else {
+        return Err(AppError::field(
+            "version",
+            "required",
+            "Send the version you read (or an If-Match header).",
+        ));
+    };
+    let now = ctx.meta.now;
+    let by = ctx.principal.user_id;
+    let src = staff_source(&ctx.principal);
+    write_tx(conn, |c| {
+        let person = find_visible(c, &ctx.principal, public_id)?;
+        if person.version != expected {
+            return Err(stale(if_match.is_some()));
+        }
+        let mut ck = Checker::default();
+        let pick = |new: &Option<Option<String>>, old: &Option<String>, ck: &mut Checker, f: &str, max: usize| match new
+        {
+            None => old.clone(),
+            Some(v) => ck.text(f, v.as_deref(), max),
+        };
+        let fields = person_fields(
+            pick(&req.title, &person.title, &mut ck, "title", 20),
+            pick(&req.given_name, &person.given_name, &mut ck, "given_name", 100),
+            pick(&req.family_name, &person.family_name, &mut ck, "family_name", 100),
+            pick(
+                &req.preferred_name,
+                &person.preferred_name,
+                &mut ck,
+                "preferred_name",
+                100,
+            ),
+            match req.date_of_birth {
+                None => person.date_of_birth,
+                Some(d) => ck.dob(d, now.date()),
+            },
+            pick(&req.organisation, &person.organisation, &mut ck, "organisation", 200),
+        );
+        let emails = req.emails.as_ref().map(|e| ck.emails(e));
+        let phones = req.phones.as_ref().map(|p| ck.phones(p));
+        let addresses = req.addresses.as_ref().map(|a| ck.addresses(a));
+        let tags = req.tags.as_ref().map(|t| ck.tags(t));
+        if !ck.errors.is_empty() {
+            return Err(AppError::Validation(ck.errors));
+        }
+        let depts = match &req.departments {
+            Some(codes) => Some(departments_for(c, &ctx.principal, codes)?),
+            None => None,
+        };
+        let updated =
+            dbp::update_fields(c, person.id, expected, &fields, now)?.ok_or_else(|| stale(if_match.is_some()))?;
+        let mut changed: Vec<&str> = changed_scalars(&person, &updated);
+        dbp::set_provenance(c, &provenance(person.id, &changed, &src, by, now))?;
+        if let Some(list) = emails {
+            let old = dbp::emails_of(c, &[person.id])?;
+            dbp::replace_emails(c, person.id, &email_rows(person.id, &list, &old, &src, by, now))?;
+            changed.push("emails");
+        }
+        if let Some(list) = phones {
+            let old = dbp::phones_of(c, &[person.id])?;
+            dbp::replace_phones(c, person.id, &phone_rows(person.id, &list, &old, &src, by, now))?;
+            changed.push("phones");
+        }
+        if let Some(list) = addresses {
+            let old = dbp::addresses_of(c, &[person.id])?;
+            dbp::replace_addresses(c, person.id, &address_rows(person.id, &list, &old, &src, by, now))?;
+            changed.push("addresses");
+        }
+        if let Some(list) = tags {
+            dbp::replace_tags(c, person.id, &list)?;
+            changed.push("tags");
+        }
+        if let Some(ids) = depts {
+            dbp::link_departments(c, person.id, &ids, &src.0, src.1.as_deref(), now)?;
+            changed.push("departments");
+        }
+        let ev = audit::event(
+            &ctx.meta,
+            Some(&ctx.principal),
+            "person.update",
+            Some(("person", public_id)),
+            "success",
+            Some(serde_json::json!({"fields": changed})),
+        );
+        audit::record(c, ev)?;
+        one(c, updated)
+    })
+}
+
+fn stale(precondition: bool) -> AppError {
+    let msg = "Someone changed this person since you read them; reload and apply your change again.";
+    if precondition {
+        AppError::PreconditionFailed(msg.into())
+    } else {
+        AppError::conflict("stale_version", msg)
+    }
+}
+
+fn changed_scalars(old: &Person, new: &Person) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let pairs = [
+        ("title", old.title != new.title),
+        ("given_name", old.given_name != new.given_name),
+        ("family_name", old.family_name != new.family_name),
+        ("preferred_name", old.preferred_name != new.preferred_name),
+        ("date_of_birth", old.date_of_birth != new.date_of_birth),
+        ("organisation", old.organisation != new.organisation),
+    ];
+    for (f, differs) in pairs {
+        if differs {
+            out.push(f);
+        }
+    }
+    out
+}
+
+/// List filters (query parameters of `GET /people`).
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Name prefix (given, family, preferred or full name; case- and accent-insensitive).
+    pub name: Option<String>,
+    /// Exact email address (any case).
+    pub email: Option<String>,
+    /// Phone number in any usual form.
+    pub phone: Option<String>,
+    /// Postcode in any usual form.
+    pub postcode: Option<String>,
+    /// Tag.
+    pub tag: Option<String>,
+    /// Department code.
+    pub department: Option<String>,
+    /// `active` or `restricted` (default both).
+    pub status: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+    /// Rows to skip (default 0).
+    pub offset: Option<i64>,
+}
+
+/// A page of people.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct PersonPage {
+    /// The people on this page, in a stable order.
+    pub items: Vec<PersonView>,
+    /// How many match in all.
+    pub total: i64,
+    /// Page size used.
+    pub limit: i64,
+    /// Offset used.
+    pub offset: i64,
+}
+
+/// Check paging parameters.
+pub fn paging(limit: Option<i64>, offset: Option<i64>, max: i64) -> AppResult<(i64, i64)> {
+    let limit = limit.unwrap_or(50);
+    let offset = offset.unwrap_or(0);
+    if !(1..=max).contains(&limit) {
+        return Err(AppError::field(
+            "limit",
+            "out_of_range",
+            format!("Use a limit from 1 to {max}."),
+        ));
+    }
+    if offset < 0 {
+        return Err(AppError::field(
+            "offset",
+            "out_of_range",
+            "The offset cannot be negative.",
+        ));
+    }
+    Ok((limit, offset))
+}
+
+fn scope_filter(p: &Principal) -> Option<Vec<i64>> {
+    match &p.scope {
+        Scope::All => None,
+        Scope::Departments(d) => Some(d.clone()),
+    }
+}
+
+/// List people with filters; each person returned is an audited read.
+pub fn list(conn: &mut DbConn, ctx: &Ctx, sink: &audit::AuditSink, q: &ListQuery) -> AppResult<PersonPage> {
+    let (limit, offset) = paging(q.limit, q.offset, 200)?;
+    let bad = |f: &str, e: crate::normalize::NormalizeError| AppError::field(f, e.code, e.message);
+    let mut filter = PersonFilter {
+        name_prefix: q.name.as_deref().map(fold).filter(|n| !n.is_empty()),
+        email_key: q
+            .email
+            .as_deref()
+            .map(|e| parse_email(e).map(|e| e.key).map_err(|e| bad("email", e)))
+            .transpose()?,
+        phone: q
+            .phone
+            .as_deref()
+            .map(|p| normalize_phone(p).map_err(|e| bad("phone", e)))
+            .transpose()?,
+        postcode: q
+            .postcode
+            .as_deref()
+            .map(|p| normalize_postcode(p).map_err(|e| bad("postcode", e)))
+            .transpose()?,
+        tag: q.tag.as_ref().map(|t| t.trim().to_lowercase()),
+        department: None,
+        scope: scope_filter(&ctx.principal),
+        statuses: match q.status.as_deref() {
+            None => VISIBLE.iter().map(|s| s.to_string()).collect(),
+            Some(s) if VISIBLE.contains(&s) => vec![s.to_string()],
+            Some(_) => return Err(AppError::field("status", "invalid_status", "Use active or restricted.")),
+        },
+    };
+    if let Some(code) = &q.department {
+        let d = db::departments::find_by_code(conn, code)?
+            .ok_or_else(|| AppError::field("department", "unknown_department", "There is no such department."))?;
+        filter.department = Some(d.id);
+    }
+    let (rows, total) = dbp::list(conn, &filter, limit, offset, true)?;
+    let items = assemble(conn, rows)?;
+    audit_reads(ctx, sink, "person.list_read", &items);
+    Ok(PersonPage {
+        items,
+        total: total.unwrap_or(0),
+        limit,
+        offset,
+    })
+}
+
+fn audit_reads(ctx: &Ctx, sink: &audit::AuditSink, action: &str, items: &[PersonView]) {
+    for p in items {
+        sink.send(audit::event(
+            &ctx.meta,
+            Some(&ctx.principal),
+            action,
+            Some(("person", &p.id)),
+            "success",
+            None,
+        ));
+    }
+}
+
+/// Search request.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRequest {
+    /// An email address, a phone number, a postcode, or the start of a name.
+    pub q: String,
+    /// Most results, 1–50 (default 20).
+    pub limit: Option<i64>,
+}
+
+/// Search results, best matches first (exact contact points before name prefixes).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct SearchResults {
+    /// Matching people.
+    pub items: Vec<PersonView>,
+}
+
+/// Find people by any email, phone, postcode or name prefix.
+pub fn search(conn: &mut DbConn, ctx: &Ctx, sink: &audit::AuditSink, req: &SearchRequest) -> AppResult<SearchResults> {
+    let (limit, _) = paging(Some(req.limit.unwrap_or(20)), None, 50)?;
+    let q = req.q.trim();
+    if q.is_empty() || q.chars().count() > 200 {
+        return Err(AppError::field(
+            "q",
+            "invalid_query",
+            "Give between 1 and 200 characters.",
+        ));
+    }
+    let fetch = limit * 2 + 10;
+    let mut ids: Vec<i64> = Vec::new();
+    if q.contains('@') {
+        if let Ok(e) = parse_email(q) {
+            ids.extend(dbp::ids_by_email(conn, &e.key, fetch)?);
+        }
+    } else {
+        if q.chars().filter(char::is_ascii_digit).count() >= 7 {
+            if let Ok(n) = normalize_phone(q) {
+                ids.extend(dbp::ids_by_phone(conn, &n, fetch)?);
+            }
+        }
+        if let Ok(pc) = normalize_postcode(q) {
+            let f = PersonFilter {
+                postcode: Some(pc),
+                ..Default::default()
+            };
+            ids.extend(dbp::list(conn, &f, fetch, 0, false)?.0.into_iter().map(|p| p.id));
+        }
+        let folded = fold(q);
+        if !folded.is_empty() {
+            ids.extend(dbp::ids_by_name_prefix(conn, &folded, fetch)?);
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(*id));
+    let found = dbp::find_many(conn, &ids)?;
+    let mut people: Vec<Person> = ids
+        .iter()
+        .filter_map(|id| found.iter().find(|p| p.id == *id).cloned())
+        .filter(|p| VISIBLE.contains(&p.status.as_str()))
+        .collect();
+    if let Scope::Departments(_) = ctx.principal.scope {
+        let pids: Vec<i64> = people.iter().map(|p| p.id).collect();
+        let links = dbp::departments_of(conn, &pids)?;
+        people.retain(|p| links.iter().any(|l| l.0 == p.id && ctx.principal.in_scope(&[l.1])));
+    }
+    people.truncate(limit as usize);
+    let items = assemble(conn, people)?;
+    audit_reads(ctx, sink, "person.search_read", &items);
+    Ok(SearchResults { items })
+}

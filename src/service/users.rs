@@ -1,0 +1,234 @@
+//! Staff accounts: created by administrators (or the CLI for the first one), never by default.
+
+use serde::{Deserialize, Serialize};
+
+use super::auth::{check_password_policy, hash_password, HashLimiter};
+use super::authz::{format_roles, parse_roles, Role};
+use super::departments::resolve_codes;
+use super::{audit, new_public_id, Ctx, RequestMeta};
+use crate::db::users::{NewUser, User, UserChanges};
+use crate::db::{self, write_tx, DbConn};
+use crate::error::{is_unique_violation, AppError, AppResult};
+use crate::normalize::{email::parse_email, text::clean_text};
+
+/// A staff account as the API shows it.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct UserView {
+    /// Public id.
+    pub id: String,
+    /// Sign-in email.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Roles.
+    pub roles: Vec<Role>,
+    /// Department codes.
+    pub departments: Vec<String>,
+    /// `active` or `disabled`.
+    pub status: String,
+    /// Version for optimistic concurrency.
+    pub version: i64,
+}
+
+/// The API view of a user.
+pub fn view(conn: &mut DbConn, u: &User) -> AppResult<UserView> {
+    let ids = db::users::department_ids(conn, u.id)?;
+    let departments = db::departments::find_by_ids(conn, &ids)?
+        .into_iter()
+        .map(|d| d.code)
+        .collect();
+    Ok(UserView {
+        id: u.public_id.clone(),
+        email: u.email.clone(),
+        name: u.name.clone(),
+        roles: parse_roles(&u.roles),
+        departments,
+        status: u.status.clone(),
+        version: u.version,
+    })
+}
+
+/// Create a staff account.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserRequest {
+    /// Sign-in email.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Password (12–128 characters, not a common one).
+    pub password: String,
+    /// At least one role.
+    pub roles: Vec<Role>,
+    /// Department codes (required for department editors).
+    #[serde(default)]
+    pub departments: Vec<String>,
+}
+
+/// Change a staff account.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    /// The version read; a stale version is refused with 409.
+    pub version: i64,
+    /// New name.
+    pub name: Option<String>,
+    /// New roles (take effect on the user's next request).
+    pub roles: Option<Vec<Role>>,
+    /// New department codes.
+    pub departments: Option<Vec<String>>,
+    /// `active` or `disabled` (disabling ends every session).
+    pub status: Option<String>,
+}
+
+fn check_roles(roles: &[Role], departments: &[i64]) -> AppResult<()> {
+    if roles.is_empty() {
+        return Err(AppError::field("roles", "required", "Give at least one role."));
+    }
+    if roles.contains(&Role::DepartmentEditor) && departments.is_empty() {
+        return Err(AppError::field(
+            "departments",
+            "required",
+            "A department editor needs at least one department.",
+        ));
+    }
+    Ok(())
+}
+
+/// Create an account. `ctx` is `None` when the CLI creates it.
+pub fn create(
+    conn: &mut DbConn,
+    limiter: &HashLimiter,
+    ctx: Option<&Ctx>,
+    meta: &RequestMeta,
+    req: &NewUserRequest,
+) -> AppResult<UserView> {
+    let email = parse_email(&req.email).map_err(|e| AppError::field("email", e.code, e.message))?;
+    let name = clean_text(&req.name, 200).map_err(|e| AppError::field("name", e.code, e.message))?;
+    check_password_policy(&req.password, "password")?;
+    let dept_ids = resolve_codes(conn, &req.departments, "departments")?;
+    check_roles(&req.roles, &dept_ids)?;
+    let hash = hash_password(limiter, &req.password)?;
+    write_tx(conn, |c| {
+        let public_id = new_public_id();
+        let roles = format_roles(&req.roles);
+        let new = NewUser {
+            public_id: &public_id,
+            email: &email.key,
+            name: &name,
+            password_hash: &hash,
+            roles: &roles,
+            status: "active",
+            version: 1,
+            created_at: meta.now,
+            updated_at: meta.now,
+        };
+        let user = db::savepoint(c, |c| db::users::insert(c, &new)).map_err(|e| {
+            if is_unique_violation(&e) {
+                AppError::conflict("duplicate_user", "An account with this email exists.")
+            } else {
+                e.into()
+            }
+        })?;
+        db::users::set_departments(c, user.id, &dept_ids)?;
+        let mut ev = audit::event(
+            meta,
+            ctx.map(|x| &x.principal),
+            "user.create",
+            Some(("user", &public_id)),
+            "success",
+            Some(serde_json::json!({"roles": roles})),
+        );
+        if ctx.is_none() {
+            ev.actor = "cli".into();
+        }
+        audit::record(c, ev)?;
+        view(c, &user)
+    })
+}
+
+/// Accounts, by email.
+pub fn list(conn: &mut DbConn, limit: i64, offset: i64) -> AppResult<(Vec<UserView>, i64)> {
+    let (rows, total) = db::users::list(conn, limit, offset)?;
+    let views = rows.iter().map(|u| view(conn, u)).collect::<AppResult<Vec<_>>>()?;
+    Ok((views, total))
+}
+
+/// One account.
+pub fn get(conn: &mut DbConn, public_id: &str) -> AppResult<UserView> {
+    let u = db::users::find_by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
+    view(conn, &u)
+}
+
+/// Change roles, departments, name or status.
+pub fn update(conn: &mut DbConn, ctx: &Ctx, public_id: &str, req: &UpdateUserRequest) -> AppResult<UserView> {
+    let name = req
+        .name
+        .as_deref()
+        .map(|n| clean_text(n, 200).map_err(|e| AppError::field("name", e.code, e.message)))
+        .transpose()?;
+    if let Some(s) = req.status.as_deref().filter(|s| !matches!(*s, "active" | "disabled")) {
+        return Err(AppError::field(
+            "status",
+            "invalid_status",
+            format!("`{s}` is not active or disabled."),
+        ));
+    }
+    write_tx(conn, |c| {
+        let user = db::users::find_by_public_id(c, public_id)?.ok_or(AppError::NotFound)?;
+        if user.version != req.version {
+            return Err(AppError::conflict(
+                "stale_version",
+                "Someone changed this account since you read it; reload and try again.",
+            ));
+        }
+        let dept_ids = match &req.departments {
+            Some(codes) => resolve_codes(c, codes, "departments")?,
+            None => db::users::department_ids(c, user.id)?,
+        };
+        let roles = req.roles.clone().unwrap_or_else(|| parse_roles(&user.roles));
+        check_roles(&roles, &dept_ids)?;
+        if user.id == ctx.principal.user_id
+            && (req.status.as_deref() == Some("disabled") || !roles.contains(&Role::Administrator))
+        {
+            return Err(AppError::conflict(
+                "self_lockout",
+                "You cannot disable yourself or remove your own administrator role.",
+            ));
+        }
+        let changes = UserChanges {
+            name,
+            roles: req.roles.as_ref().map(|r| format_roles(r)),
+            status: req.status.clone(),
+            password_hash: None,
+            version: Some(user.version + 1),
+            updated_at: Some(ctx.meta.now),
+        };
+        let updated = db::users::update(c, user.id, &changes)?;
+        if req.departments.is_some() {
+            db::users::set_departments(c, user.id, &dept_ids)?;
+        }
+        if req.status.as_deref() == Some("disabled") {
+            db::sessions::revoke_all_for_user(c, user.id, None, ctx.meta.now)?;
+        }
+        let fields: Vec<&str> = [
+            ("name", req.name.is_some()),
+            ("roles", req.roles.is_some()),
+            ("departments", req.departments.is_some()),
+            ("status", req.status.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(f, set)| set.then_some(f))
+        .collect();
+        let ev = audit::event(
+            &ctx.meta,
+            Some(&ctx.principal),
+            "user.update",
+            Some(("user", public_id)),
+            "success",
+            Some(serde_json::json!({"fields": fields})),
+        );
+        audit::record(c, ev)?;
+        view(c, &updated)
+    })
+}
