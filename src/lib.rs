@@ -11,6 +11,7 @@ pub mod http;
 pub mod normalize;
 pub mod service;
 pub mod state;
+pub mod synth;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -33,6 +33,8 @@ enum Command {
     /// Manage departments.
     #[command(subcommand)]
     Department(DepartmentCommand),
+    /// Generate realistic synthetic data (demos and benchmarks).
+    Generate(lighthouse::synth::GenerateArgs),
 }
 
 #[derive(Subcommand)]
@@ -136,6 +138,7 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
             println!("created user {} ({})", view.email, view.id);
             Ok(())
         }
+        Command::Generate(args) => lighthouse::synth::run(&pool, &args),
         Command::Department(DepartmentCommand::Create { code, name }) => {
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let view = departments::create(

@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::Method;
@@ -17,7 +17,7 @@ use actix_web::{web, Error, HttpMessage};
 use super::extract::{meta_of, RequestId};
 use super::Access;
 use crate::error::AppError;
-use crate::service::{audit, auth, sha256_hex};
+use crate::service::{audit, auth, sha256_hex, Principal};
 use crate::state::AppState;
 
 /// Name of the session cookie (the `__Host-` prefix pins it to this host, path `/`, Secure).
@@ -27,14 +27,27 @@ pub const CSRF_COOKIE: &str = "__Host-lighthouse_csrf";
 /// Header carrying the CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// Authenticate and authorise one request for a route with `access`.
+/// Authenticate and authorise one request for a route with `access`. Refusals are answered
+/// here (not returned as errors) so the outer middleware still logs and decorates them.
 pub async fn authorize(
     access: Access,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
+) -> Result<ServiceResponse<EitherBody<impl MessageBody, BoxBody>>, Error> {
+    match check(access, &req).await {
+        Ok(principal) => {
+            if let Some(p) = principal {
+                req.extensions_mut().insert(p);
+            }
+            next.call(req).await.map(ServiceResponse::map_into_left_body)
+        }
+        Err(e) => Ok(req.error_response(e).map_into_right_body()),
+    }
+}
+
+async fn check(access: Access, req: &ServiceRequest) -> Result<Option<Principal>, AppError> {
     if access == Access::Public {
-        return next.call(req).await;
+        return Ok(None);
     }
     let state = req
         .app_data::<web::Data<AppState>>()
@@ -50,7 +63,7 @@ pub async fn authorize(
         Some(t) => (t, false),
         None => match req.cookie(SESSION_COOKIE) {
             Some(c) => (c.value().to_string(), true),
-            None => return Err(AppError::Unauthorized("Sign in first.".into()).into()),
+            None => return Err(AppError::Unauthorized("Sign in first.".into())),
         },
     };
     let settings = state.settings.auth.clone();
@@ -64,9 +77,9 @@ pub async fn authorize(
             .and_then(|v| v.to_str().ok())
             .map(sha256_hex);
         if sent.is_none() || sent != authed.csrf_hash {
-            return Err(
-                AppError::Forbidden("This request needs the X-CSRF-Token header of your session.".into()).into(),
-            );
+            return Err(AppError::Forbidden(
+                "This request needs the X-CSRF-Token header of your session.".into(),
+            ));
         }
     }
     if let Access::Needs(permission) = access {
@@ -81,11 +94,10 @@ pub async fn authorize(
                 "denied",
                 Some(detail),
             ));
-            return Err(AppError::Forbidden("Your role does not allow this.".into()).into());
+            return Err(AppError::Forbidden("Your role does not allow this.".into()));
         }
     }
-    req.extensions_mut().insert(authed.principal);
-    next.call(req).await
+    Ok(Some(authed.principal))
 }
 
 fn valid_request_id(v: &str) -> bool {
@@ -96,7 +108,7 @@ fn valid_request_id(v: &str) -> bool {
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
+) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
     let id = req
         .headers()
@@ -109,7 +121,7 @@ pub async fn observe(
     let method = req.method().clone();
     let path = req.path().to_string();
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let mut res = next.call(req).await?;
+    let mut res = next.call(req).await?.map_into_boxed_body();
     let status = res.status().as_u16();
     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
     let elapsed = started.elapsed();

@@ -1,0 +1,377 @@
+//! Sign-in, lockout, expiry, logout, CSRF, API tokens and password changes, through HTTP.
+
+mod common;
+
+use actix_web::test::TestRequest;
+use chrono::Duration;
+use common::{TestApp, PASSWORD};
+use lighthouse::service::Role;
+use serde_json::json;
+
+#[actix_web::test]
+async fn sign_in_sets_a_secure_session_cookie_and_token() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    assert_eq!(admin.token.len(), 43, "256-bit token");
+    let r = app
+        .req(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": admin.email, "password": PASSWORD})),
+        )
+        .await;
+    let cookie = r
+        .headers
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("__Host-lighthouse_session="))
+        .unwrap()
+        .to_string();
+    for flag in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(flag), "{cookie} lacks {flag}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    assert_ne!(r.body["token"], admin.token.as_str(), "a new token at every sign-in");
+    let me = app.get("/api/v1/auth/me", &admin.token).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["email"], admin.email.as_str());
+    assert!(me.body.get("password_hash").is_none());
+    // Only the hash of the token is stored.
+    let stored = app.count(&format!(
+        "SELECT COUNT(*) AS n FROM sessions WHERE token_hash = '{}'",
+        admin.token
+    ));
+    assert_eq!(stored, 0);
+}
+
+#[actix_web::test]
+async fn wrong_password_and_unknown_user_look_the_same() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let wrong = app
+        .req(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": admin.email, "password": "not the password at all"})),
+        )
+        .await;
+    let unknown = app
+        .req(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": "nobody@example.org", "password": "not the password at all"})),
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert_eq!(wrong.status, unknown.status);
+    assert_eq!(wrong.body, unknown.body);
+    assert_eq!(
+        wrong.header("content-type").as_deref(),
+        Some("application/problem+json")
+    );
+    // A password is checked exactly as given: no case folding, no truncation.
+    let upper = app
+        .req(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": admin.email, "password": PASSWORD.to_uppercase()})),
+        )
+        .await;
+    assert_eq!(upper.status, 401);
+}
+
+#[actix_web::test]
+async fn lockout_after_repeated_failures_even_with_the_right_password() {
+    let app = TestApp::with_settings(&[("LIGHTHOUSE__AUTH__LOCKOUT_THRESHOLD", "3")]).await;
+    let admin = app.admin().await;
+    for _ in 0..3 {
+        let r = app
+            .req(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"email": admin.email, "password": "wrong wrong wrong"})),
+            )
+            .await;
+        assert_eq!(r.status, 401);
+    }
+    let locked = app
+        .req(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": admin.email, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(locked.status, 429, "{}", locked.text);
+    // Unknown accounts lock the same way, so lockout does not reveal which accounts exist.
+    for _ in 0..3 {
+        app.req(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": "ghost@example.org", "password": "wrong wrong wrong"})),
+        )
+        .await;
+    }
+    let ghost = app
+        .req(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": "ghost@example.org", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(ghost.status, 429);
+    assert_eq!(ghost.body, locked.body);
+    // After the lockout period the right password works again.
+    app.state.clock.advance(Duration::minutes(16));
+    let ok = app
+        .req(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": admin.email, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(ok.status, 200);
+}
+
+#[actix_web::test]
+async fn sessions_expire_when_idle_and_absolutely() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    app.state.clock.advance(Duration::minutes(29));
+    assert_eq!(app.get("/api/v1/auth/me", &admin.token).await.status, 200);
+    app.state.clock.advance(Duration::minutes(31));
+    assert_eq!(
+        app.get("/api/v1/auth/me", &admin.token).await.status,
+        401,
+        "idle for 31 minutes"
+    );
+
+    let active = app.login(&admin.email).await;
+    for _ in 0..25 {
+        app.state.clock.advance(Duration::minutes(29));
+        let r = app.get("/api/v1/auth/me", &active.token).await;
+        if r.status != 200 {
+            assert_eq!(r.status, 401);
+            return;
+        }
+    }
+    panic!("an active session outlived the absolute lifetime");
+}
+
+#[actix_web::test]
+async fn logout_ends_the_session() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let r = app.req("POST", "/api/v1/auth/logout", Some(&admin.token), None).await;
+    assert_eq!(r.status, 204);
+    assert_eq!(app.get("/api/v1/auth/me", &admin.token).await.status, 401);
+    assert_eq!(
+        app.req("GET", "/api/v1/auth/me", Some("forged-token"), None)
+            .await
+            .status,
+        401
+    );
+    assert_eq!(app.req("GET", "/api/v1/auth/me", None, None).await.status, 401);
+}
+
+#[actix_web::test]
+async fn cookie_sessions_need_the_csrf_header_for_unsafe_requests() {
+    let app = TestApp::new().await;
+    app.department("BARB");
+    let user = app.user(&[Role::EngagementOfficer], &[]).await;
+    let get = TestRequest::get()
+        .uri("/api/v1/auth/me")
+        .insert_header(("cookie", user.cookie.clone()));
+    assert_eq!(app.send(get).await.status, 200, "cookie sessions work for reads");
+    let body = json!({"given_name": "Ada"}).to_string();
+    let no_csrf = TestRequest::post()
+        .uri("/api/v1/people")
+        .insert_header(("cookie", user.cookie.clone()))
+        .insert_header(("content-type", "application/json"))
+        .set_payload(body.clone());
+    let r = app.send(no_csrf).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM people"), 0, "nothing written");
+    let wrong = TestRequest::post()
+        .uri("/api/v1/people")
+        .insert_header(("cookie", user.cookie.clone()))
+        .insert_header(("x-csrf-token", "guess"))
+        .insert_header(("content-type", "application/json"))
+        .set_payload(body.clone());
+    assert_eq!(app.send(wrong).await.status, 403);
+    let ok = TestRequest::post()
+        .uri("/api/v1/people")
+        .insert_header(("cookie", user.cookie.clone()))
+        .insert_header(("x-csrf-token", user.csrf.clone()))
+        .insert_header(("content-type", "application/json"))
+        .set_payload(body);
+    assert_eq!(app.send(ok).await.status, 201);
+}
+
+#[actix_web::test]
+async fn disabling_a_user_ends_their_sessions_and_role_changes_apply_at_once() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let officer = app.user(&[Role::EngagementOfficer], &[]).await;
+    let second = app.login(&officer.email).await;
+    assert_eq!(app.get("/api/v1/people", &officer.token).await.status, 200);
+    let u = app.get(&format!("/api/v1/users/{}", officer.id), &admin.token).await;
+    let demote = app
+        .patch(
+            &format!("/api/v1/users/{}", officer.id),
+            &admin.token,
+            json!({"version": u.body["version"], "roles": ["analyst"]}),
+        )
+        .await;
+    assert_eq!(demote.status, 200, "{}", demote.text);
+    assert_eq!(
+        app.get("/api/v1/people", &officer.token).await.status,
+        403,
+        "demotion applies on the next request"
+    );
+    let disable = app
+        .patch(
+            &format!("/api/v1/users/{}", officer.id),
+            &admin.token,
+            json!({"version": demote.body["version"], "status": "disabled"}),
+        )
+        .await;
+    assert_eq!(disable.status, 200);
+    assert_eq!(app.get("/api/v1/auth/me", &officer.token).await.status, 401);
+    assert_eq!(app.get("/api/v1/auth/me", &second.token).await.status, 401);
+    let relogin = app
+        .req(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": officer.email, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(relogin.status, 401);
+}
+
+#[actix_web::test]
+async fn api_tokens_work_as_bearer_and_can_be_revoked() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let r = app
+        .post(
+            "/api/v1/auth/tokens",
+            &admin.token,
+            json!({"label": "volunteering sync", "expires_in_days": 30}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let token = r.body["token"].as_str().unwrap().to_string();
+    let id = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(app.get("/api/v1/auth/me", &token).await.status, 200);
+    let list = app.get("/api/v1/auth/tokens", &admin.token).await;
+    assert_eq!(list.body.as_array().unwrap().len(), 1);
+    assert!(list.body[0].get("token").is_none(), "the secret is shown once");
+    let too_long = app
+        .post(
+            "/api/v1/auth/tokens",
+            &admin.token,
+            json!({"label": "x", "expires_in_days": 10000}),
+        )
+        .await;
+    assert_eq!(too_long.status, 422);
+    let del = app
+        .req("DELETE", &format!("/api/v1/auth/tokens/{id}"), Some(&admin.token), None)
+        .await;
+    assert_eq!(del.status, 204);
+    assert_eq!(app.get("/api/v1/auth/me", &token).await.status, 401);
+}
+
+#[actix_web::test]
+async fn password_change_needs_the_current_password_and_a_good_new_one() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let other = app.login(&admin.email).await;
+    let wrong = app
+        .post(
+            "/api/v1/auth/password",
+            &admin.token,
+            json!({"current_password": "nope nope nope", "new_password": "a fresh long passphrase"}),
+        )
+        .await;
+    assert_eq!(wrong.status, 403);
+    let common = app
+        .post(
+            "/api/v1/auth/password",
+            &admin.token,
+            json!({"current_password": PASSWORD, "new_password": "password1234"}),
+        )
+        .await;
+    assert_eq!(common.status, 422);
+    assert_eq!(common.body["errors"][0]["code"], "common_password");
+    let short = app
+        .post(
+            "/api/v1/auth/password",
+            &admin.token,
+            json!({"current_password": PASSWORD, "new_password": "elevenchars"}),
+        )
+        .await;
+    assert_eq!(short.status, 422);
+    let ok = app
+        .post(
+            "/api/v1/auth/password",
+            &admin.token,
+            json!({"current_password": PASSWORD, "new_password": "a fresh long passphrase"}),
+        )
+        .await;
+    assert_eq!(ok.status, 204, "{}", ok.text);
+    assert_eq!(
+        app.get("/api/v1/auth/me", &admin.token).await.status,
+        200,
+        "this session stays"
+    );
+    assert_eq!(
+        app.get("/api/v1/auth/me", &other.token).await.status,
+        401,
+        "other sessions end"
+    );
+}
+
+#[actix_web::test]
+async fn new_accounts_follow_the_password_policy() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let mk = |pw: &str| json!({"email": "new@example.org", "name": "New", "password": pw, "roles": ["analyst"]});
+    assert_eq!(
+        app.post("/api/v1/users", &admin.token, mk("elevenchars")).await.status,
+        422
+    );
+    assert_eq!(
+        app.post("/api/v1/users", &admin.token, mk(&"x".repeat(129)))
+            .await
+            .status,
+        422
+    );
+    assert_eq!(
+        app.post("/api/v1/users", &admin.token, mk("qwertyuiop12")).await.status,
+        422
+    );
+    let ok = app
+        .post("/api/v1/users", &admin.token, mk(&"lowercase only passphrase"))
+        .await;
+    assert_eq!(ok.status, 201, "{}", ok.text);
+    let dup = app
+        .post("/api/v1/users", &admin.token, mk(&"lowercase only passphrase"))
+        .await;
+    assert_eq!(dup.status, 409);
+    let hash = app.count("SELECT COUNT(*) AS n FROM users WHERE password_hash LIKE '$argon2id$v=19$m=19456,t=2,p=1$%'");
+    assert_eq!(hash, 2);
+    let editor_without_department = app
+        .post("/api/v1/users", &admin.token, json!({"email": "ed@example.org", "name": "Ed", "password": "lowercase only passphrase", "roles": ["department_editor"]}))
+        .await;
+    assert_eq!(editor_without_department.status, 422);
+}

@@ -1,0 +1,256 @@
+//! The test application: a fresh database per test (a temporary SQLite file, or a fresh schema
+//! in the PostgreSQL database named by `TEST_DATABASE_URL`), the real HTTP stack in process,
+//! and small builders for fixtures.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use std::rc::Rc;
+
+use actix_web::body::to_bytes;
+use actix_web::dev::Service;
+use actix_web::http::StatusCode;
+use actix_web::test::{self, TestRequest};
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use futures_util::future::LocalBoxFuture;
+use lighthouse::config::{Settings, Sources};
+use lighthouse::service::{RequestMeta, Role};
+use lighthouse::state::AppState;
+use serde_json::{json, Value};
+
+/// The password every fixture user has.
+pub const PASSWORD: &str = "a long enough test passphrase";
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Which backend the suite runs on.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+}
+
+/// A fresh database URL: a new SQLite file, or a new PostgreSQL schema.
+pub fn fresh_database_url() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let unique = format!(
+        "{}_{}_{}",
+        std::process::id(),
+        n,
+        lighthouse::service::random_token(6)
+            .to_lowercase()
+            .replace(['-', '_'], "x")
+    );
+    match postgres_url() {
+        Some(base) => {
+            let schema = format!("t_{unique}");
+            let mut conn = diesel::pg::PgConnection::establish(&base).expect("connect to TEST_DATABASE_URL");
+            conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                .expect("create test schema");
+            let sep = if base.contains('?') { '&' } else { '?' };
+            format!("{base}{sep}options=-csearch_path%3D{schema}")
+        }
+        None => {
+            let dir = std::env::temp_dir().join("lighthouse-tests");
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            format!("sqlite://{}", dir.join(format!("{unique}.db")).display())
+        }
+    }
+}
+
+/// Settings for a test: config/test.toml over the defaults, with a fresh database.
+pub fn test_settings(extra: &[(&str, &str)]) -> Settings {
+    let mut env: std::collections::BTreeMap<String, String> =
+        extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    env.insert("DATABASE_URL".into(), fresh_database_url());
+    let file = Some(std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/test.toml"
+    )));
+    Settings::from_sources(&Sources { file, env }).expect("test settings")
+}
+
+/// A response: status, headers and JSON body (Null when empty or not JSON).
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: actix_web::http::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    }
+}
+
+type Svc = Box<dyn Fn(TestRequest) -> LocalBoxFuture<'static, Resp>>;
+
+/// The service under test.
+pub struct TestApp {
+    pub state: AppState,
+    svc: Svc,
+}
+
+/// A signed-in user: their token and public id.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub token: String,
+    pub csrf: String,
+    pub cookie: String,
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        Self::with_settings(&[]).await
+    }
+
+    pub async fn with_settings(extra: &[(&str, &str)]) -> TestApp {
+        let settings = test_settings(extra);
+        let pool = lighthouse::open_database(&settings).expect("open test database");
+        let (state, _writer) = lighthouse::build_state(settings, pool);
+        let app = lighthouse::app(state.clone());
+        let svc = Rc::new(test::init_service(app).await);
+        let call: Svc = Box::new(move |r: TestRequest| {
+            let svc = svc.clone();
+            Box::pin(async move {
+                let res = svc.call(r.to_request()).await.expect("service call");
+                let status = res.status();
+                let headers = res.headers().clone();
+                let bytes = to_bytes(res.into_body()).await.unwrap_or_default();
+                let text = String::from_utf8_lossy(&bytes).to_string();
+                let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                Resp {
+                    status,
+                    headers,
+                    body,
+                    text,
+                }
+            })
+        });
+        TestApp { state, svc: call }
+    }
+
+    /// Send a request; `token` as bearer.
+    pub async fn req(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+        let mut r = test::TestRequest::default()
+            .method(method.parse().expect("method"))
+            .uri(path);
+        if let Some(t) = token {
+            r = r.insert_header(("authorization", format!("Bearer {t}")));
+        }
+        if let Some(b) = body {
+            r = r
+                .insert_header(("content-type", "application/json"))
+                .set_payload(b.to_string());
+        }
+        self.send(r).await
+    }
+
+    /// Send a prepared request (peer address set to loopback when absent).
+    pub async fn send(&self, req: TestRequest) -> Resp {
+        (self.svc)(req.peer_addr("127.0.0.1:40000".parse().expect("addr"))).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.req("GET", path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.req("POST", path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.req("PATCH", path, Some(token), Some(body)).await
+    }
+
+    /// Create a department directly (fixture).
+    pub fn department(&self, code: &str) {
+        let mut conn = self.state.pool.get().expect("conn");
+        let req = lighthouse::service::departments::NewDepartmentRequest {
+            code: code.into(),
+            name: format!("Department {code}"),
+        };
+        lighthouse::service::departments::create(&mut conn, None, lighthouse::db::now(), &req).expect("department");
+    }
+
+    /// Create a user directly (fixture) and sign them in through HTTP.
+    pub async fn user(&self, roles: &[Role], departments: &[&str]) -> User {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let email = format!("user{n}@example.org");
+        {
+            let mut conn = self.state.pool.get().expect("conn");
+            let req = lighthouse::service::users::NewUserRequest {
+                email: email.clone(),
+                name: format!("User {n}"),
+                password: PASSWORD.into(),
+                roles: roles.to_vec(),
+                departments: departments.iter().map(|d| d.to_string()).collect(),
+            };
+            let meta = RequestMeta::system(lighthouse::db::now());
+            lighthouse::service::users::create(&mut conn, &self.state.hasher, None, &meta, &req).expect("user");
+        }
+        self.login(&email).await
+    }
+
+    pub async fn login(&self, email: &str) -> User {
+        let r = self
+            .req(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"email": email, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "login failed: {}", r.text);
+        let cookie = r
+            .headers
+            .get_all("set-cookie")
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("__Host-lighthouse_session="))
+            .and_then(|c| c.split(';').next())
+            .unwrap_or_default()
+            .to_string();
+        User {
+            id: r.body["user"]["id"].as_str().unwrap_or_default().to_string(),
+            email: email.into(),
+            token: r.body["token"].as_str().unwrap_or_default().to_string(),
+            csrf: r.body["csrf_token"].as_str().unwrap_or_default().to_string(),
+            cookie,
+        }
+    }
+
+    /// An administrator.
+    pub async fn admin(&self) -> User {
+        self.user(&[Role::Administrator], &[]).await
+    }
+
+    /// Create a person through the API and return its JSON.
+    pub async fn person(&self, token: &str, body: Value) -> Value {
+        let r = self.post("/api/v1/people", token, body).await;
+        assert_eq!(r.status, 201, "create person: {}", r.text);
+        r.body
+    }
+
+    /// Wait until buffered audit events are written.
+    pub fn flush_audit(&self) {
+        self.state.audit.flush();
+    }
+
+    /// Run SQL text and return how many rows a COUNT query gives (fixtures and checks).
+    pub fn count(&self, sql: &str) -> i64 {
+        use diesel::prelude::*;
+        use diesel::sql_types::BigInt;
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let mut conn = self.state.pool.get().expect("conn");
+        let rows: Vec<N> = diesel::sql_query(sql).load(&mut *conn).expect("count query");
+        rows.first().map(|r| r.n).unwrap_or(0)
+    }
+}
