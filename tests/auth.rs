@@ -361,11 +361,11 @@ async fn new_accounts_follow_the_password_policy() {
         422
     );
     let ok = app
-        .post("/api/v1/users", &admin.token, mk(&"lowercase only passphrase"))
+        .post("/api/v1/users", &admin.token, mk("lowercase only passphrase"))
         .await;
     assert_eq!(ok.status, 201, "{}", ok.text);
     let dup = app
-        .post("/api/v1/users", &admin.token, mk(&"lowercase only passphrase"))
+        .post("/api/v1/users", &admin.token, mk("lowercase only passphrase"))
         .await;
     assert_eq!(dup.status, 409);
     let hash = app.count("SELECT COUNT(*) AS n FROM users WHERE password_hash LIKE '$argon2id$v=19$m=19456,t=2,p=1$%'");

@@ -1,0 +1,112 @@
+//! The command line: clear messages for bad URLs and configuration, the first user, migrations.
+
+mod common;
+
+use std::process::Command;
+
+fn lighthouse(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> (bool, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lighthouse"));
+    cmd.current_dir(dir)
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("LIGHTHOUSE_CONFIG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run lighthouse");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn scratch() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("lighthouse-cli-{}", lighthouse::service::new_public_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_mistyped_scheme_is_refused_and_creates_no_file() {
+    let dir = scratch();
+    let (ok, text) = lighthouse(&dir, &[("DATABASE_URL", "postgress://localhost/x")], &["migrate"]);
+    assert!(!ok);
+    assert!(text.contains("unsupported database URL scheme `postgress:`"), "{text}");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "nothing created");
+}
+
+#[test]
+fn an_unreachable_database_is_named() {
+    let dir = scratch();
+    let (ok, text) = lighthouse(
+        &dir,
+        &[("DATABASE_URL", "postgres://someone:secret@127.0.0.1:1/nowhere")],
+        &["migrate"],
+    );
+    assert!(!ok);
+    assert!(
+        text.contains("cannot connect to PostgreSQL at postgres://someone:***@127.0.0.1:1/nowhere"),
+        "{text}"
+    );
+    assert!(!text.contains("secret"), "the password is not printed");
+}
+
+#[test]
+fn bad_configuration_names_the_key() {
+    let dir = scratch();
+    let (ok, text) = lighthouse(&dir, &[("LIGHTHOUSE__DATABASE__POOL_SIZE", "lots")], &["migrate"]);
+    assert!(!ok);
+    assert!(text.contains("database.pool_size"), "{text}");
+    let (ok, text) = lighthouse(&dir, &[("LIGHTHOUSE__SERVER__NO_SUCH_KEY", "1")], &["migrate"]);
+    assert!(!ok);
+    assert!(text.contains("server.no_such_key"), "{text}");
+}
+
+#[test]
+fn the_default_database_is_created_on_first_run_and_the_first_user_from_the_cli() {
+    let dir = scratch();
+    let (ok, text) = lighthouse(&dir, &[], &["migrate"]);
+    assert!(ok, "{text}");
+    assert!(dir.join("data/lighthouse.db").exists());
+    let (ok, text) = lighthouse(
+        &dir,
+        &[],
+        &["department", "create", "--code", "BARB", "--name", "Barbican"],
+    );
+    assert!(ok, "{text}");
+    let args = [
+        "user",
+        "create",
+        "--email",
+        "a@example.org",
+        "--name",
+        "A",
+        "--role",
+        "department_editor",
+        "--department",
+        "BARB",
+    ];
+    let (ok, text) = lighthouse(&dir, &[("LIGHTHOUSE_PASSWORD", "password1234")], &args);
+    assert!(!ok, "a common password is refused: {text}");
+    let (ok, text) = lighthouse(&dir, &[("LIGHTHOUSE_PASSWORD", "a perfectly fine passphrase")], &args);
+    assert!(ok, "{text}");
+    assert!(text.contains("created user a@example.org"), "{text}");
+    let (ok, text) = lighthouse(
+        &dir,
+        &[("LIGHTHOUSE_PASSWORD", "a perfectly fine passphrase")],
+        &[
+            "user",
+            "create",
+            "--email",
+            "b@example.org",
+            "--name",
+            "B",
+            "--role",
+            "wizard",
+        ],
+    );
+    assert!(!ok);
+    assert!(text.contains("unknown role `wizard`"), "{text}");
+}

@@ -1,0 +1,245 @@
+//! Bad input gets a clear problem+json answer: never a 500, a panic or a partial write.
+
+mod common;
+
+use actix_web::test::TestRequest;
+use common::TestApp;
+use lighthouse::service::Role;
+use serde_json::json;
+
+fn raw(token: &str, method: &str, uri: &str, content_type: &str, body: Vec<u8>) -> TestRequest {
+    TestRequest::default()
+        .method(method.parse().unwrap())
+        .uri(uri)
+        .insert_header(("authorization", format!("Bearer {token}")))
+        .insert_header(("content-type", content_type.to_string()))
+        .set_payload(body)
+}
+
+#[actix_web::test]
+async fn malformed_and_hostile_bodies_get_4xx_problems() {
+    let app = TestApp::with_settings(&[("LIGHTHOUSE__SERVER__JSON_LIMIT_BYTES", "4096")]).await;
+    let officer = app.user(&[Role::EngagementOfficer], &[]).await;
+    let t = &officer.token;
+    let cases: Vec<(TestRequest, u16, &str)> = vec![
+        (
+            raw(t, "POST", "/api/v1/people", "application/json", b"{not json".to_vec()),
+            400,
+            "malformed_json",
+        ),
+        (
+            raw(t, "POST", "/api/v1/people", "application/json", b"".to_vec()),
+            400,
+            "malformed_json",
+        ),
+        (
+            raw(t, "POST", "/api/v1/people", "application/json", b"[1,2,3]".to_vec()),
+            422,
+            "validation_failed",
+        ),
+        (
+            raw(
+                t,
+                "POST",
+                "/api/v1/people",
+                "application/json",
+                br#"{"given_name": 5}"#.to_vec(),
+            ),
+            422,
+            "validation_failed",
+        ),
+        (
+            raw(
+                t,
+                "POST",
+                "/api/v1/people",
+                "application/json",
+                br#"{"id": "x", "given_name": "A"}"#.to_vec(),
+            ),
+            422,
+            "validation_failed",
+        ),
+        (
+            raw(
+                t,
+                "POST",
+                "/api/v1/people",
+                "application/json",
+                br#"{"emails": [{"address": 1}]}"#.to_vec(),
+            ),
+            422,
+            "validation_failed",
+        ),
+        (
+            raw(
+                t,
+                "POST",
+                "/api/v1/people",
+                "application/json",
+                br#"{"date_of_birth": "31/12/1980"}"#.to_vec(),
+            ),
+            422,
+            "validation_failed",
+        ),
+        (
+            raw(
+                t,
+                "POST",
+                "/api/v1/people",
+                "text/plain",
+                br#"{"given_name": "A"}"#.to_vec(),
+            ),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            raw(t, "POST", "/api/v1/people", "application/xml", b"<a/>".to_vec()),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            raw(t, "POST", "/api/v1/people", "application/json", vec![b' '; 5000]),
+            413,
+            "payload_too_large",
+        ),
+        (
+            raw(t, "POST", "/api/v1/people", "application/json", vec![0xff, 0xfe, 0x00]),
+            400,
+            "malformed_json",
+        ),
+        (
+            raw(t, "GET", "/api/v1/people?limit=-1", "application/json", vec![]),
+            422,
+            "validation_failed",
+        ),
+        (
+            raw(
+                t,
+                "GET",
+                "/api/v1/people?limit=99999999999999999999",
+                "application/json",
+                vec![],
+            ),
+            400,
+            "invalid_query",
+        ),
+        (
+            raw(t, "GET", "/api/v1/people?offset=1&offset=2", "application/json", vec![]),
+            400,
+            "invalid_query",
+        ),
+        (
+            raw(t, "GET", "/api/v1/nowhere", "application/json", vec![]),
+            404,
+            "not_found",
+        ),
+        (
+            raw(t, "TRACE", "/api/v1/people", "application/json", vec![]),
+            405,
+            "method_not_allowed",
+        ),
+        (
+            raw(
+                t,
+                "DELETE",
+                "/api/v1/people/0123456789abcdef0123456789abcdef",
+                "application/json",
+                vec![],
+            ),
+            405,
+            "method_not_allowed",
+        ),
+        (
+            raw(
+                t,
+                "PATCH",
+                "/api/v1/people/0123456789abcdef0123456789abcdef",
+                "application/json",
+                br#"{"version": 1}"#.to_vec(),
+            ),
+            404,
+            "not_found",
+        ),
+    ];
+    for (req, status, code) in cases {
+        let r = app.send(req).await;
+        assert_eq!(r.status, status, "{code}: {}", r.text);
+        assert_eq!(
+            r.header("content-type").as_deref(),
+            Some("application/problem+json"),
+            "{}",
+            r.text
+        );
+        assert_eq!(r.body["code"], code, "{}", r.text);
+        assert_eq!(r.body["type"], format!("urn:lighthouse:problem:{code}").as_str());
+        assert_eq!(r.body["status"], status);
+        assert!(r.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+        assert_eq!(r.header("x-content-type-options").as_deref(), Some("nosniff"));
+        assert!(
+            !r.text.to_lowercase().contains("diesel") && !r.text.contains("sqlite"),
+            "{}",
+            r.text
+        );
+    }
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM people"), 0, "no partial writes");
+}
+
+#[actix_web::test]
+async fn field_errors_carry_the_json_path() {
+    let app = TestApp::new().await;
+    let officer = app.user(&[Role::EngagementOfficer], &[]).await;
+    let r = app
+        .post(
+            "/api/v1/people",
+            &officer.token,
+            json!({"given_name": "A", "phones": [{"number": "07700900123", "label": "pager"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.body["errors"][0]["field"], "phones[0].label", "{}", r.text);
+    let r = app
+        .post(
+            "/api/v1/people",
+            &officer.token,
+            json!({"given_name": "A", "unknown_field": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("unknown_field"));
+}
+
+#[actix_web::test]
+async fn responses_carry_security_headers_and_request_ids() {
+    let app = TestApp::new().await;
+    let r = app
+        .send(
+            TestRequest::get()
+                .uri("/healthz")
+                .insert_header(("x-request-id", "abc-123")),
+        )
+        .await;
+    assert_eq!(r.header("x-request-id").as_deref(), Some("abc-123"));
+    let r = app
+        .send(
+            TestRequest::get()
+                .uri("/healthz")
+                .insert_header(("x-request-id", "bad id\twith junk")),
+        )
+        .await;
+    assert_ne!(r.header("x-request-id").as_deref(), Some("bad id\twith junk"));
+    let r = app.req("GET", "/api/v1/auth/me", None, None).await;
+    assert_eq!(r.status, 401);
+    for h in [
+        "x-content-type-options",
+        "content-security-policy",
+        "referrer-policy",
+        "strict-transport-security",
+        "x-request-id",
+    ] {
+        assert!(r.header(h).is_some(), "{h} missing on a 401");
+    }
+    assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
+}

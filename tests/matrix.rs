@@ -1,0 +1,128 @@
+//! The role × endpoint matrix: every route, every role, the expected allow or deny. The table
+//! here is written independently of the code's permission table; a route the service registers
+//! but this table does not list fails the test.
+
+mod common;
+
+use common::TestApp;
+use lighthouse::service::authz::ALL_ROLES;
+use lighthouse::service::Role;
+use serde_json::json;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Who {
+    Public,
+    SignedIn,
+    Roles(&'static [Role]),
+}
+
+fn expected() -> Vec<(&'static str, &'static str, Who)> {
+    use Role::*;
+    const PEOPLE_READ: &[Role] = &[
+        Administrator,
+        DataProtectionOfficer,
+        EngagementOfficer,
+        DepartmentEditor,
+    ];
+    const PEOPLE_WRITE: &[Role] = &[Administrator, EngagementOfficer, DepartmentEditor];
+    const ADMIN: &[Role] = &[Administrator];
+    const AUDIT: &[Role] = &[Administrator, DataProtectionOfficer];
+    vec![
+        ("GET", "/healthz", Who::Public),
+        ("GET", "/readyz", Who::Public),
+        ("GET", "/metrics", Who::Public),
+        ("GET", "/api/v1/openapi.json", Who::Public),
+        ("POST", "/api/v1/auth/login", Who::Public),
+        ("GET", "/api/v1/auth/me", Who::SignedIn),
+        ("POST", "/api/v1/auth/password", Who::SignedIn),
+        ("GET", "/api/v1/auth/tokens", Who::SignedIn),
+        ("POST", "/api/v1/auth/tokens", Who::SignedIn),
+        ("DELETE", "/api/v1/auth/tokens/{id}", Who::SignedIn),
+        ("GET", "/api/v1/people", Who::Roles(PEOPLE_READ)),
+        ("POST", "/api/v1/people", Who::Roles(PEOPLE_WRITE)),
+        ("POST", "/api/v1/people/search", Who::Roles(PEOPLE_READ)),
+        ("GET", "/api/v1/people/{id}", Who::Roles(PEOPLE_READ)),
+        ("PATCH", "/api/v1/people/{id}", Who::Roles(PEOPLE_WRITE)),
+        ("GET", "/api/v1/departments", Who::SignedIn),
+        ("POST", "/api/v1/departments", Who::Roles(ADMIN)),
+        ("PATCH", "/api/v1/departments/{code}", Who::Roles(ADMIN)),
+        ("GET", "/api/v1/users", Who::Roles(ADMIN)),
+        ("POST", "/api/v1/users", Who::Roles(ADMIN)),
+        ("GET", "/api/v1/users/{id}", Who::Roles(ADMIN)),
+        ("PATCH", "/api/v1/users/{id}", Who::Roles(ADMIN)),
+        ("DELETE", "/api/v1/users/{id}/sessions", Who::Roles(ADMIN)),
+        ("GET", "/api/v1/audit", Who::Roles(AUDIT)),
+        // Logout last: it ends the session it is called with.
+        ("POST", "/api/v1/auth/logout", Who::SignedIn),
+    ]
+}
+
+#[actix_web::test]
+async fn every_route_is_in_the_matrix() {
+    let table = expected();
+    for ep in lighthouse::http::endpoints() {
+        assert!(
+            table.iter().any(|(m, p, _)| *m == ep.method.as_str() && *p == ep.path),
+            "{} {} is not in the role × endpoint matrix",
+            ep.method,
+            ep.path
+        );
+    }
+    assert_eq!(
+        table.len(),
+        lighthouse::http::endpoints().len(),
+        "the matrix lists a route the service lacks"
+    );
+}
+
+#[actix_web::test]
+async fn every_role_gets_what_the_matrix_says() {
+    let app = TestApp::new().await;
+    app.department("BARB");
+    let admin = app.admin().await;
+    let person = app
+        .person(&admin.token, json!({"given_name": "Ada", "departments": ["BARB"]}))
+        .await;
+    let victim = app.user(&[Role::Analyst], &[]).await;
+    let mut users = Vec::new();
+    for role in ALL_ROLES {
+        users.push((role, app.user(&[role], &["BARB"]).await));
+    }
+    let pid = person["id"].as_str().unwrap().to_string();
+    for (method, path, who) in expected() {
+        let concrete = path
+            .replace("/people/{id}", &format!("/people/{pid}"))
+            .replace("/users/{id}", &format!("/users/{}", victim.id))
+            .replace("/tokens/{id}", "/tokens/0123456789abcdef0123456789abcdef")
+            .replace("{code}", "BARB");
+        let body = (method != "GET" && method != "DELETE").then(|| json!({}));
+        let anon = app.req(method, &concrete, None, body.clone()).await;
+        if who == Who::Public {
+            assert!(
+                anon.status != 401 && anon.status != 403,
+                "{method} {path} anonymous: {}",
+                anon.status
+            );
+            continue;
+        }
+        assert_eq!(anon.status, 401, "{method} {path} must need sign-in");
+        for (role, user) in &users {
+            let allowed = match who {
+                Who::SignedIn => true,
+                Who::Roles(roles) => roles.contains(role),
+                Who::Public => unreachable!(),
+            };
+            let r = app.req(method, &concrete, Some(&user.token), body.clone()).await;
+            if allowed {
+                assert!(
+                    r.status != 401 && r.status != 403,
+                    "{method} {path} as {role:?}: {} {}",
+                    r.status,
+                    r.text
+                );
+            } else {
+                assert_eq!(r.status, 403, "{method} {path} as {role:?} must be refused: {}", r.text);
+            }
+        }
+    }
+}
