@@ -29,6 +29,28 @@ pub struct Settings {
     pub audit: AuditSettings,
     /// Logging.
     pub log: LogSettings,
+    /// Keyed hashing of contact points.
+    pub privacy: PrivacySettings,
+    /// Retention rules.
+    pub retention: RetentionSettings,
+}
+
+/// `[privacy]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacySettings {
+    /// Secret for contact-point hashes; empty = generated and kept in the database.
+    pub hash_key: String,
+}
+
+/// `[retention]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Erase people inactive for this many years (0 = off).
+    pub inactive_person_years: i64,
+    /// People per transaction.
+    pub batch_size: i64,
 }
 
 /// `[database]`
@@ -192,6 +214,15 @@ impl Settings {
         }
         if self.audit.batch_size == 0 || self.audit.flush_interval_ms == 0 {
             return bad("audit.batch_size", "batch size and flush interval must be positive");
+        }
+        if self.retention.inactive_person_years < 0 || self.retention.batch_size < 1 {
+            return bad(
+                "retention.inactive_person_years",
+                "years must be 0 or more and the batch size positive",
+            );
+        }
+        if !self.privacy.hash_key.is_empty() && self.privacy.hash_key.len() < 32 {
+            return bad("privacy.hash_key", "use at least 32 characters of secret");
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format", "must be \"text\" or \"json\"");

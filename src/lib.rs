@@ -23,6 +23,7 @@ use crate::db::pool::{self, SqliteOptions};
 use crate::db::DbUrl;
 use crate::service::audit::{AuditSink, AuditWriter};
 use crate::service::auth::HashLimiter;
+use crate::service::privacy::keys::PointHasher;
 use crate::state::{AppState, Clock};
 
 /// Open the database named by the settings and apply pending migrations.
@@ -46,7 +47,14 @@ pub fn open_database(settings: &Settings) -> Result<db::DbPool, String> {
 
 /// Build the application state around an open pool; the writer must be joined on shutdown
 /// after the state is dropped.
-pub fn build_state(settings: Settings, pool: db::DbPool) -> (AppState, AuditWriter) {
+pub fn build_state(settings: Settings, pool: db::DbPool) -> Result<(AppState, AuditWriter), String> {
+    let points = {
+        let mut conn = pool
+            .get()
+            .map_err(|e| format!("cannot get a database connection: {e}"))?;
+        PointHasher::load(&mut conn, &settings.privacy.hash_key)
+            .map_err(|e| format!("cannot load the hashing key: {e}"))?
+    };
     let (audit, writer) = AuditSink::start(
         pool.clone(),
         Duration::from_millis(settings.audit.flush_interval_ms),
@@ -59,8 +67,9 @@ pub fn build_state(settings: Settings, pool: db::DbPool) -> (AppState, AuditWrit
         clock: Clock::default(),
         audit,
         metrics: Arc::default(),
+        points,
     };
-    (state, writer)
+    Ok((state, writer))
 }
 
 /// Mount the service: state, middleware and the route table. Used by `serve` and the tests.

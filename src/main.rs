@@ -33,6 +33,12 @@ enum Command {
     /// Manage departments.
     #[command(subcommand)]
     Department(DepartmentCommand),
+    /// Apply the retention rules (`[retention]` in the configuration): erase people past them.
+    Retention {
+        /// Report what would be erased without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Generate realistic synthetic data (demos and benchmarks).
     Generate(lighthouse::synth::GenerateArgs),
 }
@@ -139,6 +145,7 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
             Ok(())
         }
         Command::Generate(args) => lighthouse::synth::run(&pool, &args),
+        Command::Retention { dry_run } => retention(&settings, &pool, dry_run),
         Command::Department(DepartmentCommand::Create { code, name }) => {
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let view = departments::create(
@@ -152,6 +159,34 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+fn retention(settings: &Settings, pool: &lighthouse::db::DbPool, dry_run: bool) -> Result<(), String> {
+    use lighthouse::service::privacy::{keys::PointHasher, retention};
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let points = PointHasher::load(&mut conn, &settings.privacy.hash_key).map_err(|e| e.to_string())?;
+    let verb = if dry_run { "would erase" } else { "erased" };
+    let report = retention::run(
+        &mut conn,
+        &points,
+        &settings.retention,
+        lighthouse::db::now(),
+        dry_run,
+        |n| {
+            eprint!("\rretention: {verb} {n} people so far");
+        },
+    )
+    .map_err(describe)?;
+    eprintln!();
+    match report.cutoff {
+        None => println!("retention: the inactive-person rule is off (retention.inactive_person_years = 0)"),
+        Some(cutoff) => println!(
+            "retention: {verb} {} people with no live consent and no change since {}",
+            report.people,
+            cutoff.format("%Y-%m-%d")
+        ),
+    }
+    Ok(())
 }
 
 fn describe(e: lighthouse::error::AppError) -> String {
@@ -180,7 +215,7 @@ fn prompt_password() -> Result<String, String> {
 fn serve(settings: Settings, pool: lighthouse::db::DbPool) -> Result<(), String> {
     let bind = settings.server.bind.clone();
     let workers = settings.server.workers;
-    let (state, writer) = lighthouse::build_state(settings, pool);
+    let (state, writer) = lighthouse::build_state(settings, pool)?;
     let result = actix_web::rt::System::new().block_on(async move {
         let server_state = state.clone();
         let mut server = actix_web::HttpServer::new(move || lighthouse::app(server_state.clone()));

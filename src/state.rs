@@ -12,6 +12,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::metrics::Metrics;
 use crate::service::audit::AuditSink;
 use crate::service::auth::HashLimiter;
+use crate::service::privacy::keys::PointHasher;
 
 /// The service clock: real time, plus an offset tests can move forward.
 #[derive(Clone, Default)]
@@ -46,6 +47,8 @@ pub struct AppState {
     pub hasher: Arc<HashLimiter>,
     /// Request metrics of this instance.
     pub metrics: Arc<Metrics>,
+    /// Keyed hashing of contact points.
+    pub points: PointHasher,
 }
 
 impl AppState {

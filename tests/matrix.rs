@@ -27,6 +27,9 @@ fn expected() -> Vec<(&'static str, &'static str, Who)> {
     const PEOPLE_WRITE: &[Role] = &[Administrator, EngagementOfficer, DepartmentEditor];
     const ADMIN: &[Role] = &[Administrator];
     const AUDIT: &[Role] = &[Administrator, DataProtectionOfficer];
+    const CONSENT_WRITE: &[Role] = &[Administrator, EngagementOfficer, DepartmentEditor];
+    const DPO: &[Role] = &[DataProtectionOfficer];
+    const SUPPRESS: &[Role] = &[Administrator, DataProtectionOfficer, EngagementOfficer];
     vec![
         ("GET", "/healthz", Who::Public),
         ("GET", "/readyz", Who::Public),
@@ -43,6 +46,19 @@ fn expected() -> Vec<(&'static str, &'static str, Who)> {
         ("POST", "/api/v1/people/search", Who::Roles(PEOPLE_READ)),
         ("GET", "/api/v1/people/{id}", Who::Roles(PEOPLE_READ)),
         ("PATCH", "/api/v1/people/{id}", Who::Roles(PEOPLE_WRITE)),
+        ("GET", "/api/v1/people/{id}/consents", Who::Roles(PEOPLE_READ)),
+        ("POST", "/api/v1/people/{id}/consents", Who::Roles(CONSENT_WRITE)),
+        ("POST", "/api/v1/people/{id}/contact-check", Who::Roles(PEOPLE_READ)),
+        ("GET", "/api/v1/people/{id}/export", Who::Roles(DPO)),
+        ("POST", "/api/v1/people/{id}/erase", Who::Roles(DPO)),
+        ("POST", "/api/v1/people/{id}/restrict", Who::Roles(DPO)),
+        ("POST", "/api/v1/people/{id}/unrestrict", Who::Roles(DPO)),
+        ("GET", "/api/v1/suppressions", Who::Roles(SUPPRESS)),
+        ("POST", "/api/v1/suppressions", Who::Roles(SUPPRESS)),
+        ("GET", "/api/v1/purposes", Who::SignedIn),
+        ("POST", "/api/v1/purposes", Who::Roles(ADMIN)),
+        ("PATCH", "/api/v1/purposes/{code}", Who::Roles(ADMIN)),
+        ("POST", "/api/v1/purposes/{code}/wordings", Who::Roles(ADMIN)),
         ("GET", "/api/v1/departments", Who::SignedIn),
         ("POST", "/api/v1/departments", Who::Roles(ADMIN)),
         ("PATCH", "/api/v1/departments/{code}", Who::Roles(ADMIN)),

@@ -13,6 +13,7 @@
 //!   backends keep.
 
 pub mod audit;
+pub mod consent;
 pub mod departments;
 pub mod people;
 pub mod pool;
@@ -113,4 +114,9 @@ where
     E: From<diesel::result::Error>,
 {
     diesel::Connection::transaction(conn, f)
+}
+
+/// Truncate a timestamp to microseconds (PostgreSQL's precision), so both backends store the same.
+pub fn truncate(t: NaiveDateTime) -> NaiveDateTime {
+    t.trunc_subsecs(6)
 }

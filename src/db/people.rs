@@ -50,6 +50,8 @@ pub struct Person {
     pub created_at: NaiveDateTime,
     /// Updated.
     pub updated_at: NaiveDateTime,
+    /// When the person's data was erased.
+    pub erased_at: Option<NaiveDateTime>,
 }
 
 /// The name and scalar fields written on create and update.
@@ -129,6 +131,8 @@ pub struct EmailRow {
     pub set_by: Option<i64>,
     /// Set at.
     pub set_at: NaiveDateTime,
+    /// Keyed hash of the contact point (matches the suppression list).
+    pub point_hash: String,
 }
 
 /// A new email row.
@@ -151,6 +155,8 @@ pub struct NewEmail {
     pub set_by: Option<i64>,
     /// Set at.
     pub set_at: NaiveDateTime,
+    /// Keyed hash of the contact point (matches the suppression list).
+    pub point_hash: String,
 }
 
 /// A phone row.
@@ -175,6 +181,8 @@ pub struct PhoneRow {
     pub set_by: Option<i64>,
     /// Set at.
     pub set_at: NaiveDateTime,
+    /// Keyed hash of the contact point (matches the suppression list).
+    pub point_hash: String,
 }
 
 /// A new phone row.
@@ -197,6 +205,8 @@ pub struct NewPhone {
     pub set_by: Option<i64>,
     /// Set at.
     pub set_at: NaiveDateTime,
+    /// Keyed hash of the contact point (matches the suppression list).
+    pub point_hash: String,
 }
 
 /// An address row.

@@ -76,6 +76,7 @@ diesel::table! {
         full_fold -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        erased_at -> Nullable<Timestamp>,
     }
 }
 
@@ -90,6 +91,7 @@ diesel::table! {
         source_ref -> Nullable<Text>,
         set_by -> Nullable<BigInt>,
         set_at -> Timestamp,
+        point_hash -> Text,
     }
 }
 
@@ -104,6 +106,7 @@ diesel::table! {
         source_ref -> Nullable<Text>,
         set_by -> Nullable<BigInt>,
         set_at -> Timestamp,
+        point_hash -> Text,
     }
 }
 
@@ -170,6 +173,88 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    purposes (id) {
+        id -> BigInt,
+        code -> Text,
+        description -> Text,
+        category -> Text,
+        default_lawful_basis -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    purpose_wordings (id) {
+        id -> BigInt,
+        purpose_id -> BigInt,
+        version -> Integer,
+        text -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consent_events (id) {
+        id -> BigInt,
+        public_id -> Text,
+        person_id -> BigInt,
+        purpose_id -> BigInt,
+        channel -> Text,
+        contact_point -> Text,
+        status -> Text,
+        lawful_basis -> Text,
+        source -> Text,
+        source_ref -> Nullable<Text>,
+        wording_version -> Nullable<Integer>,
+        capture_method -> Text,
+        evidence -> Nullable<Text>,
+        captured_at -> Timestamp,
+        recorded_at -> Timestamp,
+        recorded_by -> Nullable<BigInt>,
+        expires_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    consent_state (person_id, purpose_id, channel, contact_point) {
+        person_id -> BigInt,
+        purpose_id -> BigInt,
+        channel -> Text,
+        contact_point -> Text,
+        status -> Text,
+        lawful_basis -> Text,
+        capture_method -> Text,
+        captured_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        event_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    suppressions (id) {
+        id -> BigInt,
+        point_hash -> Text,
+        kind -> Text,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_keys (name) {
+        name -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(purpose_wordings -> purposes (purpose_id));
+diesel::joinable!(consent_events -> purposes (purpose_id));
+diesel::joinable!(consent_events -> people (person_id));
+diesel::joinable!(consent_state -> purposes (purpose_id));
+diesel::joinable!(consent_state -> people (person_id));
 diesel::joinable!(user_departments -> users (user_id));
 diesel::joinable!(user_departments -> departments (department_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -195,4 +280,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     person_departments,
     field_provenance,
     audit_events,
+    purposes,
+    purpose_wordings,
+    consent_events,
+    consent_state,
+    suppressions,
+    service_keys,
 );

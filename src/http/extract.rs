@@ -48,12 +48,14 @@ impl FromRequest for Ctx {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let principal = req.extensions().get::<Principal>().cloned();
-        ready(match principal {
-            Some(principal) => Ok(Ctx {
+        let points = req.app_data::<web::Data<AppState>>().map(|s| s.points.clone());
+        ready(match (principal, points) {
+            (Some(principal), Some(points)) => Ok(Ctx {
                 principal,
                 meta: meta_of(req),
+                points,
             }),
-            None => Err(AppError::Unauthorized("Sign in first.".into())),
+            _ => Err(AppError::Unauthorized("Sign in first.".into())),
         })
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod consent;
 pub mod departments;
 pub mod extract;
 pub mod metrics;
@@ -14,6 +15,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod ops;
 pub mod people;
+pub mod privacy;
 pub mod users;
 
 use actix_web::dev::ResourceDef;
@@ -90,10 +92,17 @@ macro_rules! ep {
 /// Every route of the service.
 pub fn endpoints() -> Vec<Endpoint> {
     use crate::service::auth::{ChangePasswordRequest, LoginRequest, LoginResponse, NewTokenRequest, TokenView};
+    use crate::service::consent::decide::ContactDecision;
+    use crate::service::consent::purposes::{NewPurposeRequest, NewWordingRequest, PurposeView, UpdatePurposeRequest};
+    use crate::service::consent::{ConsentEventView, ConsentsView, ContactCheckRequest, RecordConsentRequest};
     use crate::service::departments::{DepartmentView, NewDepartmentRequest, UpdateDepartmentRequest};
     use crate::service::people::input::{NewPersonRequest, UpdatePersonRequest};
     use crate::service::people::view::PersonView;
     use crate::service::people::{ListQuery, PersonPage, SearchRequest, SearchResults};
+    use crate::service::privacy::erase::ErasureReport;
+    use crate::service::privacy::export::SubjectAccessExport;
+    use crate::service::privacy::suppression::{SuppressRequest, SuppressionSummary};
+    use crate::service::privacy::ReasonRequest;
     use crate::service::users::{NewUserRequest, UpdateUserRequest, UserView};
     use Access::*;
     use Permission::*;
@@ -114,6 +123,19 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep!(POST "/api/v1/people/search", Needs(PeopleRead), people::search, "people", "Find people by email, phone, postcode or name prefix", req = SearchRequest, res = SearchResults),
         ep!(GET "/api/v1/people/{id}", Needs(PeopleRead), people::get, "people", "One person, with provenance", res = PersonView),
         ep!(PATCH "/api/v1/people/{id}", Needs(PeopleWrite), people::update, "people", "Change a person (optimistic: send version or If-Match)", req = UpdatePersonRequest, res = PersonView),
+        ep!(GET "/api/v1/people/{id}/consents", Needs(PeopleRead), consent::list, "consent", "Consent state per purpose × channel, and the full history", res = ConsentsView),
+        ep!(POST "/api/v1/people/{id}/consents", Needs(ConsentWrite), consent::record, "consent", "Append a consent event (granted, withdrawn, refused)", status = 201, req = RecordConsentRequest, res = ConsentEventView),
+        ep!(POST "/api/v1/people/{id}/contact-check", Needs(PeopleRead), consent::check, "consent", "May we contact this person for a purpose on a channel now?", req = ContactCheckRequest, res = ContactDecision),
+        ep!(GET "/api/v1/people/{id}/export", Needs(SubjectAccess), privacy::export, "data protection", "Subject access export (JSON, or CSV with format=csv)", res = SubjectAccessExport, query = privacy::ExportQuery),
+        ep!(POST "/api/v1/people/{id}/erase", Needs(Erase), privacy::erase, "data protection", "Erase every personal value; the id then answers 410", req = ReasonRequest, res = ErasureReport),
+        ep!(POST "/api/v1/people/{id}/restrict", Needs(Restrict), privacy::restrict, "data protection", "Restrict processing", req = ReasonRequest, res = PersonView),
+        ep!(POST "/api/v1/people/{id}/unrestrict", Needs(Restrict), privacy::unrestrict, "data protection", "Lift a restriction", req = ReasonRequest, res = PersonView),
+        ep!(GET "/api/v1/suppressions", Needs(SuppressionsManage), privacy::suppressions, "data protection", "Suppression list counts by reason", res = SuppressionSummary),
+        ep!(POST "/api/v1/suppressions", Needs(SuppressionsManage), privacy::suppress, "data protection", "Never contact this address again", status = 204, req = SuppressRequest),
+        ep!(GET "/api/v1/purposes", Needs(PurposesRead), consent::purposes, "consent", "Purposes with their wording versions", res = Vec<PurposeView>),
+        ep!(POST "/api/v1/purposes", Needs(PurposesManage), consent::create_purpose, "consent", "Create a purpose", status = 201, req = NewPurposeRequest, res = PurposeView),
+        ep!(PATCH "/api/v1/purposes/{code}", Needs(PurposesManage), consent::update_purpose, "consent", "Change a purpose", req = UpdatePurposeRequest, res = PurposeView),
+        ep!(POST "/api/v1/purposes/{code}/wordings", Needs(PurposesManage), consent::add_wording, "consent", "Add a wording version", status = 201, req = NewWordingRequest, res = PurposeView),
         ep!(GET "/api/v1/departments", Needs(DepartmentsRead), departments::list, "departments", "Every department", res = Vec<DepartmentView>),
         ep!(POST "/api/v1/departments", Needs(DepartmentsManage), departments::create, "departments", "Create a department", status = 201, req = NewDepartmentRequest, res = DepartmentView),
         ep!(PATCH "/api/v1/departments/{code}", Needs(DepartmentsManage), departments::update, "departments", "Rename a department", req = UpdateDepartmentRequest, res = DepartmentView),

@@ -75,6 +75,22 @@ pub enum Permission {
     UsersManage,
     /// Read the audit log.
     AuditRead,
+    /// Record consent events.
+    ConsentWrite,
+    /// List purposes.
+    PurposesRead,
+    /// Create and change purposes and their wordings.
+    PurposesManage,
+    /// Subject access export.
+    SubjectAccess,
+    /// Erase a person.
+    Erase,
+    /// Restrict and unrestrict processing.
+    Restrict,
+    /// See restricted people.
+    SeeRestricted,
+    /// Add to the suppression list and see its summary.
+    SuppressionsManage,
 }
 
 /// The permission table: which roles grant which permission.
@@ -91,6 +107,13 @@ pub fn roles_granting(permission: Permission) -> &'static [Role] {
         Permission::DepartmentsRead => &ALL_ROLES,
         Permission::DepartmentsManage | Permission::UsersManage => &[Administrator],
         Permission::AuditRead => &[Administrator, DataProtectionOfficer],
+        Permission::ConsentWrite => &[Administrator, EngagementOfficer, DepartmentEditor],
+        Permission::PurposesRead => &ALL_ROLES,
+        Permission::PurposesManage => &[Administrator],
+        Permission::SubjectAccess | Permission::Erase | Permission::Restrict | Permission::SeeRestricted => {
+            &[DataProtectionOfficer]
+        }
+        Permission::SuppressionsManage => &[Administrator, DataProtectionOfficer, EngagementOfficer],
     }
 }
 

@@ -4,8 +4,10 @@
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod consent;
 pub mod departments;
 pub mod people;
+pub mod privacy;
 pub mod users;
 
 use chrono::NaiveDateTime;
@@ -36,13 +38,15 @@ impl RequestMeta {
     }
 }
 
-/// A signed-in request: the principal and the request metadata.
+/// A signed-in request: the principal, the request metadata and the contact-point hasher.
 #[derive(Debug, Clone)]
 pub struct Ctx {
     /// The user.
     pub principal: Principal,
     /// The request.
     pub meta: RequestMeta,
+    /// Keyed hashing of contact points (suppression list).
+    pub points: privacy::keys::PointHasher,
 }
 
 /// `n` random bytes from the operating system's CSPRNG, URL-safe base64 without padding.

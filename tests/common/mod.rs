@@ -111,7 +111,7 @@ impl TestApp {
     pub async fn with_settings(extra: &[(&str, &str)]) -> TestApp {
         let settings = test_settings(extra);
         let pool = lighthouse::open_database(&settings).expect("open test database");
-        let (state, _writer) = lighthouse::build_state(settings, pool);
+        let (state, _writer) = lighthouse::build_state(settings, pool).expect("state");
         let app = lighthouse::app(state.clone());
         let svc = Rc::new(test::init_service(app).await);
         let call: Svc = Box::new(move |r: TestRequest| {

@@ -16,7 +16,8 @@ use self::input::{
 };
 use self::view::{assemble, PersonView};
 use super::departments::resolve_codes;
-use super::{audit, new_public_id, Ctx, Principal, Scope};
+use super::privacy::keys::PointHasher;
+use super::{audit, new_public_id, Ctx, Permission, Principal, Scope};
 use crate::db::people::{
     self as dbp, NewAddress, NewEmail, NewPersonMeta, NewPhone, Person, PersonFilter, ProvenanceRow,
 };
@@ -24,72 +25,110 @@ use crate::db::{self, write_tx, DbConn};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::normalize::{email::parse_email, phone::normalize_phone, postcode::normalize_postcode, text::fold};
 
-/// Statuses visible through the people API.
-const VISIBLE: [&str; 2] = ["active", "restricted"];
+/// Statuses a principal may see: restricted people only by those who handle restrictions.
+fn visible_statuses(p: &Principal) -> &'static [&'static str] {
+    if p.can(Permission::SeeRestricted) {
+        &["active", "restricted"]
+    } else {
+        &["active"]
+    }
+}
 
 /// Provenance of a staff edit.
 fn staff_source(p: &Principal) -> (String, Option<String>) {
     ("staff".into(), Some(p.actor_label()))
 }
 
+/// Provenance for a stored value: kept from the old row when the value is unchanged, else the
+/// current source.
+struct Stamp {
+    kind: String,
+    reference: Option<String>,
+    by: Option<i64>,
+    at: NaiveDateTime,
+}
+
+impl Stamp {
+    fn new(src: &(String, Option<String>), by: i64, at: NaiveDateTime) -> Stamp {
+        Stamp {
+            kind: src.0.clone(),
+            reference: src.1.clone(),
+            by: Some(by),
+            at,
+        }
+    }
+
+    fn kept(&self, old: Option<(&String, &Option<String>, Option<i64>, NaiveDateTime)>) -> Stamp {
+        match old {
+            Some((kind, reference, by, at)) => Stamp {
+                kind: kind.clone(),
+                reference: reference.clone(),
+                by,
+                at,
+            },
+            None => Stamp {
+                kind: self.kind.clone(),
+                reference: self.reference.clone(),
+                by: self.by,
+                at: self.at,
+            },
+        }
+    }
+}
+
 fn email_rows(
+    points: &PointHasher,
     id: i64,
     list: &[CleanEmail],
     keep: &[dbp::EmailRow],
-    src: &(String, Option<String>),
-    by: i64,
-    at: NaiveDateTime,
+    stamp: &Stamp,
 ) -> Vec<NewEmail> {
     list.iter()
         .map(|e| {
             let old = keep.iter().find(|o| o.address_key == e.key && o.address == e.address);
+            let s = stamp.kept(old.map(|o| (&o.source_kind, &o.source_ref, o.set_by, o.set_at)));
             NewEmail {
                 person_id: id,
                 address: e.address.clone(),
                 address_key: e.key.clone(),
                 is_primary: e.primary,
-                source_kind: old.map_or(src.0.clone(), |o| o.source_kind.clone()),
-                source_ref: old.map_or(src.1.clone(), |o| o.source_ref.clone()),
-                set_by: old.map_or(Some(by), |o| o.set_by),
-                set_at: old.map_or(at, |o| o.set_at),
+                source_kind: s.kind,
+                source_ref: s.reference,
+                set_by: s.by,
+                set_at: s.at,
+                point_hash: points.email(&e.key),
             }
         })
         .collect()
 }
 
 fn phone_rows(
+    points: &PointHasher,
     id: i64,
     list: &[CleanPhone],
     keep: &[dbp::PhoneRow],
-    src: &(String, Option<String>),
-    by: i64,
-    at: NaiveDateTime,
+    stamp: &Stamp,
 ) -> Vec<NewPhone> {
     list.iter()
         .map(|p| {
             let old = keep.iter().find(|o| o.number == p.number);
+            let s = stamp.kept(old.map(|o| (&o.source_kind, &o.source_ref, o.set_by, o.set_at)));
             NewPhone {
                 person_id: id,
                 number: p.number.clone(),
                 label: p.label.to_string(),
                 is_primary: p.primary,
-                source_kind: old.map_or(src.0.clone(), |o| o.source_kind.clone()),
-                source_ref: old.map_or(src.1.clone(), |o| o.source_ref.clone()),
-                set_by: old.map_or(Some(by), |o| o.set_by),
-                set_at: old.map_or(at, |o| o.set_at),
+                source_kind: s.kind,
+                source_ref: s.reference,
+                set_by: s.by,
+                set_at: s.at,
+                point_hash: points.phone(&p.number),
             }
         })
         .collect()
 }
 
-fn address_rows(
-    id: i64,
-    list: &[CleanAddress],
-    keep: &[dbp::AddressRow],
-    src: &(String, Option<String>),
-    by: i64,
-    at: NaiveDateTime,
-) -> Vec<NewAddress> {
+fn address_rows(id: i64, list: &[CleanAddress], keep: &[dbp::AddressRow], stamp: &Stamp) -> Vec<NewAddress> {
     list.iter()
         .map(|a| {
             let old = keep.iter().find(|o| {
@@ -99,6 +138,7 @@ fn address_rows(
                     && o.town == a.town
                     && o.postcode == a.postcode
             });
+            let s = stamp.kept(old.map(|o| (&o.source_kind, &o.source_ref, o.set_by, o.set_at)));
             NewAddress {
                 person_id: id,
                 line1: a.line1.clone(),
@@ -109,10 +149,10 @@ fn address_rows(
                 postcode: a.postcode.clone(),
                 country: a.country.clone(),
                 is_primary: a.primary,
-                source_kind: old.map_or(src.0.clone(), |o| o.source_kind.clone()),
-                source_ref: old.map_or(src.1.clone(), |o| o.source_ref.clone()),
-                set_by: old.map_or(Some(by), |o| o.set_by),
-                set_at: old.map_or(at, |o| o.set_at),
+                source_kind: s.kind,
+                source_ref: s.reference,
+                set_by: s.by,
+                set_at: s.at,
             }
         })
         .collect()
@@ -196,6 +236,7 @@ pub fn create(conn: &mut DbConn, ctx: &Ctx, req: &NewPersonRequest) -> AppResult
     let now = ctx.meta.now;
     let by = ctx.principal.user_id;
     let src = staff_source(&ctx.principal);
+    let stamp = Stamp::new(&src, by, now);
     write_tx(conn, |c| {
         let depts = departments_for(c, &ctx.principal, &req.departments)?;
         let public_id = new_public_id();
@@ -207,9 +248,9 @@ pub fn create(conn: &mut DbConn, ctx: &Ctx, req: &NewPersonRequest) -> AppResult
             updated_at: now,
         };
         let person = dbp::insert(c, &meta, &fields)?;
-        dbp::replace_emails(c, person.id, &email_rows(person.id, &emails, &[], &src, by, now))?;
-        dbp::replace_phones(c, person.id, &phone_rows(person.id, &phones, &[], &src, by, now))?;
-        dbp::replace_addresses(c, person.id, &address_rows(person.id, &addresses, &[], &src, by, now))?;
+        dbp::replace_emails(c, person.id, &email_rows(&ctx.points, person.id, &emails, &[], &stamp))?;
+        dbp::replace_phones(c, person.id, &phone_rows(&ctx.points, person.id, &phones, &[], &stamp))?;
+        dbp::replace_addresses(c, person.id, &address_rows(person.id, &addresses, &[], &stamp))?;
         dbp::replace_tags(c, person.id, &tags)?;
         dbp::link_departments(c, person.id, &depts, &src.0, src.1.as_deref(), now)?;
         let set: Vec<&str> = scalar_fields(&fields)
@@ -262,8 +303,9 @@ pub fn find_visible(conn: &mut DbConn, principal: &Principal, public_id: &str) -
     }
     match person.status.as_str() {
         "erased" => Err(AppError::Gone("This person's data has been erased.".into())),
-        "merged" => Err(AppError::NotFound),
-        _ => Ok(person),
+        "restricted" if !principal.can(Permission::SeeRestricted) => Err(AppError::NotFound),
+        "active" | "restricted" => Ok(person),
+        _ => Err(AppError::NotFound),
     }
 }
 
@@ -300,6 +342,7 @@ pub fn update(
     let now = ctx.meta.now;
     let by = ctx.principal.user_id;
     let src = staff_source(&ctx.principal);
+    let stamp = Stamp::new(&src, by, now);
     write_tx(conn, |c| {
         let person = find_visible(c, &ctx.principal, public_id)?;
         if person.version != expected {
@@ -345,17 +388,17 @@ pub fn update(
         dbp::set_provenance(c, &provenance(person.id, &changed, &src, by, now))?;
         if let Some(list) = emails {
             let old = dbp::emails_of(c, &[person.id])?;
-            dbp::replace_emails(c, person.id, &email_rows(person.id, &list, &old, &src, by, now))?;
+            dbp::replace_emails(c, person.id, &email_rows(&ctx.points, person.id, &list, &old, &stamp))?;
             changed.push("emails");
         }
         if let Some(list) = phones {
             let old = dbp::phones_of(c, &[person.id])?;
-            dbp::replace_phones(c, person.id, &phone_rows(person.id, &list, &old, &src, by, now))?;
+            dbp::replace_phones(c, person.id, &phone_rows(&ctx.points, person.id, &list, &old, &stamp))?;
             changed.push("phones");
         }
         if let Some(list) = addresses {
             let old = dbp::addresses_of(c, &[person.id])?;
-            dbp::replace_addresses(c, person.id, &address_rows(person.id, &list, &old, &src, by, now))?;
+            dbp::replace_addresses(c, person.id, &address_rows(person.id, &list, &old, &stamp))?;
             changed.push("addresses");
         }
         if let Some(list) = tags {
@@ -496,9 +539,15 @@ pub fn list(conn: &mut DbConn, ctx: &Ctx, sink: &audit::AuditSink, q: &ListQuery
         department: None,
         scope: scope_filter(&ctx.principal),
         statuses: match q.status.as_deref() {
-            None => VISIBLE.iter().map(|s| s.to_string()).collect(),
-            Some(s) if VISIBLE.contains(&s) => vec![s.to_string()],
-            Some(_) => return Err(AppError::field("status", "invalid_status", "Use active or restricted.")),
+            None => visible_statuses(&ctx.principal).iter().map(|s| s.to_string()).collect(),
+            Some(s) if visible_statuses(&ctx.principal).contains(&s) => vec![s.to_string()],
+            Some(_) => {
+                return Err(AppError::field(
+                    "status",
+                    "invalid_status",
+                    "Use active (or restricted, for the data protection officer).",
+                ))
+            }
         },
     };
     if let Some(code) = &q.department {
@@ -588,7 +637,7 @@ pub fn search(conn: &mut DbConn, ctx: &Ctx, sink: &audit::AuditSink, req: &Searc
     let mut people: Vec<Person> = ids
         .iter()
         .filter_map(|id| found.iter().find(|p| p.id == *id).cloned())
-        .filter(|p| VISIBLE.contains(&p.status.as_str()))
+        .filter(|p| visible_statuses(&ctx.principal).contains(&p.status.as_str()))
         .collect();
     if let Scope::Departments(_) = ctx.principal.scope {
         let pids: Vec<i64> = people.iter().map(|p| p.id).collect();

@@ -1,0 +1,12 @@
+DROP INDEX IF EXISTS people_status;
+DROP INDEX IF EXISTS person_phones_hash;
+DROP INDEX IF EXISTS person_emails_hash;
+ALTER TABLE person_phones DROP COLUMN point_hash;
+ALTER TABLE person_emails DROP COLUMN point_hash;
+ALTER TABLE people DROP COLUMN erased_at;
+DROP TABLE IF EXISTS service_keys;
+DROP TABLE IF EXISTS suppressions;
+DROP TABLE IF EXISTS consent_state;
+DROP TABLE IF EXISTS consent_events;
+DROP TABLE IF EXISTS purpose_wordings;
+DROP TABLE IF EXISTS purposes;

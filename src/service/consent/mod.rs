@@ -1,0 +1,563 @@
+//! The consent ledger: append-only events per person × purpose × channel (× contact point),
+//! the derived current state, and the contact decision.
+//!
+//! Policy: events are never updated or deleted (only erasure removes them); the current state is
+//! derived on every append (latest capture wins; at equal times a withdrawal wins), so late
+//! arriving older events are kept in the history without changing the state. Consent for a
+//! specific contact point must name one of the person's current points.
+
+pub mod decide;
+pub mod purposes;
+pub mod types;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use self::decide::{ContactDecision, Facts, StateFact};
+use self::types::{Category, Channel, ConsentStatus, LawfulBasis, Source};
+use crate::db::consent::{ConsentEvent, ConsentState, Purpose};
+use crate::db::schema::{people, person_emails, suppressions};
+use crate::db::{self, write_tx, DbConn};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::normalize::{email::parse_email, phone::normalize_phone};
+use crate::service::people::find_visible;
+use crate::service::privacy::keys::PointHasher;
+use crate::service::{audit, new_public_id, Ctx};
+
+/// Record a consent event.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordConsentRequest {
+    /// Purpose code.
+    pub purpose: String,
+    /// Channel.
+    pub channel: Channel,
+    /// A specific email address or phone number (one of the person's); absent = the whole channel.
+    pub contact_point: Option<String>,
+    /// Granted, withdrawn or refused.
+    pub status: ConsentStatus,
+    /// Lawful basis; default: the purpose's.
+    pub lawful_basis: Option<LawfulBasis>,
+    /// Where it came from (not `unsubscribe`: that is the unsubscribe link's).
+    #[serde(default = "default_source")]
+    pub source: Source,
+    /// A reference within the source (form id, batch id).
+    pub source_ref: Option<String>,
+    /// The wording version the person was shown.
+    pub wording_version: Option<i32>,
+    /// How it was captured, e.g. `paper_form`, `phone_call`, `web_checkbox`, `soft_opt_in`.
+    pub capture_method: String,
+    /// Free-text evidence (what was said, where the form is kept).
+    pub evidence: Option<String>,
+    /// When the person gave it (default now).
+    pub captured_at: Option<DateTime<Utc>>,
+    /// When a grant lapses.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+fn default_source() -> Source {
+    Source::Staff
+}
+
+/// A consent event as shown.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ConsentEventView {
+    /// Event id.
+    pub id: String,
+    /// Purpose code.
+    pub purpose: String,
+    /// Channel.
+    pub channel: String,
+    /// Contact point, if specific.
+    pub contact_point: Option<String>,
+    /// Status.
+    pub status: String,
+    /// Lawful basis.
+    pub lawful_basis: String,
+    /// Source.
+    pub source: String,
+    /// Source reference.
+    pub source_ref: Option<String>,
+    /// Wording version shown.
+    pub wording_version: Option<i32>,
+    /// Capture method.
+    pub capture_method: String,
+    /// Evidence.
+    pub evidence: Option<String>,
+    /// Captured.
+    pub captured_at: DateTime<Utc>,
+    /// Recorded.
+    pub recorded_at: DateTime<Utc>,
+    /// Expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The current state of one purpose × channel (× point).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ConsentStateView {
+    /// Purpose code.
+    pub purpose: String,
+    /// Channel.
+    pub channel: String,
+    /// Contact point, if specific.
+    pub contact_point: Option<String>,
+    /// `granted`, `withdrawn`, `refused` or `expired`.
+    pub status: String,
+    /// Lawful basis.
+    pub lawful_basis: String,
+    /// Captured.
+    pub captured_at: DateTime<Utc>,
+    /// Expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The event this state comes from.
+    pub event_id: String,
+}
+
+/// State and history of a person's consents.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ConsentsView {
+    /// Current state per purpose × channel (× point).
+    pub state: Vec<ConsentStateView>,
+    /// Every event, oldest first.
+    pub history: Vec<ConsentEventView>,
+}
+
+/// Normalise a contact point for its channel: email key, or E.164.
+pub fn normalise_point(channel: Channel, value: &str) -> Result<String, (&'static str, String)> {
+    match channel {
+        Channel::Email => parse_email(value).map(|e| e.key).map_err(|e| (e.code, e.message)),
+        Channel::Sms | Channel::Phone => normalize_phone(value).map_err(|e| (e.code, e.message)),
+        Channel::Post => Err((
+            "not_applicable",
+            "Post consent applies to the person's addresses; give no contact point.".into(),
+        )),
+    }
+}
+
+/// The hash of a normalised point for the suppression list.
+pub fn point_hash(points: &PointHasher, channel: Channel, point: &str) -> Option<String> {
+    match channel {
+        Channel::Email => Some(points.email(point)),
+        Channel::Sms | Channel::Phone => Some(points.phone(point)),
+        Channel::Post => None,
+    }
+}
+
+fn person_has_point(conn: &mut DbConn, person_id: i64, channel: Channel, point: &str) -> AppResult<bool> {
+    let ids = [person_id];
+    Ok(match channel {
+        Channel::Email => db::people::emails_of(conn, &ids)?
+            .iter()
+            .any(|e| e.address_key == point),
+        Channel::Sms | Channel::Phone => db::people::phones_of(conn, &ids)?.iter().any(|p| p.number == point),
+        Channel::Post => !db::people::addresses_of(conn, &ids)?.is_empty(),
+    })
+}
+
+/// Append an event to the ledger and fold it into the derived state (the API and imports).
+pub fn append(conn: &mut DbConn, ev: ConsentEvent) -> AppResult<ConsentEvent> {
+    let stored = db::consent::insert_event(conn, &ev)?;
+    apply_to_state(conn, &stored)?;
+    Ok(stored)
+}
+
+/// Fold one event into the derived state.
+pub fn apply_to_state(conn: &mut DbConn, ev: &ConsentEvent) -> AppResult<()> {
+    let current = db::consent::state_for(conn, ev.person_id, ev.purpose_id, &ev.channel)?
+        .into_iter()
+        .find(|s| s.contact_point == ev.contact_point);
+    let status = |s: &str| ConsentStatus::parse(s).unwrap_or(ConsentStatus::Withdrawn);
+    let newer = match &current {
+        None => true,
+        Some(s) => decide::supersedes(ev.captured_at, status(&ev.status), s.captured_at, status(&s.status)),
+    };
+    if newer {
+        db::consent::save_state(
+            conn,
+            &ConsentState {
+                person_id: ev.person_id,
+                purpose_id: ev.purpose_id,
+                channel: ev.channel.clone(),
+                contact_point: ev.contact_point.clone(),
+                status: ev.status.clone(),
+                lawful_basis: ev.lawful_basis.clone(),
+                capture_method: ev.capture_method.clone(),
+                captured_at: ev.captured_at,
+                expires_at: ev.expires_at,
+                event_id: ev.id,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Record a consent event for a person through the API.
+pub fn record(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    person_public_id: &str,
+    req: &RecordConsentRequest,
+) -> AppResult<ConsentEventView> {
+    let now = ctx.meta.now;
+    let mut errors = Vec::new();
+    if req.source == Source::Unsubscribe {
+        errors.push(FieldError::new(
+            "source",
+            "reserved",
+            "Unsubscribe events come from the unsubscribe link.",
+        ));
+    }
+    let point = match req.contact_point.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        None => String::new(),
+        Some(p) => match normalise_point(req.channel, p) {
+            Ok(n) => n,
+            Err((code, message)) => {
+                errors.push(FieldError::new("contact_point", code, message));
+                String::new()
+            }
+        },
+    };
+    let method = crate::normalize::text::clean_text(&req.capture_method, 50)
+        .map_err(|e| FieldError::new("capture_method", e.code, e.message));
+    let evidence = req
+        .evidence
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(str::to_string);
+    if evidence.as_ref().is_some_and(|e| e.chars().count() > 2000) {
+        errors.push(FieldError::new(
+            "evidence",
+            "too_long",
+            "Keep evidence under 2,000 characters.",
+        ));
+    }
+    let captured_at = req
+        .captured_at
+        .map(|t| crate::db::truncate(t.naive_utc()))
+        .unwrap_or(now);
+    if captured_at > now + chrono::Duration::minutes(5) {
+        errors.push(FieldError::new(
+            "captured_at",
+            "in_future",
+            "Consent cannot be captured in the future.",
+        ));
+    }
+    let expires_at = req.expires_at.map(|t| crate::db::truncate(t.naive_utc()));
+    if expires_at.is_some_and(|e| e <= captured_at) {
+        errors.push(FieldError::new(
+            "expires_at",
+            "before_capture",
+            "The expiry must come after the capture.",
+        ));
+    }
+    let method = match method {
+        Ok(m) => m,
+        Err(e) => {
+            errors.push(e);
+            String::new()
+        }
+    };
+    write_tx(conn, |c| {
+        let purpose = purposes::find(c, &req.purpose, "purpose").map_err(|e| merge_errors(e, &mut errors))?;
+        let basis = req
+            .lawful_basis
+            .unwrap_or_else(|| LawfulBasis::parse(&purpose.default_lawful_basis).unwrap_or(LawfulBasis::Consent));
+        if let Some(v) = req.wording_version {
+            let known = db::consent::wordings_of(c, &[purpose.id])?
+                .iter()
+                .any(|w| w.version == v);
+            if !known {
+                errors.push(FieldError::new(
+                    "wording_version",
+                    "unknown_version",
+                    format!("Purpose `{}` has no wording version {v}.", purpose.code),
+                ));
+            }
+        }
+        if req.status == ConsentStatus::Granted
+            && basis == LawfulBasis::Consent
+            && req.wording_version.is_none()
+            && evidence.is_none()
+        {
+            errors.push(FieldError::new(
+                "wording_version",
+                "evidence_required",
+                "Record what the person was told: a wording version or evidence.",
+            ));
+        }
+        let person = find_visible(c, &ctx.principal, person_public_id)?;
+        if !point.is_empty() && !person_has_point(c, person.id, req.channel, &point)? {
+            errors.push(FieldError::new(
+                "contact_point",
+                "not_a_contact_point",
+                "This is not one of the person's contact points.",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(std::mem::take(&mut errors)));
+        }
+        let ev = ConsentEvent {
+            id: 0,
+            public_id: new_public_id(),
+            person_id: person.id,
+            purpose_id: purpose.id,
+            channel: req.channel.as_str().into(),
+            contact_point: point.clone(),
+            status: req.status.as_str().into(),
+            lawful_basis: basis.as_str().into(),
+            source: req.source.as_str().into(),
+            source_ref: req.source_ref.clone(),
+            wording_version: req.wording_version,
+            capture_method: method.clone(),
+            evidence: evidence.clone(),
+            captured_at,
+            recorded_at: now,
+            recorded_by: Some(ctx.principal.user_id),
+            expires_at,
+        };
+        let stored = append(c, ev)?;
+        let detail = serde_json::json!({"purpose": purpose.code, "channel": stored.channel, "status": stored.status, "event": stored.public_id});
+        audit::record(
+            c,
+            audit::event(
+                &ctx.meta,
+                Some(&ctx.principal),
+                "consent.record",
+                Some(("person", person_public_id)),
+                "success",
+                Some(detail),
+            ),
+        )?;
+        Ok(event_view(&stored, &purpose.code))
+    })
+}
+
+fn merge_errors(e: AppError, pending: &mut Vec<FieldError>) -> AppError {
+    match e {
+        AppError::Validation(mut v) => {
+            v.append(pending);
+            AppError::Validation(v)
+        }
+        other => other,
+    }
+}
+
+fn event_view(e: &ConsentEvent, purpose: &str) -> ConsentEventView {
+    ConsentEventView {
+        id: e.public_id.clone(),
+        purpose: purpose.to_string(),
+        channel: e.channel.clone(),
+        contact_point: (!e.contact_point.is_empty()).then(|| e.contact_point.clone()),
+        status: e.status.clone(),
+        lawful_basis: e.lawful_basis.clone(),
+        source: e.source.clone(),
+        source_ref: e.source_ref.clone(),
+        wording_version: e.wording_version,
+        capture_method: e.capture_method.clone(),
+        evidence: e.evidence.clone(),
+        captured_at: e.captured_at.and_utc(),
+        recorded_at: e.recorded_at.and_utc(),
+        expires_at: e.expires_at.map(|t| t.and_utc()),
+    }
+}
+
+/// A person's consent state and history (by internal id; the caller checked visibility).
+pub fn consents_of(conn: &mut DbConn, person_id: i64, now: NaiveDateTime) -> AppResult<ConsentsView> {
+    let codes: std::collections::HashMap<i64, String> = db::consent::list_purposes(conn)?
+        .into_iter()
+        .map(|p| (p.id, p.code))
+        .collect();
+    let code = |id: i64| codes.get(&id).cloned().unwrap_or_default();
+    let events = db::consent::events_of(conn, person_id)?;
+    let state = db::consent::state_of(conn, person_id)?
+        .into_iter()
+        .map(|s| {
+            let expired = s.status == "granted" && s.expires_at.is_some_and(|e| e <= now);
+            let event_id = events
+                .iter()
+                .find(|e| e.id == s.event_id)
+                .map(|e| e.public_id.clone())
+                .unwrap_or_default();
+            ConsentStateView {
+                purpose: code(s.purpose_id),
+                channel: s.channel,
+                contact_point: (!s.contact_point.is_empty()).then_some(s.contact_point),
+                status: if expired { "expired".into() } else { s.status },
+                lawful_basis: s.lawful_basis,
+                captured_at: s.captured_at.and_utc(),
+                expires_at: s.expires_at.map(|t| t.and_utc()),
+                event_id,
+            }
+        })
+        .collect();
+    let history = events.iter().map(|e| event_view(e, &code(e.purpose_id))).collect();
+    Ok(ConsentsView { state, history })
+}
+
+/// `GET /people/{id}/consents`.
+pub fn list(conn: &mut DbConn, ctx: &Ctx, sink: &audit::AuditSink, person_public_id: &str) -> AppResult<ConsentsView> {
+    let person = find_visible(conn, &ctx.principal, person_public_id)?;
+    let view = consents_of(conn, person.id, ctx.meta.now)?;
+    sink.send(audit::event(
+        &ctx.meta,
+        Some(&ctx.principal),
+        "consent.read",
+        Some(("person", person_public_id)),
+        "success",
+        None,
+    ));
+    Ok(view)
+}
+
+fn fact(s: &ConsentState) -> Option<StateFact> {
+    Some(StateFact {
+        status: ConsentStatus::parse(&s.status)?,
+        basis: LawfulBasis::parse(&s.lawful_basis)?,
+        capture_method: s.capture_method.clone(),
+        captured_at: s.captured_at,
+        expires_at: s.expires_at,
+    })
+}
+
+/// May this person (internal id) be contacted for `purpose` on `channel` at `address` now?
+/// `address` is normalised here; `None` means the person's primary point for the channel.
+/// This is the function campaigns call at send time.
+pub fn may_contact(
+    conn: &mut DbConn,
+    points: &PointHasher,
+    person_id: i64,
+    purpose: &Purpose,
+    channel: Channel,
+    address: Option<&str>,
+    now: NaiveDateTime,
+) -> AppResult<ContactDecision> {
+    let person = db::people::find(conn, person_id)?;
+    let ids = [person_id];
+    let point = match (channel, address) {
+        (Channel::Post, _) => String::new(),
+        (_, Some(a)) => normalise_point(channel, a).unwrap_or_default(),
+        (Channel::Email, None) => db::people::emails_of(conn, &ids)?
+            .first()
+            .map(|e| e.address_key.clone())
+            .unwrap_or_default(),
+        (_, None) => db::people::phones_of(conn, &ids)?
+            .first()
+            .map(|p| p.number.clone())
+            .unwrap_or_default(),
+    };
+    let known = (channel == Channel::Post || !point.is_empty()) && person_has_point(conn, person_id, channel, &point)?;
+    let suppressed = match point_hash(points, channel, &point) {
+        Some(h) if !point.is_empty() => db::consent::is_suppressed(conn, &h)?,
+        _ => false,
+    };
+    let states = db::consent::state_for(conn, person_id, purpose.id, channel.as_str())?;
+    let facts = Facts {
+        person_status: &person.status,
+        category: Category::parse(&purpose.category).unwrap_or(Category::Marketing),
+        default_basis: LawfulBasis::parse(&purpose.default_lawful_basis).unwrap_or(LawfulBasis::Consent),
+        channel,
+        address_known: known,
+        suppressed,
+        point: states
+            .iter()
+            .find(|s| !point.is_empty() && s.contact_point == point)
+            .and_then(fact),
+        channel_wide: states.iter().find(|s| s.contact_point.is_empty()).and_then(fact),
+        now,
+    };
+    Ok(decide::decide(&facts))
+}
+
+/// A contact check request.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactCheckRequest {
+    /// Purpose code.
+    pub purpose: String,
+    /// Channel.
+    pub channel: Channel,
+    /// Address to check; default the person's primary one for the channel.
+    pub address: Option<String>,
+}
+
+/// `POST /people/{id}/contact-check`.
+pub fn check(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    points: &PointHasher,
+    person_public_id: &str,
+    req: &ContactCheckRequest,
+) -> AppResult<ContactDecision> {
+    let purpose = purposes::find(conn, &req.purpose, "purpose")?;
+    let person = find_visible(conn, &ctx.principal, person_public_id)?;
+    may_contact(
+        conn,
+        points,
+        person.id,
+        &purpose,
+        req.channel,
+        req.address.as_deref(),
+        ctx.meta.now,
+    )
+}
+
+/// Everyone who may be emailed for `purpose` now, at their primary address: (person id, address).
+/// Streams one indexed join and applies the same [`decide::decide`] as the single check.
+pub fn contactable_by_email(conn: &mut DbConn, purpose: &Purpose, now: NaiveDateTime) -> AppResult<Vec<(i64, String)>> {
+    use crate::db::schema::consent_state as cs;
+    let rows = people::table
+        .inner_join(person_emails::table)
+        .filter(people::status.eq("active"))
+        .filter(person_emails::is_primary.eq(true))
+        .select((
+            people::id,
+            person_emails::address,
+            person_emails::address_key,
+            diesel::dsl::exists(suppressions::table.filter(suppressions::point_hash.eq(person_emails::point_hash))),
+        ))
+        .order(people::id)
+        .load::<(i64, String, String, bool)>(conn)?;
+    let states = cs::table
+        .filter(cs::purpose_id.eq(purpose.id))
+        .filter(cs::channel.eq("email"))
+        .select(ConsentState::as_select())
+        .order(cs::person_id)
+        .load(conn)?;
+    let category = Category::parse(&purpose.category).unwrap_or(Category::Marketing);
+    let default_basis = LawfulBasis::parse(&purpose.default_lawful_basis).unwrap_or(LawfulBasis::Consent);
+    let mut out = Vec::new();
+    let mut si = 0;
+    for (person_id, address, key, suppressed) in rows {
+        while si < states.len() && states[si].person_id < person_id {
+            si += 1;
+        }
+        let mut point = None;
+        let mut wide = None;
+        let mut j = si;
+        while j < states.len() && states[j].person_id == person_id {
+            if states[j].contact_point.is_empty() {
+                wide = fact(&states[j]);
+            } else if states[j].contact_point == key {
+                point = fact(&states[j]);
+            }
+            j += 1;
+        }
+        let facts = Facts {
+            person_status: "active",
+            category,
+            default_basis,
+            channel: Channel::Email,
+            address_known: true,
+            suppressed,
+            point,
+            channel_wide: wide,
+            now,
+        };
+        if decide::decide(&facts).allowed {
+            out.push((person_id, address));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,86 @@
+//! Retention (UK GDPR Art. 5(1)(e)): people with no live consent and no change for
+//! `retention.inactive_person_years` are erased, in batches, resumably (each batch is its own
+//! transaction and a re-run simply finds what is left), and every erasure is audited.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::erase::erase_person;
+use super::keys::PointHasher;
+use crate::config::RetentionSettings;
+use crate::db::schema::{consent_state, people};
+use crate::db::DbConn;
+use crate::error::AppResult;
+use crate::service::RequestMeta;
+
+/// The outcome of a run.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct RetentionReport {
+    /// People past retention (found in a dry run, erased otherwise).
+    pub people: usize,
+    /// Whether anything was changed.
+    pub dry_run: bool,
+    /// The cut-off: no change since this time.
+    pub cutoff: Option<NaiveDateTime>,
+}
+
+fn candidates(
+    conn: &mut DbConn,
+    cutoff: NaiveDateTime,
+    now: NaiveDateTime,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<i64>> {
+    let live_consent = consent_state::table
+        .filter(consent_state::status.eq("granted"))
+        .filter(
+            consent_state::expires_at
+                .is_null()
+                .or(consent_state::expires_at.gt(now)),
+        )
+        .select(consent_state::person_id);
+    people::table
+        .filter(people::status.eq_any(["active", "restricted"]))
+        .filter(people::updated_at.lt(cutoff))
+        .filter(people::id.gt(after))
+        .filter(people::id.ne_all(live_consent))
+        .select(people::id)
+        .order(people::id)
+        .limit(limit)
+        .load(conn)
+}
+
+/// Run the retention rules; with `dry_run` only count. `progress` is called after each batch.
+pub fn run(
+    conn: &mut DbConn,
+    points: &PointHasher,
+    settings: &RetentionSettings,
+    now: NaiveDateTime,
+    dry_run: bool,
+    mut progress: impl FnMut(usize),
+) -> AppResult<RetentionReport> {
+    let mut report = RetentionReport {
+        dry_run,
+        ..Default::default()
+    };
+    if settings.inactive_person_years == 0 {
+        return Ok(report);
+    }
+    let cutoff = now - Duration::days(365 * settings.inactive_person_years);
+    report.cutoff = Some(cutoff);
+    let meta = RequestMeta::system(now);
+    let mut after = 0;
+    loop {
+        let batch = candidates(conn, cutoff, now, after, settings.batch_size)?;
+        let Some(last) = batch.last().copied() else { break };
+        after = last;
+        if !dry_run {
+            for id in &batch {
+                erase_person(conn, points, None, &meta, *id, "retention period ended")?;
+            }
+        }
+        report.people += batch.len();
+        progress(report.people);
+    }
+    Ok(report)
+}

@@ -1,0 +1,109 @@
+//! Generic statements over the data map: fetch a person's rows of a table as JSON documents,
+//! delete them, or blank columns. Table and column names come only from the compiled-in map
+//! (never from a request), and the person is always a bound parameter.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use super::datamap::{Blank, Entry, Link};
+use crate::db::DbConn;
+
+#[derive(QueryableByName)]
+struct Doc {
+    #[diesel(sql_type = Text)]
+    doc: String,
+}
+
+fn quoted(name: &str) -> String {
+    format!("\"{name}\"")
+}
+
+fn where_clause(link: Link) -> Option<String> {
+    match link {
+        Link::None => None,
+        Link::PersonId(col) => Some(format!("{} = $1", quoted(col))),
+        Link::PublicId(col, kind) => Some(format!("{} = $1 AND {} = 'person'", quoted(col), quoted(kind))),
+    }
+}
+
+/// The person's rows of `entry` as JSON object texts, in the table's first-column order.
+pub fn rows_as_json(
+    conn: &mut DbConn,
+    entry: &Entry,
+    person_id: i64,
+    public_id: &str,
+) -> QueryResult<Vec<serde_json::Value>> {
+    let Some(filter) = where_clause(entry.link) else {
+        return Ok(Vec::new());
+    };
+    let pairs = entry
+        .columns
+        .iter()
+        .map(|c| format!("'{c}', {}", quoted(c)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let from = format!(
+        "FROM {} WHERE {filter} ORDER BY {}",
+        quoted(entry.table),
+        quoted(entry.columns[0])
+    );
+    let sql = match conn {
+        DbConn::Sqlite(_) => format!("SELECT json_object({pairs}) AS doc {from}"),
+        DbConn::Pg(_) => format!("SELECT json_build_object({pairs})::text AS doc {from}"),
+    };
+    let docs: Vec<Doc> = match entry.link {
+        Link::PublicId(..) => diesel::sql_query(sql).bind::<Text, _>(public_id).load(conn)?,
+        _ => diesel::sql_query(sql).bind::<BigInt, _>(person_id).load(conn)?,
+    };
+    Ok(docs
+        .into_iter()
+        .filter_map(|d| serde_json::from_str(&d.doc).ok())
+        .collect())
+}
+
+/// Delete the person's rows of `entry`.
+pub fn delete_rows(conn: &mut DbConn, entry: &Entry, person_id: i64) -> QueryResult<usize> {
+    let Link::PersonId(col) = entry.link else { return Ok(0) };
+    let sql = format!("DELETE FROM {} WHERE {} = $1", quoted(entry.table), quoted(col));
+    diesel::sql_query(sql).bind::<BigInt, _>(person_id).execute(conn)
+}
+
+/// Blank columns in the person's rows of `entry`.
+pub fn blank_columns(
+    conn: &mut DbConn,
+    entry: &Entry,
+    person_id: i64,
+    columns: &[(&str, Blank)],
+) -> QueryResult<usize> {
+    let Link::PersonId(col) = entry.link else { return Ok(0) };
+    let sets = columns
+        .iter()
+        .map(|(c, b)| format!("{} = {}", quoted(c), if *b == Blank::Null { "NULL" } else { "''" }))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("UPDATE {} SET {sets} WHERE {} = $1", quoted(entry.table), quoted(col));
+    diesel::sql_query(sql).bind::<BigInt, _>(person_id).execute(conn)
+}
+
+/// Column names of every table in the database (for the data-map test and checks).
+pub fn schema_columns(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
+    #[derive(QueryableByName)]
+    struct Col {
+        #[diesel(sql_type = Text)]
+        table_name: String,
+        #[diesel(sql_type = Text)]
+        column_name: String,
+    }
+    let sql = match conn {
+        DbConn::Sqlite(_) => {
+            "SELECT m.name AS table_name, p.name AS column_name FROM sqlite_master m, pragma_table_info(m.name) p \
+                              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid"
+        }
+        DbConn::Pg(_) => {
+            "SELECT table_name::text AS table_name, column_name::text AS column_name FROM information_schema.columns \
+                          WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+        }
+    };
+    let cols: Vec<Col> = diesel::sql_query(sql).load(conn)?;
+    Ok(cols.into_iter().map(|c| (c.table_name, c.column_name)).collect())
+}
