@@ -43,6 +43,10 @@ async fn fixture() -> Fixture {
     let id = p["id"].as_str().unwrap().to_string();
     let r = app.post(&format!("/api/v1/people/{id}/consents"), &officer.token, json!({"purpose": "newsletter", "channel": "email", "contact_point": EMAIL, "status": "granted", "capture_method": "web_checkbox", "wording_version": 1, "evidence": "Signed up at Featherstonehaugh's request"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
+    let r = app
+        .post("/api/v1/engagements", &officer.token, json!({"person": id, "kind": "banquet", "department": "BARB", "action": "attended", "occurred_at": "2026-11-09T19:00:00Z", "detail": "Seated beside Featherstonehaugh's guest"}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
     app.get(&format!("/api/v1/people/{id}"), &officer.token).await;
     app.flush_audit();
     Fixture { app, officer, dpo, id }

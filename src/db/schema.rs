@@ -250,6 +250,80 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    activity_kinds (code) {
+        code -> Text,
+        label -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    activities (id) {
+        id -> BigInt,
+        public_id -> Text,
+        kind -> Text,
+        title -> Text,
+        department_id -> BigInt,
+        starts_at -> Nullable<Timestamp>,
+        ends_at -> Nullable<Timestamp>,
+        place -> Nullable<Text>,
+        capacity -> Nullable<Integer>,
+        reference -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    activity_shifts (id) {
+        id -> BigInt,
+        public_id -> Text,
+        activity_id -> BigInt,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        capacity -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    engagement_events (id) {
+        id -> BigInt,
+        public_id -> Text,
+        person_id -> BigInt,
+        activity_id -> Nullable<BigInt>,
+        shift_id -> Nullable<BigInt>,
+        kind -> Text,
+        action -> Text,
+        occurred_at -> Timestamp,
+        department_id -> BigInt,
+        source -> Text,
+        external_ref -> Nullable<Text>,
+        hours -> Nullable<Double>,
+        response_ref -> Nullable<Text>,
+        detail -> Nullable<Text>,
+        recorded_at -> Timestamp,
+        recorded_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    engagement_aggregates (kind, action, department_id, month, activity_id) {
+        activity_id -> BigInt,
+        kind -> Text,
+        action -> Text,
+        department_id -> BigInt,
+        month -> Text,
+        events -> BigInt,
+        hours -> Double,
+    }
+}
+
+diesel::joinable!(activities -> departments (department_id));
+diesel::joinable!(activity_shifts -> activities (activity_id));
+diesel::joinable!(engagement_events -> people (person_id));
+diesel::joinable!(engagement_events -> activities (activity_id));
+diesel::joinable!(engagement_events -> departments (department_id));
 diesel::joinable!(purpose_wordings -> purposes (purpose_id));
 diesel::joinable!(consent_events -> purposes (purpose_id));
 diesel::joinable!(consent_events -> people (person_id));
@@ -286,4 +360,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     consent_state,
     suppressions,
     service_keys,
+    activity_kinds,
+    activities,
+    activity_shifts,
+    engagement_events,
+    engagement_aggregates,
 );

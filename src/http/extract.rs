@@ -60,6 +60,10 @@ impl FromRequest for Ctx {
     }
 }
 
+/// A route's own JSON body limit (batch endpoints), set as resource data by the route table.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
 /// A JSON body: `application/json` only, size-limited, unknown fields refused, and errors that
 /// name the JSON path of the fault.
 pub struct Json<T>(pub T);

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod consent;
 pub mod departments;
+pub mod engagement;
 pub mod extract;
 pub mod metrics;
 pub mod middleware;
@@ -63,6 +64,8 @@ pub struct Endpoint {
     pub query: Option<SchemaFn>,
     /// Response media type when not JSON.
     pub media: Option<&'static str>,
+    /// A larger JSON body limit for this route (batches), in bytes.
+    pub body_limit: Option<usize>,
     mount: fn(Resource) -> Resource,
 }
 
@@ -72,7 +75,7 @@ fn schema<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
 
 macro_rules! ep {
     ($m:ident $path:literal, $access:expr, $handler:path, $tag:literal, $summary:literal
-     $(, status = $status:literal)? $(, req = $req:ty)? $(, res = $res:ty)? $(, query = $q:ty)? $(, media = $media:literal)?) => {
+     $(, status = $status:literal)? $(, req = $req:ty)? $(, res = $res:ty)? $(, query = $q:ty)? $(, media = $media:literal)? $(, limit = $limit:expr)?) => {
         Endpoint {
             method: Method::$m,
             path: $path,
@@ -84,6 +87,7 @@ macro_rules! ep {
             response: { #[allow(unused_variables)] let r: Option<SchemaFn> = None; $(let r: Option<SchemaFn> = Some(schema::<$res>);)? r },
             query: { #[allow(unused_variables)] let r: Option<SchemaFn> = None; $(let r: Option<SchemaFn> = Some(schema::<$q>);)? r },
             media: { #[allow(unused_variables)] let r: Option<&'static str> = None; $(let r = Some($media);)? r },
+            body_limit: { #[allow(unused_variables)] let r: Option<usize> = None; $(let r = Some($limit);)? r },
             mount: |r| r.route(web::route().to($handler)),
         }
     };
@@ -96,6 +100,12 @@ pub fn endpoints() -> Vec<Endpoint> {
     use crate::service::consent::purposes::{NewPurposeRequest, NewWordingRequest, PurposeView, UpdatePurposeRequest};
     use crate::service::consent::{ConsentEventView, ConsentsView, ContactCheckRequest, RecordConsentRequest};
     use crate::service::departments::{DepartmentView, NewDepartmentRequest, UpdateDepartmentRequest};
+    use crate::service::engagement::activities::{
+        ActivityKind, ActivityPage, ActivityQuery, ActivityView, NewActivityRequest, UpdateActivityRequest,
+    };
+    use crate::service::engagement::events::{
+        BatchResult, EngagementBatch, EngagementInput, TimelinePage, TimelineQuery,
+    };
     use crate::service::people::input::{NewPersonRequest, UpdatePersonRequest};
     use crate::service::people::view::PersonView;
     use crate::service::people::{ListQuery, PersonPage, SearchRequest, SearchResults};
@@ -136,6 +146,15 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep!(POST "/api/v1/purposes", Needs(PurposesManage), consent::create_purpose, "consent", "Create a purpose", status = 201, req = NewPurposeRequest, res = PurposeView),
         ep!(PATCH "/api/v1/purposes/{code}", Needs(PurposesManage), consent::update_purpose, "consent", "Change a purpose", req = UpdatePurposeRequest, res = PurposeView),
         ep!(POST "/api/v1/purposes/{code}/wordings", Needs(PurposesManage), consent::add_wording, "consent", "Add a wording version", status = 201, req = NewWordingRequest, res = PurposeView),
+        ep!(GET "/api/v1/people/{id}/timeline", Needs(PeopleRead), engagement::timeline, "engagement", "The person's engagements across departments, newest first", res = TimelinePage, query = TimelineQuery),
+        ep!(GET "/api/v1/activity-kinds", Needs(ActivitiesRead), engagement::kinds, "engagement", "Kinds of activity", res = Vec<ActivityKind>),
+        ep!(POST "/api/v1/activity-kinds", Needs(KindsManage), engagement::add_kind, "engagement", "Add a kind of activity", status = 201, req = ActivityKind, res = ActivityKind),
+        ep!(GET "/api/v1/activities", Needs(ActivitiesRead), engagement::list, "engagement", "Activities in your departments", res = ActivityPage, query = ActivityQuery),
+        ep!(POST "/api/v1/activities", Needs(ActivitiesWrite), engagement::create, "engagement", "Create an activity (with shifts for volunteering)", status = 201, req = NewActivityRequest, res = ActivityView),
+        ep!(GET "/api/v1/activities/{id}", Needs(ActivitiesRead), engagement::get, "engagement", "One activity", res = ActivityView),
+        ep!(PATCH "/api/v1/activities/{id}", Needs(ActivitiesWrite), engagement::update, "engagement", "Change an activity", req = UpdateActivityRequest, res = ActivityView),
+        ep!(POST "/api/v1/engagements", Needs(EngagementWrite), engagement::log_one, "engagement", "Log one engagement (idempotent by source and external_ref)", status = 201, req = EngagementInput, res = BatchResult),
+        ep!(POST "/api/v1/engagements/batch", Needs(EngagementWrite), engagement::log_batch, "engagement", "Log up to 10,000 engagements at once, all or nothing", req = EngagementBatch, res = BatchResult, limit = 16 << 20),
         ep!(GET "/api/v1/departments", Needs(DepartmentsRead), departments::list, "departments", "Every department", res = Vec<DepartmentView>),
         ep!(POST "/api/v1/departments", Needs(DepartmentsManage), departments::create, "departments", "Create a department", status = 201, req = NewDepartmentRequest, res = DepartmentView),
         ep!(PATCH "/api/v1/departments/{code}", Needs(DepartmentsManage), departments::update, "departments", "Rename a department", req = UpdateDepartmentRequest, res = DepartmentView),
@@ -152,7 +171,11 @@ pub fn endpoints() -> Vec<Endpoint> {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     for ep in endpoints() {
         let access = ep.access;
-        let resource = (ep.mount)(web::resource(ep.path).guard(guard::Method(ep.method.clone())));
+        let mut resource = web::resource(ep.path).guard(guard::Method(ep.method.clone()));
+        if let Some(limit) = ep.body_limit {
+            resource = resource.app_data(extract::BodyLimit(limit));
+        }
+        let resource = (ep.mount)(resource);
         cfg.service(resource.wrap(actix_web::middleware::from_fn(move |req, next| {
             middleware::authorize(access, req, next)
         })));

@@ -91,6 +91,16 @@ pub enum Permission {
     SeeRestricted,
     /// Add to the suppression list and see its summary.
     SuppressionsManage,
+    /// See activities and activity kinds.
+    ActivitiesRead,
+    /// Create and change activities (within department scope).
+    ActivitiesWrite,
+    /// Add activity kinds.
+    KindsManage,
+    /// Log engagement events.
+    EngagementWrite,
+    /// Journey analytics (aggregates only).
+    JourneysRead,
 }
 
 /// The permission table: which roles grant which permission.
@@ -114,6 +124,11 @@ pub fn roles_granting(permission: Permission) -> &'static [Role] {
             &[DataProtectionOfficer]
         }
         Permission::SuppressionsManage => &[Administrator, DataProtectionOfficer, EngagementOfficer],
+        Permission::ActivitiesRead | Permission::JourneysRead => &ALL_ROLES,
+        Permission::ActivitiesWrite | Permission::EngagementWrite => {
+            &[Administrator, EngagementOfficer, DepartmentEditor]
+        }
+        Permission::KindsManage => &[Administrator],
     }
 }
 

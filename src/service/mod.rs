@@ -6,6 +6,7 @@ pub mod auth;
 pub mod authz;
 pub mod consent;
 pub mod departments;
+pub mod engagement;
 pub mod people;
 pub mod privacy;
 pub mod users;

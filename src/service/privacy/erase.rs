@@ -55,6 +55,7 @@ pub fn erase_person(
                 Erase::Keep => continue,
                 Erase::Delete => delete_rows(c, entry, person_id)?,
                 Erase::Blank(cols) => blank_columns(c, entry, person_id, cols)?,
+                Erase::AggregateEngagement => db::engagement::aggregate_and_delete(c, person_id)?,
             };
             tables.insert(entry.table.to_string(), n);
         }

@@ -1,0 +1,4 @@
+//! Engagement across departments: activities, engagement events and timelines.
+
+pub mod activities;
+pub mod events;
