@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod import_core;
 pub mod normalize;
 pub mod service;
 pub mod state;
