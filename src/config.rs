@@ -33,6 +33,22 @@ pub struct Settings {
     pub privacy: PrivacySettings,
     /// Retention rules.
     pub retention: RetentionSettings,
+    /// Identity resolution.
+    pub matching: MatchingSettings,
+}
+
+/// `[matching]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchingSettings {
+    /// Automatic link threshold (probability).
+    pub link_threshold: f64,
+    /// Review threshold (probability).
+    pub review_threshold: f64,
+    /// Survivorship rule.
+    pub survivorship: String,
+    /// Candidates per record.
+    pub max_candidates: i64,
 }
 
 /// `[privacy]`
@@ -223,6 +239,28 @@ impl Settings {
         }
         if !self.privacy.hash_key.is_empty() && self.privacy.hash_key.len() < 32 {
             return bad("privacy.hash_key", "use at least 32 characters of secret");
+        }
+        let m = &self.matching;
+        if !(0.0..=1.0).contains(&m.review_threshold)
+            || !(0.0..=1.0).contains(&m.link_threshold)
+            || m.review_threshold > m.link_threshold
+        {
+            return bad(
+                "matching.link_threshold",
+                "thresholds are probabilities with review_threshold ≤ link_threshold",
+            );
+        }
+        if !matches!(
+            m.survivorship.as_str(),
+            "most_recent" | "most_complete" | "most_trusted"
+        ) {
+            return bad(
+                "matching.survivorship",
+                "use most_recent, most_complete or most_trusted",
+            );
+        }
+        if m.max_candidates < 1 {
+            return bad("matching.max_candidates", "must be at least 1");
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format", "must be \"text\" or \"json\"");

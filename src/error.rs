@@ -89,6 +89,9 @@ pub enum AppError {
     /// A dependency (the database) is not available.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// The person was merged into another: the survivor's public id (301).
+    #[error("merged into {0}")]
+    Merged(String),
     /// A bug or an unexpected failure; the cause is logged, not shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -135,6 +138,7 @@ impl AppError {
             AppError::MethodNotAllowed => "method_not_allowed",
             AppError::TooManyRequests(_) => "too_many_requests",
             AppError::Unavailable(_) => "unavailable",
+            AppError::Merged(_) => "merged",
             AppError::Internal(_) => "internal",
         }
     }
@@ -151,6 +155,7 @@ impl AppError {
             | AppError::UnsupportedMediaType(d)
             | AppError::TooManyRequests(d) => d.clone(),
             AppError::NotFound => "Nothing was found at this address.".into(),
+            AppError::Merged(id) => format!("This person was merged into {id}."),
             AppError::MethodNotAllowed => "This address does not accept this method.".into(),
             AppError::Unavailable(_) => "The service cannot reach its database; try again shortly.".into(),
             AppError::Internal(_) => "Something went wrong on our side; quote the request id if you report it.".into(),
@@ -172,6 +177,7 @@ impl AppError {
             AppError::MethodNotAllowed => "Method not allowed",
             AppError::TooManyRequests(_) => "Too many requests",
             AppError::Unavailable(_) => "Unavailable",
+            AppError::Merged(_) => "Merged",
             AppError::Internal(_) => "Internal error",
         }
     }
@@ -194,6 +200,9 @@ pub struct Problem {
     /// Per-field problems.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For a merged person: the survivor's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
 }
 
 impl ResponseError for AppError {
@@ -212,6 +221,7 @@ impl ResponseError for AppError {
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Merged(_) => StatusCode::MOVED_PERMANENTLY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -232,11 +242,18 @@ impl ResponseError for AppError {
             detail: self.detail(),
             code: self.code().into(),
             errors,
+            merged_into: match self {
+                AppError::Merged(id) => Some(id.clone()),
+                _ => None,
+            },
         };
         let mut resp = HttpResponse::build(status);
         resp.content_type("application/problem+json");
         if let AppError::Unauthorized(_) = self {
             resp.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if let AppError::Merged(id) = self {
+            resp.insert_header(("Location", format!("/api/v1/people/{id}")));
         }
         if let AppError::TooManyRequests(_) = self {
             resp.insert_header(("Retry-After", "60"));

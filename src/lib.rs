@@ -9,6 +9,8 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod import_core;
+pub mod journeys_core;
+pub mod matching;
 pub mod normalize;
 pub mod service;
 pub mod state;

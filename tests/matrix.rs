@@ -59,6 +59,8 @@ fn expected() -> Vec<(&'static str, &'static str, Who)> {
         ("POST", "/api/v1/purposes", Who::Roles(ADMIN)),
         ("PATCH", "/api/v1/purposes/{code}", Who::Roles(ADMIN)),
         ("POST", "/api/v1/purposes/{code}/wordings", Who::Roles(ADMIN)),
+        ("POST", "/api/v1/people/{id}/merge", Who::Roles(CONSENT_WRITE)),
+        ("POST", "/api/v1/people/{id}/unmerge", Who::Roles(CONSENT_WRITE)),
         ("GET", "/api/v1/people/{id}/timeline", Who::Roles(PEOPLE_READ)),
         ("GET", "/api/v1/activity-kinds", Who::SignedIn),
         ("POST", "/api/v1/activity-kinds", Who::Roles(ADMIN)),

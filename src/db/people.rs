@@ -13,7 +13,7 @@ use super::DbConn;
 pub type Db = <DbConn as diesel::Connection>::Backend;
 
 /// A person row.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = people)]
 pub struct Person {
     /// Internal id.
@@ -110,8 +110,8 @@ pub struct Source {
 }
 
 /// An email row.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = person_emails)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize, serde::Deserialize)]
+#[diesel(table_name = person_emails, treat_none_as_default_value = false)]
 pub struct EmailRow {
     /// Id.
     pub id: i64,
@@ -160,8 +160,8 @@ pub struct NewEmail {
 }
 
 /// A phone row.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = person_phones)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize, serde::Deserialize)]
+#[diesel(table_name = person_phones, treat_none_as_default_value = false)]
 pub struct PhoneRow {
     /// Id.
     pub id: i64,
@@ -276,7 +276,7 @@ pub struct NewAddress {
 }
 
 /// Provenance of a scalar field.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = field_provenance)]
 pub struct ProvenanceRow {
     /// Person.
@@ -658,5 +658,100 @@ pub fn find_many(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Person>> {
         .filter(people::id.eq_any(ids))
         .select(Person::as_select())
         .order(people::id)
+        .load(conn)
+}
+
+/// Every column of a person row but the id, for restoring a snapshot exactly.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = people, treat_none_as_null = true)]
+pub struct PersonRestore {
+    /// Public id.
+    pub public_id: String,
+    /// Title.
+    pub title: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Preferred name.
+    pub preferred_name: Option<String>,
+    /// Date of birth.
+    pub date_of_birth: Option<NaiveDate>,
+    /// Organisation.
+    pub organisation: Option<String>,
+    /// Status.
+    pub status: String,
+    /// Survivor.
+    pub merged_into: Option<i64>,
+    /// Version.
+    pub version: i64,
+    /// Folded given name.
+    pub given_fold: String,
+    /// Folded family name.
+    pub family_fold: String,
+    /// Folded preferred name.
+    pub preferred_fold: String,
+    /// Folded full name.
+    pub full_fold: String,
+    /// Created.
+    pub created_at: NaiveDateTime,
+    /// Updated.
+    pub updated_at: NaiveDateTime,
+    /// Erased.
+    pub erased_at: Option<NaiveDateTime>,
+}
+
+impl From<&Person> for PersonRestore {
+    fn from(p: &Person) -> Self {
+        PersonRestore {
+            public_id: p.public_id.clone(),
+            title: p.title.clone(),
+            given_name: p.given_name.clone(),
+            family_name: p.family_name.clone(),
+            preferred_name: p.preferred_name.clone(),
+            date_of_birth: p.date_of_birth,
+            organisation: p.organisation.clone(),
+            status: p.status.clone(),
+            merged_into: p.merged_into,
+            version: p.version,
+            given_fold: p.given_fold.clone(),
+            family_fold: p.family_fold.clone(),
+            preferred_fold: p.preferred_fold.clone(),
+            full_fold: p.full_fold.clone(),
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+            erased_at: p.erased_at,
+        }
+    }
+}
+
+/// Restore a person row to exactly these values.
+pub fn restore(conn: &mut DbConn, id: i64, row: &PersonRestore) -> QueryResult<()> {
+    diesel::update(people::table.find(id)).set(row).execute(conn)?;
+    Ok(())
+}
+
+/// A department link row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize, serde::Deserialize)]
+#[diesel(table_name = person_departments, treat_none_as_default_value = false)]
+pub struct DepartmentLink {
+    /// Person.
+    pub person_id: i64,
+    /// Department.
+    pub department_id: i64,
+    /// Source kind.
+    pub source_kind: String,
+    /// Source ref.
+    pub source_ref: Option<String>,
+    /// Created.
+    pub created_at: NaiveDateTime,
+}
+
+/// Department link rows of a person.
+pub fn department_links(conn: &mut DbConn, person_id: i64) -> QueryResult<Vec<DepartmentLink>> {
+    person_departments::table
+        .filter(person_departments::person_id.eq(person_id))
+        .select(DepartmentLink::as_select())
+        .order(person_departments::department_id)
         .load(conn)
 }

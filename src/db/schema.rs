@@ -319,6 +319,95 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    source_records (id) {
+        id -> BigInt,
+        public_id -> Text,
+        person_id -> Nullable<BigInt>,
+        department_id -> BigInt,
+        source_system -> Text,
+        external_id -> Nullable<Text>,
+        import_batch_id -> Nullable<BigInt>,
+        row_number -> Nullable<BigInt>,
+        data -> Text,
+        content_hash -> Text,
+        match_decision -> Text,
+        match_score -> Nullable<Double>,
+        match_explanation -> Nullable<Text>,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    blocking_keys (key, person_id) {
+        key -> Text,
+        person_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    match_candidates (id) {
+        id -> BigInt,
+        public_id -> Text,
+        person_a -> BigInt,
+        person_b -> BigInt,
+        probability -> Double,
+        match_weight -> Double,
+        explanation -> Text,
+        status -> Text,
+        origin -> Text,
+        created_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    merges (id) {
+        id -> BigInt,
+        public_id -> Text,
+        survivor_id -> BigInt,
+        merged_ids -> Text,
+        snapshot -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<BigInt>,
+        undone_at -> Nullable<Timestamp>,
+        undone_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    match_models (name) {
+        name -> Text,
+        model -> Text,
+        trained_at -> Timestamp,
+        pairs -> BigInt,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        public_id -> Text,
+        kind -> Text,
+        status -> Text,
+        params -> Text,
+        progress_done -> BigInt,
+        progress_total -> BigInt,
+        result -> Nullable<Text>,
+        error -> Nullable<Text>,
+        claimed_by -> Nullable<Text>,
+        heartbeat_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        created_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(source_records -> people (person_id));
+diesel::joinable!(source_records -> departments (department_id));
+diesel::joinable!(blocking_keys -> people (person_id));
 diesel::joinable!(activities -> departments (department_id));
 diesel::joinable!(activity_shifts -> activities (activity_id));
 diesel::joinable!(engagement_events -> people (person_id));
@@ -365,4 +454,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     activity_shifts,
     engagement_events,
     engagement_aggregates,
+    source_records,
+    blocking_keys,
+    match_candidates,
+    merges,
+    match_models,
+    jobs,
 );

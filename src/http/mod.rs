@@ -11,6 +11,7 @@ pub mod consent;
 pub mod departments;
 pub mod engagement;
 pub mod extract;
+pub mod identity;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
@@ -106,6 +107,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     use crate::service::engagement::events::{
         BatchResult, EngagementBatch, EngagementInput, TimelinePage, TimelineQuery,
     };
+    use crate::service::identity::{MergeRequest, MergeResult, UnmergeRequest, UnmergeResult};
     use crate::service::people::input::{NewPersonRequest, UpdatePersonRequest};
     use crate::service::people::view::PersonView;
     use crate::service::people::{ListQuery, PersonPage, SearchRequest, SearchResults};
@@ -146,6 +148,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep!(POST "/api/v1/purposes", Needs(PurposesManage), consent::create_purpose, "consent", "Create a purpose", status = 201, req = NewPurposeRequest, res = PurposeView),
         ep!(PATCH "/api/v1/purposes/{code}", Needs(PurposesManage), consent::update_purpose, "consent", "Change a purpose", req = UpdatePurposeRequest, res = PurposeView),
         ep!(POST "/api/v1/purposes/{code}/wordings", Needs(PurposesManage), consent::add_wording, "consent", "Add a wording version", status = 201, req = NewWordingRequest, res = PurposeView),
+        ep!(POST "/api/v1/people/{id}/merge", Needs(PeopleMerge), identity::merge, "identity", "Merge people into this one (survivorship per field; reversible)", req = MergeRequest, res = MergeResult),
+        ep!(POST "/api/v1/people/{id}/unmerge", Needs(PeopleMerge), identity::unmerge, "identity", "Undo a merge exactly", req = UnmergeRequest, res = UnmergeResult),
         ep!(GET "/api/v1/people/{id}/timeline", Needs(PeopleRead), engagement::timeline, "engagement", "The person's engagements across departments, newest first", res = TimelinePage, query = TimelineQuery),
         ep!(GET "/api/v1/activity-kinds", Needs(ActivitiesRead), engagement::kinds, "engagement", "Kinds of activity", res = Vec<ActivityKind>),
         ep!(POST "/api/v1/activity-kinds", Needs(KindsManage), engagement::add_kind, "engagement", "Add a kind of activity", status = 201, req = ActivityKind, res = ActivityKind),

@@ -101,6 +101,10 @@ pub enum Permission {
     EngagementWrite,
     /// Journey analytics (aggregates only).
     JourneysRead,
+    /// Merge and unmerge people; review possible duplicates.
+    PeopleMerge,
+    /// Start a whole-database dedupe and retrain the matching model.
+    DedupeRun,
 }
 
 /// The permission table: which roles grant which permission.
@@ -128,7 +132,8 @@ pub fn roles_granting(permission: Permission) -> &'static [Role] {
         Permission::ActivitiesWrite | Permission::EngagementWrite => {
             &[Administrator, EngagementOfficer, DepartmentEditor]
         }
-        Permission::KindsManage => &[Administrator],
+        Permission::KindsManage | Permission::DedupeRun => &[Administrator],
+        Permission::PeopleMerge => &[Administrator, EngagementOfficer, DepartmentEditor],
     }
 }
 

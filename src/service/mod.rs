@@ -7,6 +7,7 @@ pub mod authz;
 pub mod consent;
 pub mod departments;
 pub mod engagement;
+pub mod identity;
 pub mod people;
 pub mod privacy;
 pub mod users;
@@ -86,6 +87,11 @@ fn base64url(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Recompute the matching index (blocking keys) of these people.
+pub fn identity_index_refresh(conn: &mut crate::db::DbConn, ids: &[i64]) -> crate::error::AppResult<()> {
+    identity::index::refresh(conn, ids)
 }
 
 #[cfg(test)]

@@ -305,6 +305,10 @@ pub fn find_visible(conn: &mut DbConn, principal: &Principal, public_id: &str) -
         "erased" => Err(AppError::Gone("This person's data has been erased.".into())),
         "restricted" if !principal.can(Permission::SeeRestricted) => Err(AppError::NotFound),
         "active" | "restricted" => Ok(person),
+        "merged" => match person.merged_into {
+            Some(target) => Err(AppError::Merged(dbp::find(conn, target)?.public_id)),
+            None => Err(AppError::NotFound),
+        },
         _ => Err(AppError::NotFound),
     }
 }

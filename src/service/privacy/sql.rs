@@ -23,6 +23,7 @@ fn where_clause(link: Link) -> Option<String> {
         Link::None => None,
         Link::PersonId(col) => Some(format!("{} = $1", quoted(col))),
         Link::PublicId(col, kind) => Some(format!("{} = $1 AND {} = 'person'", quoted(col), quoted(kind))),
+        Link::EitherPersonId(a, b) => Some(format!("({} = $1 OR {} = $1)", quoted(a), quoted(b))),
     }
 }
 
@@ -63,8 +64,12 @@ pub fn rows_as_json(
 
 /// Delete the person's rows of `entry`.
 pub fn delete_rows(conn: &mut DbConn, entry: &Entry, person_id: i64) -> QueryResult<usize> {
-    let Link::PersonId(col) = entry.link else { return Ok(0) };
-    let sql = format!("DELETE FROM {} WHERE {} = $1", quoted(entry.table), quoted(col));
+    let filter = match entry.link {
+        Link::PersonId(_) | Link::EitherPersonId(..) => where_clause(entry.link),
+        _ => None,
+    };
+    let Some(filter) = filter else { return Ok(0) };
+    let sql = format!("DELETE FROM {} WHERE {filter}", quoted(entry.table));
     diesel::sql_query(sql).bind::<BigInt, _>(person_id).execute(conn)
 }
 

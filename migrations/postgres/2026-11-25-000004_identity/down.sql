@@ -1,0 +1,6 @@
+DROP TABLE IF EXISTS jobs;
+DROP TABLE IF EXISTS match_models;
+DROP TABLE IF EXISTS merges;
+DROP TABLE IF EXISTS match_candidates;
+DROP TABLE IF EXISTS blocking_keys;
+DROP TABLE IF EXISTS source_records;
