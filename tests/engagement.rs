@@ -256,7 +256,7 @@ async fn erasure_keeps_only_anonymous_engagement_counts() {
     assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM engagement_events"), 0);
     assert_eq!(
         f.app
-            .count("SELECT COALESCE(SUM(events), 0) AS n FROM engagement_aggregates"),
+            .count("SELECT CAST(COALESCE(SUM(events), 0) AS BIGINT) AS n FROM engagement_aggregates"),
         2
     );
 }

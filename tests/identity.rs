@@ -233,3 +233,194 @@ async fn merges_respect_scope() {
         200
     );
 }
+
+/// Two departments' records of one man, written differently.
+async fn jon_twice(app: &TestApp, token: &str) -> (String, String) {
+    let a = app.person(token, json!({"given_name": "Jon", "family_name": "Smith", "date_of_birth": "1970-03-02", "phones": [{"number": "07700 900123"}], "addresses": [{"line1": "1 London Wall", "postcode": "ec2v7hh"}], "departments": ["BARB"]})).await;
+    let b = app.person(token, json!({"given_name": "Jonathan", "family_name": "SMITH", "date_of_birth": "1970-03-02", "phones": [{"number": "+44 7700 900123"}], "addresses": [{"line1": "1 London Wall", "postcode": "EC2V 7HH"}], "departments": ["OPEN"]})).await;
+    (
+        a["id"].as_str().unwrap().to_string(),
+        b["id"].as_str().unwrap().to_string(),
+    )
+}
+
+#[actix_web::test]
+async fn possible_duplicates_are_proposed_with_an_explanation_and_a_rejection_sticks() {
+    let app = TestApp::new().await;
+    app.department("BARB");
+    app.department("OPEN");
+    let officer = app.user(&[Role::EngagementOfficer], &[]).await;
+    let (a, b) = jon_twice(&app, &officer.token).await;
+    // Someone else entirely is never proposed.
+    app.person(
+        &officer.token,
+        json!({"given_name": "Mary", "family_name": "Jones", "phones": [{"number": "07700 900999"}]}),
+    )
+    .await;
+
+    let r = app.get("/api/v1/matches", &officer.token).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["total"], 1, "{}", r.text);
+    let m = &r.body["items"][0];
+    assert_eq!(m["status"], "pending");
+    assert_eq!(m["origin"], "entry");
+    assert_eq!(m["a"]["id"], a.as_str(), "the older record is a");
+    assert_eq!(m["b"]["id"], b.as_str());
+    assert!(m["probability"].as_f64().unwrap() >= 0.8);
+    let contributions = m["explanation"]["contributions"]
+        .as_array()
+        .expect("per-field contributions");
+    let level = |field: &str| {
+        contributions
+            .iter()
+            .find(|c| c["field"] == field)
+            .map(|c| c["level"].as_str().unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
+    assert_ne!(level("phone"), "missing", "{contributions:?}");
+    assert!(contributions.iter().any(|c| c["weight"].as_f64().unwrap_or(0.0) > 0.0));
+
+    // Filters: by score and department.
+    let none = app.get("/api/v1/matches?min_score=1&max_score=1", &officer.token).await;
+    assert_eq!(none.status, 200);
+    assert!(none.body["total"].as_i64().unwrap() <= 1);
+    let by_dept = app.get("/api/v1/matches?department=OPEN", &officer.token).await;
+    assert_eq!(by_dept.body["total"], 1);
+    let bad = app.get("/api/v1/matches?min_score=2", &officer.token).await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    let bad = app.get("/api/v1/matches?department=NOPE", &officer.token).await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+
+    let id = m["id"].as_str().unwrap().to_string();
+    let r = app
+        .post(
+            &format!("/api/v1/matches/{id}/reject"),
+            &officer.token,
+            json!({"reason": "different people"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let again = app
+        .post(&format!("/api/v1/matches/{id}/reject"), &officer.token, json!({}))
+        .await;
+    assert_eq!(again.status, 409, "{}", again.text);
+    assert_eq!(
+        again.header("content-type").as_deref(),
+        Some("application/problem+json")
+    );
+
+    // A later change to either record does not bring the pair back.
+    let r = app
+        .patch(
+            &format!("/api/v1/people/{b}"),
+            &officer.token,
+            json!({"version": 1, "organisation": "Guildhall"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = app.get("/api/v1/matches", &officer.token).await;
+    assert_eq!(r.body["total"], 0, "{}", r.text);
+    let r = app.get("/api/v1/matches?status=rejected", &officer.token).await;
+    assert_eq!(r.body["total"], 1, "{}", r.text);
+    // Both people are still there, with their own ids.
+    assert_eq!(
+        app.get(&format!("/api/v1/people/{a}"), &officer.token).await.status,
+        200
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/people/{b}"), &officer.token).await.status,
+        200
+    );
+    app.flush_audit();
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'match.reject'"),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn accepting_a_proposal_merges_and_respects_scope() {
+    let app = TestApp::new().await;
+    app.department("BARB");
+    app.department("OPEN");
+    let officer = app.user(&[Role::EngagementOfficer], &[]).await;
+    let editor = app.user(&[Role::DepartmentEditor], &["BARB"]).await;
+    let (a, b) = jon_twice(&app, &officer.token).await;
+    let r = app.get("/api/v1/matches", &officer.token).await;
+    let id = r.body["items"][0]["id"].as_str().unwrap().to_string();
+
+    // The BARB editor cannot see the OPEN record: the pair is not theirs to judge.
+    let mine = app.get("/api/v1/matches", &editor.token).await;
+    assert_eq!(mine.status, 200);
+    assert_eq!(mine.body["total"], 0, "{}", mine.text);
+    let r = app
+        .post(&format!("/api/v1/matches/{id}/accept"), &editor.token, json!({}))
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    let r = app
+        .post(
+            &format!("/api/v1/matches/{id}/accept"),
+            &officer.token,
+            json!({"survivor": "0123456789abcdef0123456789abcdef"}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+
+    let r = app
+        .post(
+            &format!("/api/v1/matches/{id}/accept"),
+            &officer.token,
+            json!({"survivor": b}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["person"]["id"], b.as_str());
+    let gone = app.get(&format!("/api/v1/people/{a}"), &officer.token).await;
+    assert_eq!(gone.status, 301, "{}", gone.text);
+    let r = app.get("/api/v1/matches?status=accepted", &officer.token).await;
+    assert_eq!(r.body["total"], 1, "{}", r.text);
+    let r = app.get("/api/v1/matches", &officer.token).await;
+    assert_eq!(r.body["total"], 0, "{}", r.text);
+    // The merged person no longer takes part in matching.
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) AS n FROM blocking_keys k JOIN people p ON p.id = k.person_id WHERE p.status = 'merged'"
+        ),
+        0
+    );
+}
+
+#[actix_web::test]
+async fn erasing_a_survivor_erases_the_records_merged_into_it() {
+    let f = fixture().await;
+    let r = f
+        .app
+        .post(
+            &format!("/api/v1/people/{}/merge", f.a),
+            &f.officer.token,
+            json!({"merge": [f.b]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = f
+        .app
+        .post(
+            &format!("/api/v1/people/{}/erase", f.a),
+            &f.dpo.token,
+            json!({"reason": "subject request"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for id in [&f.a, &f.b] {
+        let r = f.app.get(&format!("/api/v1/people/{id}"), &f.officer.token).await;
+        assert_eq!(r.status, 410, "{id}: {}", r.text);
+    }
+    for sql in [
+        "SELECT COUNT(*) AS n FROM people WHERE given_name IS NOT NULL OR family_name IS NOT NULL OR date_of_birth IS NOT NULL",
+        "SELECT COUNT(*) AS n FROM person_emails",
+        "SELECT COUNT(*) AS n FROM merges",
+        "SELECT COUNT(*) AS n FROM blocking_keys",
+    ] {
+        assert_eq!(f.app.count(sql), 0, "{sql}");
+    }
+}

@@ -61,6 +61,9 @@ fn expected() -> Vec<(&'static str, &'static str, Who)> {
         ("POST", "/api/v1/purposes/{code}/wordings", Who::Roles(ADMIN)),
         ("POST", "/api/v1/people/{id}/merge", Who::Roles(CONSENT_WRITE)),
         ("POST", "/api/v1/people/{id}/unmerge", Who::Roles(CONSENT_WRITE)),
+        ("GET", "/api/v1/matches", Who::Roles(CONSENT_WRITE)),
+        ("POST", "/api/v1/matches/{id}/accept", Who::Roles(CONSENT_WRITE)),
+        ("POST", "/api/v1/matches/{id}/reject", Who::Roles(CONSENT_WRITE)),
         ("GET", "/api/v1/people/{id}/timeline", Who::Roles(PEOPLE_READ)),
         ("GET", "/api/v1/activity-kinds", Who::SignedIn),
         ("POST", "/api/v1/activity-kinds", Who::Roles(ADMIN)),
@@ -121,6 +124,7 @@ async fn every_role_gets_what_the_matrix_says() {
             .replace("/people/{id}", &format!("/people/{pid}"))
             .replace("/users/{id}", &format!("/users/{}", victim.id))
             .replace("/tokens/{id}", "/tokens/0123456789abcdef0123456789abcdef")
+            .replace("/matches/{id}", "/matches/0123456789abcdef0123456789abcdef")
             .replace("{code}", "BARB");
         let body = (method != "GET" && method != "DELETE").then(|| json!({}));
         let anon = app.req(method, &concrete, None, body.clone()).await;

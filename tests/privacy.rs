@@ -392,6 +392,24 @@ async fn retention_reports_then_erases_people_past_it() {
         )
         .await;
     let stale_id = stale["id"].as_str().unwrap().to_string();
+    // Someone who only takes part (no consent recorded) is not past retention either.
+    let active = f
+        .app
+        .person(
+            &f.officer.token,
+            json!({"given_name": "Keen", "family_name": "Volunteer"}),
+        )
+        .await;
+    let active_id = active["id"].as_str().unwrap().to_string();
+    let r = f
+        .app
+        .post(
+            "/api/v1/engagements",
+            &f.officer.token,
+            json!({"person": active_id, "kind": "volunteering", "department": "BARB", "action": "volunteered", "hours": 3.0, "occurred_at": "2026-05-01T10:00:00Z"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
     let mut conn = f.app.state.pool.get().unwrap();
     // Both people are old; only the one without a live consent is past retention.
     conn.batch_execute("UPDATE people SET updated_at = '2015-01-01 00:00:00'")
@@ -427,6 +445,14 @@ async fn retention_reports_then_erases_people_past_it() {
     let (ok, text) = cli(&["retention"]);
     assert!(ok, "{text}");
     assert!(text.contains("erased 1 people"), "{text}");
+    assert_eq!(
+        f.app
+            .get(&format!("/api/v1/people/{active_id}"), &f.officer.token)
+            .await
+            .status,
+        200,
+        "recent engagement keeps a person"
+    );
     assert_eq!(
         f.app
             .get(&format!("/api/v1/people/{stale_id}"), &f.officer.token)

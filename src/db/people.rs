@@ -335,10 +335,21 @@ pub fn update_fields(
     find(conn, id).map(Some)
 }
 
+/// Rows of one table for these people: `person_id = ?` for one person (a statement SQLite can
+/// keep prepared), `person_id IN (…)` for several.
+macro_rules! of_people {
+    ($table:ident, $ids:expr) => {{
+        let q = $table::table.into_boxed::<Db>();
+        match $ids {
+            [one] => q.filter($table::person_id.eq(*one)),
+            many => q.filter($table::person_id.eq_any(many)),
+        }
+    }};
+}
+
 /// Emails of these people, primary first.
 pub fn emails_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<EmailRow>> {
-    person_emails::table
-        .filter(person_emails::person_id.eq_any(ids))
+    of_people!(person_emails, ids)
         .select(EmailRow::as_select())
         .order((
             person_emails::person_id,
@@ -350,8 +361,7 @@ pub fn emails_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<EmailRow>> {
 
 /// Phones of these people, primary first.
 pub fn phones_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<PhoneRow>> {
-    person_phones::table
-        .filter(person_phones::person_id.eq_any(ids))
+    of_people!(person_phones, ids)
         .select(PhoneRow::as_select())
         .order((
             person_phones::person_id,
@@ -363,8 +373,7 @@ pub fn phones_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<PhoneRow>> {
 
 /// Addresses of these people, primary first.
 pub fn addresses_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<AddressRow>> {
-    person_addresses::table
-        .filter(person_addresses::person_id.eq_any(ids))
+    of_people!(person_addresses, ids)
         .select(AddressRow::as_select())
         .order((
             person_addresses::person_id,
@@ -376,8 +385,7 @@ pub fn addresses_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<AddressRo
 
 /// Tags of these people as (person, tag).
 pub fn tags_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
-    person_tags::table
-        .filter(person_tags::person_id.eq_any(ids))
+    of_people!(person_tags, ids)
         .select((person_tags::person_id, person_tags::tag))
         .order((person_tags::person_id, person_tags::tag))
         .load(conn)
@@ -385,18 +393,21 @@ pub fn tags_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, String)>
 
 /// Department links of these people as (person, department id, department code).
 pub fn departments_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, i64, String)>> {
-    person_departments::table
+    let q = person_departments::table
         .inner_join(departments::table)
-        .filter(person_departments::person_id.eq_any(ids))
-        .select((person_departments::person_id, departments::id, departments::code))
-        .order((person_departments::person_id, departments::code))
-        .load(conn)
+        .into_boxed::<Db>();
+    match ids {
+        [one] => q.filter(person_departments::person_id.eq(*one)),
+        many => q.filter(person_departments::person_id.eq_any(many)),
+    }
+    .select((person_departments::person_id, departments::id, departments::code))
+    .order((person_departments::person_id, departments::code))
+    .load(conn)
 }
 
 /// Field provenance of these people.
 pub fn provenance_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<ProvenanceRow>> {
-    field_provenance::table
-        .filter(field_provenance::person_id.eq_any(ids))
+    of_people!(field_provenance, ids)
         .select(ProvenanceRow::as_select())
         .order((field_provenance::person_id, field_provenance::field))
         .load(conn)

@@ -182,9 +182,13 @@ pub fn open(url: &DbUrl, size: u32, sqlite: SqliteOptions, timeout: Duration) ->
     let manager = ConnectionManager::new(url.clone(), sqlite);
     let first = r2d2::ManageConnection::connect(&manager)?;
     drop(first);
+    // A SQLite connection is a file handle that cannot go stale, so it is not pinged on every
+    // check-out; a PostgreSQL connection can (server restart, idle timeout) and is.
+    let ping = matches!(url, DbUrl::Postgres(_));
     r2d2::Pool::builder()
         .max_size(size.max(1))
         .min_idle(Some(1))
+        .test_on_check_out(ping)
         .connection_timeout(timeout)
         .build(manager)
         .map_err(|e| ConnectError(format!("cannot build the connection pool: {e}")))

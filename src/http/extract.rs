@@ -48,12 +48,13 @@ impl FromRequest for Ctx {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let principal = req.extensions().get::<Principal>().cloned();
-        let points = req.app_data::<web::Data<AppState>>().map(|s| s.points.clone());
-        ready(match (principal, points) {
-            (Some(principal), Some(points)) => Ok(Ctx {
+        let state = req.app_data::<web::Data<AppState>>();
+        ready(match (principal, state) {
+            (Some(principal), Some(state)) => Ok(Ctx {
                 principal,
                 meta: meta_of(req),
-                points,
+                points: state.points.clone(),
+                matching: state.settings.matching.clone(),
             }),
             _ => Err(AppError::Unauthorized("Sign in first.".into())),
         })

@@ -107,7 +107,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     use crate::service::engagement::events::{
         BatchResult, EngagementBatch, EngagementInput, TimelinePage, TimelineQuery,
     };
-    use crate::service::identity::{MergeRequest, MergeResult, UnmergeRequest, UnmergeResult};
+    use crate::service::identity::{review, MergeRequest, MergeResult, UnmergeRequest, UnmergeResult};
     use crate::service::people::input::{NewPersonRequest, UpdatePersonRequest};
     use crate::service::people::view::PersonView;
     use crate::service::people::{ListQuery, PersonPage, SearchRequest, SearchResults};
@@ -150,6 +150,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep!(POST "/api/v1/purposes/{code}/wordings", Needs(PurposesManage), consent::add_wording, "consent", "Add a wording version", status = 201, req = NewWordingRequest, res = PurposeView),
         ep!(POST "/api/v1/people/{id}/merge", Needs(PeopleMerge), identity::merge, "identity", "Merge people into this one (survivorship per field; reversible)", req = MergeRequest, res = MergeResult),
         ep!(POST "/api/v1/people/{id}/unmerge", Needs(PeopleMerge), identity::unmerge, "identity", "Undo a merge exactly", req = UnmergeRequest, res = UnmergeResult),
+        ep!(GET "/api/v1/matches", Needs(PeopleMerge), identity::matches, "identity", "Review queue of possible duplicates, with per-field explanations", res = review::MatchPage, query = review::MatchQuery),
+        ep!(POST "/api/v1/matches/{id}/accept", Needs(PeopleMerge), identity::accept, "identity", "Accept a proposal: merge the two people", req = review::AcceptRequest, res = MergeResult),
+        ep!(POST "/api/v1/matches/{id}/reject", Needs(PeopleMerge), identity::reject, "identity", "Reject a proposal: not the same person, never proposed again", req = review::RejectRequest, res = review::RejectResult),
         ep!(GET "/api/v1/people/{id}/timeline", Needs(PeopleRead), engagement::timeline, "engagement", "The person's engagements across departments, newest first", res = TimelinePage, query = TimelineQuery),
         ep!(GET "/api/v1/activity-kinds", Needs(ActivitiesRead), engagement::kinds, "engagement", "Kinds of activity", res = Vec<ActivityKind>),
         ep!(POST "/api/v1/activity-kinds", Needs(KindsManage), engagement::add_kind, "engagement", "Add a kind of activity", status = 201, req = ActivityKind, res = ActivityKind),

@@ -140,6 +140,15 @@ impl FrequencyTable {
         self.phone.add(r.phones().iter().map(String::as_str));
     }
 
+    /// Drop the email and phone values that can never be answered (held by no more than
+    /// [`Self::PERSONAL_MAX`] records): they only make a stored table larger and would keep
+    /// personal contact points in it.
+    pub fn compact(mut self) -> FrequencyTable {
+        self.email.values.retain(|_, n| *n > Self::PERSONAL_MAX);
+        self.phone.values.retain(|_, n| *n > Self::PERSONAL_MAX);
+        self
+    }
+
     /// Number of records counted that had a family name.
     pub fn family_records(&self) -> u64 {
         self.family.records

@@ -49,6 +49,8 @@ pub struct Ctx {
     pub meta: RequestMeta,
     /// Keyed hashing of contact points (suppression list).
     pub points: privacy::keys::PointHasher,
+    /// Matching thresholds and candidate limits.
+    pub matching: crate::config::MatchingSettings,
 }
 
 /// `n` random bytes from the operating system's CSPRNG, URL-safe base64 without padding.
@@ -87,11 +89,6 @@ fn base64url(bytes: &[u8]) -> String {
         }
     }
     out
-}
-
-/// Recompute the matching index (blocking keys) of these people.
-pub fn identity_index_refresh(conn: &mut crate::db::DbConn, ids: &[i64]) -> crate::error::AppResult<()> {
-    identity::index::refresh(conn, ids)
 }
 
 #[cfg(test)]

@@ -1,9 +1,164 @@
-//! The matching index: blocking keys stored in the database (filled in with the matching engine).
+//! The matching index: each person's blocking keys stored in the database (`blocking_keys`,
+//! indexed by key), so that candidate look-up costs a few index probes on SQLite and on
+//! PostgreSQL alike and several service instances share one index.
+//!
+//! Keys are stored as truncated SHA-256 digests, not as text: they are derived from names, dates
+//! of birth, emails and phones, and a digest keeps the index compact and the values out of
+//! plain sight (they are still personal data: erasure deletes them, the data map lists them).
 
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::db::people::{self as dbp, Person};
+use crate::db::schema::blocking_keys;
 use crate::db::DbConn;
 use crate::error::AppResult;
+use crate::matching::{blocking_keys as keys_of, MatchRecord, Prepared};
+use crate::service::people::view::{group, take};
 
-/// Recompute the blocking keys of these people.
-pub fn refresh(_conn: &mut DbConn, _ids: &[i64]) -> AppResult<()> {
+/// People whose keys are rewritten per statement group.
+const CHUNK: usize = 500;
+/// Rows looked at per key when finding candidates (a very common key — a tower block's
+/// postcode with an initial — cannot flood the look-up).
+const PER_KEY: i64 = 200;
+
+/// The stored form of a blocking key: 16 bytes of SHA-256, in hex.
+pub fn digest(key: &str) -> String {
+    let d = Sha256::digest(key.as_bytes());
+    hex::encode(&d[..16])
+}
+
+/// The stored keys of a prepared record.
+pub fn stored_keys(p: &Prepared) -> Vec<String> {
+    let mut out: Vec<String> = keys_of(p).iter().map(|k| digest(k)).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Only these people take part in matching: merged and erased people do not.
+fn matchable(p: &Person) -> bool {
+    matches!(p.status.as_str(), "active" | "restricted")
+}
+
+/// The match record of a golden record: names, date of birth, every email and phone, the
+/// primary (or first) address, organisation.
+pub fn record_of(
+    p: &Person,
+    emails: &[dbp::EmailRow],
+    phones: &[dbp::PhoneRow],
+    addresses: &[dbp::AddressRow],
+) -> MatchRecord {
+    let address = addresses.iter().find(|a| a.is_primary).or_else(|| addresses.first());
+    MatchRecord {
+        given: p.given_name.clone().or_else(|| p.preferred_name.clone()),
+        family: p.family_name.clone(),
+        dob: p.date_of_birth,
+        emails: emails.iter().map(|e| e.address.clone()).collect(),
+        phones: phones.iter().map(|n| n.number.clone()).collect(),
+        postcode: address.and_then(|a| a.postcode.clone()),
+        address_line: address.map(|a| a.line1.clone()),
+        organisation: p.organisation.clone(),
+    }
+}
+
+/// Match records of these people (only the matchable ones), in id order.
+pub fn records_of(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<(i64, MatchRecord)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut people = dbp::find_many(conn, ids)?;
+    people.retain(matchable);
+    if people.is_empty() {
+        return Ok(Vec::new());
+    }
+    let live: Vec<i64> = people.iter().map(|p| p.id).collect();
+    let mut emails = group(dbp::emails_of(conn, &live)?, |e| e.person_id);
+    let mut phones = group(dbp::phones_of(conn, &live)?, |n| n.person_id);
+    let mut addresses = group(dbp::addresses_of(conn, &live)?, |a| a.person_id);
+    let mut out: Vec<(i64, MatchRecord)> = people
+        .iter()
+        .map(|p| {
+            let e = take(&mut emails, p.id);
+            let n = take(&mut phones, p.id);
+            let a = take(&mut addresses, p.id);
+            (p.id, record_of(p, &e, &n, &a))
+        })
+        .collect();
+    out.sort_by_key(|(id, _)| *id);
+    Ok(out)
+}
+
+/// Recompute the blocking keys of these people (merged or erased people lose theirs).
+pub fn refresh(conn: &mut DbConn, ids: &[i64]) -> AppResult<()> {
+    for chunk in ids.chunks(CHUNK) {
+        diesel::delete(blocking_keys::table.filter(blocking_keys::person_id.eq_any(chunk))).execute(conn)?;
+        let rows: Vec<(String, i64)> = records_of(conn, chunk)?
+            .iter()
+            .flat_map(|(id, r)| {
+                stored_keys(&Prepared::from_record(r))
+                    .into_iter()
+                    .map(move |k| (k, *id))
+            })
+            .collect();
+        insert_keys(conn, &rows)?;
+    }
     Ok(())
+}
+
+/// Insert (key, person) rows, in statements small enough for SQLite's variable limit.
+pub fn insert_keys(conn: &mut DbConn, rows: &[(String, i64)]) -> AppResult<()> {
+    for part in rows.chunks(2_000) {
+        let values: Vec<_> = part
+            .iter()
+            .map(|(k, id)| (blocking_keys::key.eq(k), blocking_keys::person_id.eq(*id)))
+            .collect();
+        crate::with_backend!(conn, |c| diesel::insert_into(blocking_keys::table)
+            .values(&values)
+            .on_conflict_do_nothing()
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// People sharing at least one blocking key with this record, most shared keys first, at
+/// most `limit`, never those in `exclude`.
+pub fn candidates(conn: &mut DbConn, p: &Prepared, exclude: &[i64], limit: usize) -> AppResult<Vec<i64>> {
+    let mut shared: HashMap<i64, u32> = HashMap::new();
+    for key in stored_keys(p) {
+        let ids: Vec<i64> = blocking_keys::table
+            .filter(blocking_keys::key.eq(&key))
+            .select(blocking_keys::person_id)
+            .limit(PER_KEY)
+            .load(conn)?;
+        for id in ids {
+            if !exclude.contains(&id) {
+                *shared.entry(id).or_insert(0) += 1;
+            }
+        }
+    }
+    let mut ranked: Vec<(i64, u32)> = shared.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked.truncate(limit);
+    Ok(ranked.into_iter().map(|(id, _)| id).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_stable_and_compact() {
+        assert_eq!(digest("e:jo@example.com"), digest("e:jo@example.com"));
+        assert_ne!(digest("e:jo@example.com"), digest("e:jo@example.org"));
+        assert_eq!(digest("x").len(), 32);
+    }
+
+    #[test]
+    fn a_record_without_identifying_values_has_no_keys() {
+        let p = Prepared::from_record(&MatchRecord::default());
+        assert!(stored_keys(&p).is_empty());
+    }
 }

@@ -3,7 +3,9 @@
 //! whole-database dedupe pass.
 
 pub mod index;
+pub mod matcher;
 pub mod merge;
+pub mod review;
 
 use std::collections::HashMap;
 
@@ -18,6 +20,26 @@ use crate::error::{AppError, AppResult};
 use crate::service::people::input::person_fields;
 use crate::service::people::view::{assemble, PersonView};
 use crate::service::{audit, is_public_id, new_public_id, Ctx, Principal};
+
+/// After a person was created or changed: refresh their blocking keys and propose the people
+/// they may duplicate for review (a staff entry is never merged automatically). Returns the
+/// number of new proposals.
+pub fn after_change(conn: &mut DbConn, ctx: &Ctx, person_id: i64) -> AppResult<usize> {
+    index::refresh(conn, &[person_id])?;
+    let records = index::records_of(conn, &[person_id])?;
+    let Some((_, record)) = records.first() else {
+        return Ok(0);
+    };
+    let prepared = crate::matching::Prepared::from_record(record);
+    let matcher = matcher::Matcher::load(conn, &ctx.matching)?;
+    let mut proposed = 0;
+    for m in matcher.matches(conn, &prepared, &[person_id])? {
+        if matcher::propose(conn, person_id, m.person_id, &m.score, "entry", ctx.meta.now)? {
+            proposed += 1;
+        }
+    }
+    Ok(proposed)
+}
 
 /// Merge people into this one.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -248,7 +270,10 @@ pub fn merge_people(
                 merges::created_by.eq(Some(ctx.principal.user_id)),
             ))
             .execute(c)?;
-        crate::service::identity_index_refresh(c, &[survivor.id])?;
+        let mut involved = vec![survivor.id];
+        involved.extend(others.iter().map(|o| o.id));
+        matcher::supersede_pending(c, &involved[1..], ctx.meta.now)?;
+        index::refresh(c, &involved)?;
         let detail = serde_json::json!({"merge": merge_public, "merged": merged_ids, "rule": rule});
         audit::record(
             c,
@@ -362,7 +387,7 @@ pub fn unmerge(conn: &mut DbConn, ctx: &Ctx, survivor_id: &str, req: &UnmergeReq
             .execute(c)?;
         let mut ids = vec![survivor.id];
         ids.extend(merged.iter().map(|m| m.person.id));
-        crate::service::identity_index_refresh(c, &ids)?;
+        index::refresh(c, &ids)?;
         let detail = serde_json::json!({"merge": merge_public});
         audit::record(
             c,

@@ -267,6 +267,7 @@ pub fn create(conn: &mut DbConn, ctx: &Ctx, req: &NewPersonRequest) -> AppResult
             Some(serde_json::json!({"fields": set})),
         );
         audit::record(c, ev)?;
+        crate::service::identity::after_change(c, ctx, person.id)?;
         one(c, person)
     })
 }
@@ -422,6 +423,7 @@ pub fn update(
             Some(serde_json::json!({"fields": changed})),
         );
         audit::record(c, ev)?;
+        crate::service::identity::after_change(c, ctx, person.id)?;
         one(c, updated)
     })
 }
@@ -570,7 +572,13 @@ pub fn list(conn: &mut DbConn, ctx: &Ctx, sink: &audit::AuditSink, q: &ListQuery
     })
 }
 
-fn audit_reads(ctx: &Ctx, sink: &audit::AuditSink, action: &str, items: &[PersonView]) {
+/// One audit event per person shown.
+pub(crate) fn audit_reads<'a>(
+    ctx: &Ctx,
+    sink: &audit::AuditSink,
+    action: &str,
+    items: impl IntoIterator<Item = &'a PersonView>,
+) {
     for p in items {
         sink.send(audit::event(
             &ctx.meta,

@@ -32,7 +32,7 @@ impl Provenance {
 }
 
 /// An email address.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct EmailView {
     /// Address as given.
     pub address: String,
@@ -43,7 +43,7 @@ pub struct EmailView {
 }
 
 /// A phone number.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PhoneView {
     /// E.164.
     pub number: String,
@@ -56,7 +56,7 @@ pub struct PhoneView {
 }
 
 /// A postal address.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AddressView {
     /// Line 1.
     pub line1: String,
@@ -79,7 +79,7 @@ pub struct AddressView {
 }
 
 /// The golden record.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PersonView {
     /// Opaque public id.
     pub id: String,
@@ -192,7 +192,8 @@ pub fn assemble(conn: &mut DbConn, people: Vec<Person>) -> AppResult<Vec<PersonV
         .collect())
 }
 
-fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> i64) -> BTreeMap<i64, Vec<T>> {
+/// Rows grouped by person id.
+pub(crate) fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> i64) -> BTreeMap<i64, Vec<T>> {
     let mut map: BTreeMap<i64, Vec<T>> = BTreeMap::new();
     for r in rows {
         map.entry(key(&r)).or_default().push(r);
@@ -200,6 +201,7 @@ fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> i64) -> BTreeMap<i64, Vec<T>> {
     map
 }
 
-fn take<T>(map: &mut BTreeMap<i64, Vec<T>>, id: i64) -> Vec<T> {
+/// The rows of one person, taken out of a grouping.
+pub(crate) fn take<T>(map: &mut BTreeMap<i64, Vec<T>>, id: i64) -> Vec<T> {
     map.remove(&id).unwrap_or_default()
 }

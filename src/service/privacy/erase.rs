@@ -39,7 +39,14 @@ pub fn erase_person(
         if person.status == "erased" {
             return Err(AppError::Gone("This person's data has already been erased.".into()));
         }
-        let ids = [person_id];
+        // The people merged into this one keep their old rows (names, date of birth) for
+        // unmerge; they are the same person, so they are erased too.
+        let mut ids: Vec<i64> = people::table
+            .filter(people::merged_into.eq(Some(person_id)))
+            .filter(people::status.eq("merged"))
+            .select(people::id)
+            .load(c)?;
+        ids.insert(0, person_id);
         let mut suppressed = 0;
         for e in db::people::emails_of(c, &ids)? {
             db::consent::suppress(c, &points.email(&e.address_key), "email", "erasure", meta.now)?;
@@ -50,24 +57,26 @@ pub fn erase_person(
             suppressed += 1;
         }
         let mut tables = std::collections::BTreeMap::new();
-        for entry in DATA_MAP {
-            let n = match entry.erase {
-                Erase::Keep => continue,
-                Erase::Delete => delete_rows(c, entry, person_id)?,
-                Erase::Blank(cols) => blank_columns(c, entry, person_id, cols)?,
-                Erase::AggregateEngagement => db::engagement::aggregate_and_delete(c, person_id)?,
-            };
-            tables.insert(entry.table.to_string(), n);
+        for &id in &ids {
+            for entry in DATA_MAP {
+                let n = match entry.erase {
+                    Erase::Keep => continue,
+                    Erase::Delete => delete_rows(c, entry, id)?,
+                    Erase::Blank(cols) => blank_columns(c, entry, id, cols)?,
+                    Erase::AggregateEngagement => db::engagement::aggregate_and_delete(c, id)?,
+                };
+                *tables.entry(entry.table.to_string()).or_insert(0) += n;
+            }
+            diesel::update(people::table.find(id))
+                .set((
+                    people::status.eq("erased"),
+                    people::erased_at.eq(Some(meta.now)),
+                    people::version.eq(people::version + 1),
+                    people::updated_at.eq(meta.now),
+                ))
+                .execute(c)?;
         }
-        diesel::update(people::table.find(person_id))
-            .set((
-                people::status.eq("erased"),
-                people::erased_at.eq(Some(meta.now)),
-                people::version.eq(person.version + 1),
-                people::updated_at.eq(meta.now),
-            ))
-            .execute(c)?;
-        let detail = serde_json::json!({"reason": reason, "suppressed": suppressed, "tables": tables});
+        let detail = serde_json::json!({"reason": reason, "suppressed": suppressed, "tables": tables, "merged_records": ids.len() - 1});
         let mut ev = audit::event(
             meta,
             actor,

@@ -1,4 +1,4 @@
-//! Retention (UK GDPR Art. 5(1)(e)): people with no live consent and no change for
+//! Retention (UK GDPR Art. 5(1)(e)): people with no live consent, no engagement and no change for
 //! `retention.inactive_person_years` are erased, in batches, resumably (each batch is its own
 //! transaction and a re-run simply finds what is left), and every erasure is audited.
 
@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::erase::erase_person;
 use super::keys::PointHasher;
 use crate::config::RetentionSettings;
-use crate::db::schema::{consent_state, people};
+use crate::db::schema::{consent_state, engagement_events, people};
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::service::RequestMeta;
@@ -39,11 +39,15 @@ fn candidates(
                 .or(consent_state::expires_at.gt(now)),
         )
         .select(consent_state::person_id);
+    let recent_engagement = engagement_events::table
+        .filter(engagement_events::occurred_at.ge(cutoff))
+        .select(engagement_events::person_id);
     people::table
         .filter(people::status.eq_any(["active", "restricted"]))
         .filter(people::updated_at.lt(cutoff))
         .filter(people::id.gt(after))
         .filter(people::id.ne_all(live_consent))
+        .filter(people::id.ne_all(recent_engagement))
         .select(people::id)
         .order(people::id)
         .limit(limit)

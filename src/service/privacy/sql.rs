@@ -27,7 +27,8 @@ fn where_clause(link: Link) -> Option<String> {
     }
 }
 
-/// The person's rows of `entry` as JSON object texts, in the table's first-column order.
+/// The person's rows of `entry` as JSON object texts, ordered by every column in turn (a total
+/// order, so two exports of the same data are byte-identical on either backend).
 pub fn rows_as_json(
     conn: &mut DbConn,
     entry: &Entry,
@@ -43,11 +44,8 @@ pub fn rows_as_json(
         .map(|c| format!("'{c}', {}", quoted(c)))
         .collect::<Vec<_>>()
         .join(", ");
-    let from = format!(
-        "FROM {} WHERE {filter} ORDER BY {}",
-        quoted(entry.table),
-        quoted(entry.columns[0])
-    );
+    let order = entry.columns.iter().map(|c| quoted(c)).collect::<Vec<_>>().join(", ");
+    let from = format!("FROM {} WHERE {filter} ORDER BY {order}", quoted(entry.table));
     let sql = match conn {
         DbConn::Sqlite(_) => format!("SELECT json_object({pairs}) AS doc {from}"),
         DbConn::Pg(_) => format!("SELECT json_build_object({pairs})::text AS doc {from}"),

@@ -1,0 +1,216 @@
+//! Scoring a record against the people held: the trained model (or the shipped default),
+//! the configured thresholds, and proposals for the review queue.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::index;
+use crate::config::MatchingSettings;
+use crate::db::schema::{match_candidates, match_models};
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+use crate::matching::{decide, Decision, FrequencyTable, Model, Prepared, Score, Thresholds};
+use crate::service::new_public_id;
+
+/// The name of the model row the service uses.
+pub const MODEL_NAME: &str = "default";
+
+/// A model with the value frequencies it was trained with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Trained {
+    /// m/u parameters and prior.
+    pub model: Model,
+    /// Value frequencies (term-frequency adjustments).
+    pub tf: FrequencyTable,
+}
+
+impl Trained {
+    /// The shipped model, with no frequencies (works on a nearly empty database).
+    pub fn shipped() -> Trained {
+        Trained {
+            model: Model::default_uk(),
+            tf: FrequencyTable::default(),
+        }
+    }
+}
+
+/// The trained model as last loaded, with the training time it was loaded for. Derived data
+/// only: every instance reloads it when the stored training time changes.
+type Cached = Option<(Option<NaiveDateTime>, Arc<Trained>)>;
+
+fn cache() -> &'static Mutex<Cached> {
+    static CACHE: OnceLock<Mutex<Cached>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(None))
+}
+
+/// The model in use: the stored one when there is one, else the shipped default.
+pub fn trained(conn: &mut DbConn) -> AppResult<Arc<Trained>> {
+    let stamp: Option<NaiveDateTime> = match_models::table
+        .filter(match_models::name.eq(MODEL_NAME))
+        .select(match_models::trained_at)
+        .get_result(conn)
+        .optional()?;
+    if let Ok(guard) = cache().lock() {
+        if let Some((at, t)) = guard.as_ref() {
+            if *at == stamp {
+                return Ok(t.clone());
+            }
+        }
+    }
+    let loaded = match stamp {
+        None => Trained::shipped(),
+        Some(_) => {
+            let text: String = match_models::table
+                .filter(match_models::name.eq(MODEL_NAME))
+                .select(match_models::model)
+                .get_result(conn)?;
+            match serde_json::from_str::<Trained>(&text) {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the stored matching model cannot be read; using the shipped one");
+                    Trained::shipped()
+                }
+            }
+        }
+    };
+    let loaded = Arc::new(loaded);
+    if let Ok(mut guard) = cache().lock() {
+        *guard = Some((stamp, loaded.clone()));
+    }
+    Ok(loaded)
+}
+
+/// Store a trained model (replacing the previous one).
+pub fn save(conn: &mut DbConn, trained: &Trained, pairs: i64, at: NaiveDateTime) -> AppResult<()> {
+    let text = serde_json::to_string(trained).map_err(|e| AppError::Internal(e.to_string()))?;
+    diesel::delete(match_models::table.filter(match_models::name.eq(MODEL_NAME))).execute(conn)?;
+    diesel::insert_into(match_models::table)
+        .values((
+            match_models::name.eq(MODEL_NAME),
+            match_models::model.eq(text),
+            match_models::trained_at.eq(at),
+            match_models::pairs.eq(pairs),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A person held, scored against a record.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    /// The person (internal id).
+    pub person_id: i64,
+    /// The score with per-field contributions.
+    pub score: Score,
+    /// Link, review or new person.
+    pub decision: Decision,
+}
+
+/// Scores records against the people held.
+pub struct Matcher {
+    trained: Arc<Trained>,
+    thresholds: Thresholds,
+    max_candidates: usize,
+}
+
+impl Matcher {
+    /// The matcher with the model in use and the configured thresholds.
+    pub fn load(conn: &mut DbConn, settings: &MatchingSettings) -> AppResult<Matcher> {
+        Ok(Matcher {
+            trained: trained(conn)?,
+            thresholds: thresholds(settings),
+            max_candidates: usize::try_from(settings.max_candidates).unwrap_or(1).max(1),
+        })
+    }
+
+    /// Score a pair of prepared records.
+    pub fn score(&self, a: &Prepared, b: &Prepared) -> (Score, Decision) {
+        let s = self.trained.model.score(a, b, &self.trained.tf);
+        let d = decide(&s, &self.thresholds);
+        (s, d)
+    }
+
+    /// People who may be this record (review level or above), best first.
+    pub fn matches(&self, conn: &mut DbConn, record: &Prepared, exclude: &[i64]) -> AppResult<Vec<Scored>> {
+        let ids = index::candidates(conn, record, exclude, self.max_candidates)?;
+        let mut out: Vec<Scored> = index::records_of(conn, &ids)?
+            .into_iter()
+            .filter_map(|(person_id, r)| {
+                let (score, decision) = self.score(record, &Prepared::from_record(&r));
+                (decision != Decision::NewPerson).then_some(Scored {
+                    person_id,
+                    score,
+                    decision,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.score
+                .probability
+                .total_cmp(&a.score.probability)
+                .then(a.person_id.cmp(&b.person_id))
+        });
+        Ok(out)
+    }
+}
+
+/// The configured thresholds.
+pub fn thresholds(settings: &MatchingSettings) -> Thresholds {
+    Thresholds {
+        link: settings.link_threshold,
+        review: settings.review_threshold,
+    }
+}
+
+/// The stored explanation of a score: every field's level and weight, the prior, the guards.
+pub fn explanation(score: &Score) -> String {
+    serde_json::to_string(score).unwrap_or_else(|_| "{}".into())
+}
+
+/// Propose a pair for review unless the pair was already proposed or decided (a rejected pair
+/// is never proposed again). Returns whether a proposal was made.
+pub fn propose(conn: &mut DbConn, a: i64, b: i64, score: &Score, origin: &str, now: NaiveDateTime) -> AppResult<bool> {
+    if a == b {
+        return Ok(false);
+    }
+    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+    let row = (
+        match_candidates::public_id.eq(new_public_id()),
+        match_candidates::person_a.eq(lo),
+        match_candidates::person_b.eq(hi),
+        match_candidates::probability.eq(score.probability),
+        match_candidates::match_weight.eq(score.match_weight),
+        match_candidates::explanation.eq(explanation(score)),
+        match_candidates::status.eq("pending"),
+        match_candidates::origin.eq(origin),
+        match_candidates::created_at.eq(now),
+    );
+    let n = crate::with_backend!(conn, |c| diesel::insert_into(match_candidates::table)
+        .values(&row)
+        .on_conflict((match_candidates::person_a, match_candidates::person_b))
+        .do_nothing()
+        .execute(c))?;
+    Ok(n > 0)
+}
+
+/// Pending proposals involving these people are superseded (they were merged or erased).
+pub fn supersede_pending(conn: &mut DbConn, ids: &[i64], now: NaiveDateTime) -> AppResult<()> {
+    diesel::update(
+        match_candidates::table
+            .filter(match_candidates::status.eq("pending"))
+            .filter(
+                match_candidates::person_a
+                    .eq_any(ids)
+                    .or(match_candidates::person_b.eq_any(ids)),
+            ),
+    )
+    .set((
+        match_candidates::status.eq("superseded"),
+        match_candidates::decided_at.eq(Some(now)),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
