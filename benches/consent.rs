@@ -3,6 +3,9 @@
 //!
 //! `cargo bench --bench consent -- [--people N] [--database-url URL] [--runs 5] [--reuse]`
 //!
+//! `--reuse` measures an existing database (for instance one kept by the people benchmark):
+//! no people are generated, and the consent ledger is written once if it is not there yet.
+//!
 //! It writes `--people` synthetic people (`lighthouse::synth`), then a consent ledger for one
 //! marketing purpose in which, by person id: 5 in 10 granted, 1 in 10 granted but expired, 1 in 10
 //! withdrawn after a grant, 1 in 10 refused, 2 in 10 never asked; 1 in 100 primary emails is on
@@ -183,10 +186,14 @@ fn run(o: &Options) -> Result<(), String> {
         let started = Instant::now();
         eprintln!("generating {} people …", o.people);
         lighthouse::synth::generate_people(&mut conn, o.people, 1, &[], |_| {})?;
-        eprintln!(
-            "  {:.1} s; writing the consent ledger …",
-            started.elapsed().as_secs_f64()
-        );
+        eprintln!("  {:.1} s", started.elapsed().as_secs_f64());
+    }
+    let seeded = count(
+        &mut conn,
+        &format!("SELECT COUNT(*) AS n FROM purposes WHERE code = '{PURPOSE}'"),
+    )? > 0;
+    if !seeded {
+        eprintln!("writing the consent ledger …");
         let started = Instant::now();
         seed_consent(&mut conn)?;
         if backend == "postgres" {

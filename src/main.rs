@@ -41,6 +41,19 @@ enum Command {
     },
     /// Generate realistic synthetic data (demos and benchmarks).
     Generate(lighthouse::synth::GenerateArgs),
+    /// Find duplicates among the people held: link (merge, reversibly) pairs above
+    /// `matching.link_threshold`, propose pairs above `matching.review_threshold` for review.
+    Dedupe {
+        /// Re-estimate the matching model from the data first (EM) and store it.
+        #[arg(long)]
+        train: bool,
+        /// Report what would be linked and proposed without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Skip blocks with more people than this (their pairs come through other keys).
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(2..=10_000))]
+        block_cap: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -146,6 +159,11 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
         }
         Command::Generate(args) => lighthouse::synth::run(&pool, &args),
         Command::Retention { dry_run } => retention(&settings, &pool, dry_run),
+        Command::Dedupe {
+            train,
+            dry_run,
+            block_cap,
+        } => dedupe(&settings, &pool, train, dry_run, block_cap),
         Command::Department(DepartmentCommand::Create { code, name }) => {
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let view = departments::create(
@@ -186,6 +204,51 @@ fn retention(settings: &Settings, pool: &lighthouse::db::DbPool, dry_run: bool) 
             cutoff.format("%Y-%m-%d")
         ),
     }
+    Ok(())
+}
+
+fn dedupe(
+    settings: &Settings,
+    pool: &lighthouse::db::DbPool,
+    train: bool,
+    dry_run: bool,
+    block_cap: u64,
+) -> Result<(), String> {
+    use lighthouse::service::identity::dedupe;
+    use lighthouse::service::privacy::keys::PointHasher;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let points = PointHasher::load(&mut conn, &settings.privacy.hash_key).map_err(|e| e.to_string())?;
+    let opts = dedupe::Options {
+        train,
+        dry_run,
+        block_cap: usize::try_from(block_cap).unwrap_or(64),
+    };
+    let started = std::time::Instant::now();
+    let mut last = std::time::Instant::now();
+    let report = dedupe::run(&mut conn, &points, &settings.matching, &opts, |phase, done, total| {
+        if last.elapsed().as_millis() >= 500 || done == total {
+            last = std::time::Instant::now();
+            eprint!("\rdedupe: {phase} {done} / {total}        ");
+        }
+    })
+    .map_err(describe)?;
+    eprintln!();
+    let verb = if dry_run { "would link" } else { "linked" };
+    println!(
+        "dedupe: {} people, {} candidate pairs, {verb} {} pairs ({} people merged), {} proposed for review, \
+         {} new people indexed, {} oversized blocks skipped{} in {:.1} s",
+        report.people,
+        report.pairs,
+        report.links,
+        report.merged,
+        report.proposals,
+        report.indexed,
+        report.oversized_blocks,
+        if report.trained { ", model re-trained" } else { "" },
+        started.elapsed().as_secs_f64()
+    );
+    let phases: Vec<String> = report.seconds.iter().map(|(p, s)| format!("{p} {s:.1} s")).collect();
+    println!("dedupe: phases: {}", phases.join(", "));
     Ok(())
 }
 

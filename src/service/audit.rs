@@ -28,7 +28,7 @@ pub fn event(
 ) -> NewAuditEvent {
     NewAuditEvent {
         occurred_at: meta.now,
-        actor_user_id: actor.map(|p| p.user_id),
+        actor_user_id: actor.filter(|p| !p.is_system()).map(|p| p.user_id),
         actor: actor.map(Principal::actor_label).unwrap_or_else(|| "anonymous".into()),
         action: action.into(),
         target_kind: target.map(|t| t.0.to_string()),

@@ -178,7 +178,28 @@ impl Principal {
 
     /// The label recorded as the actor in audit events and provenance.
     pub fn actor_label(&self) -> String {
-        format!("user:{}", self.public_id)
+        if self.is_system() {
+            self.public_id.clone()
+        } else {
+            format!("user:{}", self.public_id)
+        }
+    }
+
+    /// The service acting on its own behalf (a dedupe pass, an import job): every permission,
+    /// every department, recorded in the audit log as `system:<task>`.
+    pub fn system(task: &str) -> Principal {
+        Principal {
+            user_id: 0,
+            public_id: format!("system:{task}"),
+            roles: vec![Role::Administrator, Role::DataProtectionOfficer],
+            scope: Scope::All,
+            session_id: 0,
+        }
+    }
+
+    /// Whether this is [`Principal::system`].
+    pub fn is_system(&self) -> bool {
+        self.user_id == 0
     }
 }
 

@@ -126,6 +126,15 @@ impl Matcher {
         })
     }
 
+    /// A matcher with a given model (a dedupe pass that has just trained one).
+    pub fn with(trained: Trained, settings: &MatchingSettings) -> Matcher {
+        Matcher {
+            trained: Arc::new(trained),
+            thresholds: thresholds(settings),
+            max_candidates: usize::try_from(settings.max_candidates).unwrap_or(1).max(1),
+        }
+    }
+
     /// Score a pair of prepared records.
     pub fn score(&self, a: &Prepared, b: &Prepared) -> (Score, Decision) {
         let s = self.trained.model.score(a, b, &self.trained.tf);

@@ -2,6 +2,7 @@
 //! queue of possible duplicates, incremental linking of new source records, and the
 //! whole-database dedupe pass.
 
+pub mod dedupe;
 pub mod index;
 pub mod matcher;
 pub mod merge;
