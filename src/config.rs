@@ -35,6 +35,18 @@ pub struct Settings {
     pub retention: RetentionSettings,
     /// Identity resolution.
     pub matching: MatchingSettings,
+    /// Bulk imports.
+    pub imports: ImportSettings,
+}
+
+/// `[imports]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportSettings {
+    /// Largest upload in bytes.
+    pub max_upload_bytes: u64,
+    /// Sweeper interval in seconds.
+    pub sweep_interval_secs: u64,
 }
 
 /// `[matching]`
@@ -261,6 +273,12 @@ impl Settings {
         }
         if m.max_candidates < 1 {
             return bad("matching.max_candidates", "must be at least 1");
+        }
+        if self.imports.max_upload_bytes < 1024 {
+            return bad("imports.max_upload_bytes", "must be at least 1024");
+        }
+        if self.imports.sweep_interval_secs < 1 {
+            return bad("imports.sweep_interval_secs", "must be at least 1");
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format", "must be \"text\" or \"json\"");

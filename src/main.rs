@@ -41,6 +41,27 @@ enum Command {
     },
     /// Generate realistic synthetic data (demos and benchmarks).
     Generate(lighthouse::synth::GenerateArgs),
+    /// Import a departmental list (CSV or .xlsx): check it, dry-run it and, with --commit,
+    /// apply it. Progress on standard error; the counts per outcome on standard output.
+    Import {
+        /// Department code.
+        #[arg(long)]
+        department: String,
+        /// Worksheet of a workbook (default the first).
+        #[arg(long)]
+        sheet: Option<String>,
+        /// The system the list comes from (with external ids it makes re-imports idempotent).
+        #[arg(long)]
+        source_system: Option<String>,
+        /// A saved mapping template of the department (default: the suggested mapping).
+        #[arg(long)]
+        template: Option<String>,
+        /// Apply the dry run's predictions (without it, nothing changes).
+        #[arg(long)]
+        commit: bool,
+        /// The file.
+        file: std::path::PathBuf,
+    },
     /// Find duplicates among the people held: link (merge, reversibly) pairs above
     /// `matching.link_threshold`, propose pairs above `matching.review_threshold` for review.
     Dedupe {
@@ -159,6 +180,26 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
         }
         Command::Generate(args) => lighthouse::synth::run(&pool, &args),
         Command::Retention { dry_run } => retention(&settings, &pool, dry_run),
+        Command::Import {
+            department,
+            sheet,
+            source_system,
+            template,
+            commit,
+            file,
+        } => import(
+            &settings,
+            &pool,
+            lighthouse::service::imports::UploadQuery {
+                department,
+                file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()),
+                sheet,
+                source_system,
+                template,
+            },
+            &file,
+            commit,
+        ),
         Command::Dedupe {
             train,
             dry_run,
@@ -205,6 +246,135 @@ fn retention(settings: &Settings, pool: &lighthouse::db::DbPool, dry_run: bool) 
         ),
     }
     Ok(())
+}
+
+fn import(
+    settings: &Settings,
+    pool: &lighthouse::db::DbPool,
+    q: lighthouse::service::imports::UploadQuery,
+    file: &std::path::Path,
+    commit: bool,
+) -> Result<(), String> {
+    use lighthouse::service::imports::{self, runner::Worker, DryRunRequest};
+    use lighthouse::service::privacy::keys::PointHasher;
+    use lighthouse::service::{Ctx, Principal};
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let points = PointHasher::load(&mut conn, &settings.privacy.hash_key).map_err(|e| e.to_string())?;
+    let ctx = Ctx {
+        principal: Principal::system("cli-import"),
+        meta: RequestMeta::system(lighthouse::db::now()),
+        points: points.clone(),
+        matching: settings.matching.clone(),
+    };
+    let bytes = std::fs::metadata(file)
+        .map_err(|e| format!("{}: {e}", file.display()))?
+        .len();
+    if bytes > settings.imports.max_upload_bytes {
+        return Err(format!(
+            "{} is larger than imports.max_upload_bytes ({} bytes)",
+            file.display(),
+            settings.imports.max_upload_bytes
+        ));
+    }
+    let hash = {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        let mut f = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        std::io::copy(&mut f, &mut h).map_err(|e| e.to_string())?;
+        hex::encode(h.finalize())
+    };
+    let view = imports::create(&mut conn, &ctx, &q, file, bytes, &hash).map_err(describe)?;
+    eprintln!(
+        "import {}: {} rows, columns: {}",
+        view.id,
+        view.rows_total,
+        view.headers.join(", ")
+    );
+    for m in &view.mapping {
+        eprintln!("  {:>3} {:<30} -> {}", m.column + 1, m.header, m.target);
+    }
+    let worker = Worker {
+        pool: pool.clone(),
+        matching: settings.matching.clone(),
+        points,
+    };
+    let b = imports::start_dry_run(&mut conn, &ctx, &view.id, &DryRunRequest::default()).map_err(describe)?;
+    run_with_progress(&worker, &mut conn, b.id, "dry run")?;
+    let v = report(&mut conn, b.id)?;
+    if v.status != "analysed" {
+        return Err(format!("the dry run failed: {}", v.error.unwrap_or_default()));
+    }
+    if !commit {
+        println!("dry run only: nothing changed (run again with --commit to apply)");
+        return Ok(());
+    }
+    let b =
+        imports::start_phase(&mut conn, &ctx, &view.id, "analysed", "committing", "import.commit").map_err(describe)?;
+    run_with_progress(&worker, &mut conn, b.id, "commit")?;
+    let v = report(&mut conn, b.id)?;
+    if v.status != "committed" {
+        return Err(format!("the commit failed: {}", v.error.unwrap_or_default()));
+    }
+    Ok(())
+}
+
+fn run_with_progress(
+    worker: &lighthouse::service::imports::runner::Worker,
+    conn: &mut lighthouse::db::DbConn,
+    batch_id: i64,
+    phase: &str,
+) -> Result<(), String> {
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let w = worker.clone();
+    let flag = done.clone();
+    let handle = std::thread::spawn(move || {
+        w.run(batch_id);
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    while !done.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        if let Ok(b) = lighthouse::service::imports::load(conn, batch_id) {
+            let pct = if b.rows_total > 0 {
+                b.rows_done * 100 / b.rows_total
+            } else {
+                100
+            };
+            let width = 30usize;
+            let filled = usize::try_from(pct).unwrap_or(0) * width / 100;
+            eprint!(
+                "\r{phase}: [{}{}] {pct:>3}% {} / {} rows",
+                "#".repeat(filled),
+                " ".repeat(width - filled.min(width)),
+                b.rows_done,
+                b.rows_total
+            );
+        }
+    }
+    let _ = handle.join();
+    eprintln!();
+    Ok(())
+}
+
+fn report(
+    conn: &mut lighthouse::db::DbConn,
+    batch_id: i64,
+) -> Result<lighthouse::service::imports::ImportView, String> {
+    let b = lighthouse::service::imports::load(conn, batch_id).map_err(describe)?;
+    let v = lighthouse::service::imports::view(conn, &b, lighthouse::db::now()).map_err(describe)?;
+    let counts: Vec<String> = v
+        .counts
+        .iter()
+        .filter(|(k, _)| *k != "month_first")
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    println!(
+        "import {}: {} ({}), {:.0} rows/s",
+        v.id,
+        v.status,
+        counts.join(", "),
+        v.rate.unwrap_or(0.0)
+    );
+    Ok(v)
 }
 
 fn dedupe(
@@ -279,6 +449,14 @@ fn serve(settings: Settings, pool: lighthouse::db::DbPool) -> Result<(), String>
     let bind = settings.server.bind.clone();
     let workers = settings.server.workers;
     let (state, writer) = lighthouse::build_state(settings, pool)?;
+    lighthouse::service::imports::runner::Worker {
+        pool: state.pool.clone(),
+        matching: state.settings.matching.clone(),
+        points: state.points.clone(),
+    }
+    .start_sweeper(std::time::Duration::from_secs(
+        state.settings.imports.sweep_interval_secs,
+    ));
     let result = actix_web::rt::System::new().block_on(async move {
         let server_state = state.clone();
         let mut server = actix_web::HttpServer::new(move || lighthouse::app(server_state.clone()));

@@ -61,6 +61,14 @@ fn expected() -> Vec<(&'static str, &'static str, Who)> {
         ("POST", "/api/v1/purposes/{code}/wordings", Who::Roles(ADMIN)),
         ("POST", "/api/v1/people/{id}/merge", Who::Roles(CONSENT_WRITE)),
         ("POST", "/api/v1/people/{id}/unmerge", Who::Roles(CONSENT_WRITE)),
+        ("POST", "/api/v1/imports", Who::Roles(CONSENT_WRITE)),
+        ("GET", "/api/v1/imports", Who::Roles(CONSENT_WRITE)),
+        ("GET", "/api/v1/imports/{id}", Who::Roles(CONSENT_WRITE)),
+        ("POST", "/api/v1/imports/{id}/dry-run", Who::Roles(CONSENT_WRITE)),
+        ("POST", "/api/v1/imports/{id}/commit", Who::Roles(CONSENT_WRITE)),
+        ("POST", "/api/v1/imports/{id}/rollback", Who::Roles(CONSENT_WRITE)),
+        ("GET", "/api/v1/imports/{id}/rows", Who::Roles(CONSENT_WRITE)),
+        ("GET", "/api/v1/imports/{id}/errors", Who::Roles(CONSENT_WRITE)),
         ("GET", "/api/v1/matches", Who::Roles(CONSENT_WRITE)),
         ("POST", "/api/v1/matches/{id}/accept", Who::Roles(CONSENT_WRITE)),
         ("POST", "/api/v1/matches/{id}/reject", Who::Roles(CONSENT_WRITE)),
@@ -125,6 +133,7 @@ async fn every_role_gets_what_the_matrix_says() {
             .replace("/users/{id}", &format!("/users/{}", victim.id))
             .replace("/tokens/{id}", "/tokens/0123456789abcdef0123456789abcdef")
             .replace("/matches/{id}", "/matches/0123456789abcdef0123456789abcdef")
+            .replace("/imports/{id}", "/imports/0123456789abcdef0123456789abcdef")
             .replace("{code}", "BARB");
         let body = (method != "GET" && method != "DELETE").then(|| json!({}));
         let anon = app.req(method, &concrete, None, body.clone()).await;

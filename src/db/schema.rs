@@ -405,6 +405,73 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    import_batches (id) {
+        id -> BigInt,
+        public_id -> Text,
+        department_id -> BigInt,
+        source_system -> Text,
+        file_name -> Text,
+        file_kind -> Text,
+        file_hash -> Text,
+        file_bytes -> BigInt,
+        sheet -> Nullable<Text>,
+        headers -> Text,
+        mapping -> Text,
+        consents -> Text,
+        status -> Text,
+        rows_total -> BigInt,
+        rows_done -> BigInt,
+        counts -> Text,
+        error -> Nullable<Text>,
+        phase_started_at -> Nullable<Timestamp>,
+        heartbeat_at -> Nullable<Timestamp>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        analysed_at -> Nullable<Timestamp>,
+        committed_at -> Nullable<Timestamp>,
+        rolled_back_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    import_file_chunks (batch_id, seq) {
+        batch_id -> BigInt,
+        seq -> Integer,
+        data -> Binary,
+    }
+}
+
+diesel::table! {
+    import_rows (batch_id, row_number) {
+        batch_id -> BigInt,
+        row_number -> BigInt,
+        outcome -> Text,
+        person_id -> Nullable<BigInt>,
+        duplicate_of -> Nullable<BigInt>,
+        match_score -> Nullable<Double>,
+        external_id -> Nullable<Text>,
+        problems -> Text,
+        applied -> Bool,
+    }
+}
+
+diesel::table! {
+    import_templates (id) {
+        id -> BigInt,
+        department_id -> BigInt,
+        name -> Text,
+        mapping -> Text,
+        consents -> Text,
+        created_by -> Nullable<BigInt>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(import_batches -> departments (department_id));
+diesel::joinable!(import_file_chunks -> import_batches (batch_id));
+diesel::joinable!(import_rows -> import_batches (batch_id));
 diesel::joinable!(source_records -> people (person_id));
 diesel::joinable!(source_records -> departments (department_id));
 diesel::joinable!(blocking_keys -> people (person_id));
@@ -456,6 +523,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     engagement_aggregates,
     source_records,
     blocking_keys,
+    import_batches,
+    import_file_chunks,
+    import_rows,
+    import_templates,
     match_candidates,
     merges,
     match_models,

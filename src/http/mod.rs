@@ -12,6 +12,7 @@ pub mod departments;
 pub mod engagement;
 pub mod extract;
 pub mod identity;
+pub mod imports;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
@@ -108,6 +109,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         BatchResult, EngagementBatch, EngagementInput, TimelinePage, TimelineQuery,
     };
     use crate::service::identity::{review, MergeRequest, MergeResult, UnmergeRequest, UnmergeResult};
+    use crate::service::imports::{DryRunRequest, ImportPage, ImportView, RowPage, RowQuery, UploadQuery};
     use crate::service::people::input::{NewPersonRequest, UpdatePersonRequest};
     use crate::service::people::view::PersonView;
     use crate::service::people::{ListQuery, PersonPage, SearchRequest, SearchResults};
@@ -150,6 +152,14 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep!(POST "/api/v1/purposes/{code}/wordings", Needs(PurposesManage), consent::add_wording, "consent", "Add a wording version", status = 201, req = NewWordingRequest, res = PurposeView),
         ep!(POST "/api/v1/people/{id}/merge", Needs(PeopleMerge), identity::merge, "identity", "Merge people into this one (survivorship per field; reversible)", req = MergeRequest, res = MergeResult),
         ep!(POST "/api/v1/people/{id}/unmerge", Needs(PeopleMerge), identity::unmerge, "identity", "Undo a merge exactly", req = UnmergeRequest, res = UnmergeResult),
+        ep!(POST "/api/v1/imports", Needs(ImportsRun), imports::upload, "imports", "Upload a CSV or .xlsx file (the body; streamed) for a department: checks it, suggests a mapping", status = 201, res = ImportView, query = UploadQuery),
+        ep!(GET "/api/v1/imports", Needs(ImportsRun), imports::list, "imports", "Imports of your departments, newest first", res = ImportPage),
+        ep!(GET "/api/v1/imports/{id}", Needs(ImportsRun), imports::get, "imports", "An import: status, mapping, counts and progress (rows done, rate, time left)", res = ImportView),
+        ep!(POST "/api/v1/imports/{id}/dry-run", Needs(ImportsRun), imports::dry_run, "imports", "Set the mapping and consent columns and predict every row's outcome (changes no one)", status = 202, req = DryRunRequest, res = ImportView),
+        ep!(POST "/api/v1/imports/{id}/commit", Needs(ImportsRun), imports::commit, "imports", "Apply what the dry run predicted, in resumable chunks", status = 202, res = ImportView),
+        ep!(POST "/api/v1/imports/{id}/rollback", Needs(ImportsRun), imports::rollback, "imports", "Undo a committed import (what later changes depend on is reported, not clobbered)", status = 202, res = ImportView),
+        ep!(GET "/api/v1/imports/{id}/rows", Needs(ImportsRun), imports::rows, "imports", "Every row's outcome, in file order", res = RowPage, query = RowQuery),
+        ep!(GET "/api/v1/imports/{id}/errors", Needs(ImportsRun), imports::errors, "imports", "Rejected and warned rows as CSV (formulas neutralised)", media = "text/csv"),
         ep!(GET "/api/v1/matches", Needs(PeopleMerge), identity::matches, "identity", "Review queue of possible duplicates, with per-field explanations", res = review::MatchPage, query = review::MatchQuery),
         ep!(POST "/api/v1/matches/{id}/accept", Needs(PeopleMerge), identity::accept, "identity", "Accept a proposal: merge the two people", req = review::AcceptRequest, res = MergeResult),
         ep!(POST "/api/v1/matches/{id}/reject", Needs(PeopleMerge), identity::reject, "identity", "Reject a proposal: not the same person, never proposed again", req = review::RejectRequest, res = review::RejectResult),

@@ -140,12 +140,11 @@ impl FrequencyTable {
         self.phone.add(r.phones().iter().map(String::as_str));
     }
 
-    /// Drop the email and phone values that can never be answered (held by no more than
-    /// [`Self::PERSONAL_MAX`] records): they only make a stored table larger and would keep
-    /// personal contact points in it.
-    pub fn compact(mut self) -> FrequencyTable {
-        self.email.values.retain(|_, n| *n > Self::PERSONAL_MAX);
-        self.phone.values.retain(|_, n| *n > Self::PERSONAL_MAX);
+    /// The table without any email or phone value (for storing: contact points are personal
+    /// data, and a stored table outlives erasures); names and postcodes are kept as counts.
+    pub fn without_contact_points(mut self) -> FrequencyTable {
+        self.email.values.clear();
+        self.phone.values.clear();
         self
     }
 

@@ -105,6 +105,8 @@ pub enum Permission {
     PeopleMerge,
     /// Start a whole-database dedupe and retrain the matching model.
     DedupeRun,
+    /// Upload, dry-run, commit and roll back imports (within department scope).
+    ImportsRun,
 }
 
 /// The permission table: which roles grant which permission.
@@ -133,7 +135,7 @@ pub fn roles_granting(permission: Permission) -> &'static [Role] {
             &[Administrator, EngagementOfficer, DepartmentEditor]
         }
         Permission::KindsManage | Permission::DedupeRun => &[Administrator],
-        Permission::PeopleMerge => &[Administrator, EngagementOfficer, DepartmentEditor],
+        Permission::PeopleMerge | Permission::ImportsRun => &[Administrator, EngagementOfficer, DepartmentEditor],
     }
 }
 

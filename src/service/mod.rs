@@ -8,6 +8,7 @@ pub mod consent;
 pub mod departments;
 pub mod engagement;
 pub mod identity;
+pub mod imports;
 pub mod people;
 pub mod privacy;
 pub mod users;

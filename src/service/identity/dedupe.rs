@@ -273,15 +273,15 @@ pub fn run(
     } else {
         current.model.clone()
     };
-    let trained = Trained {
-        model,
-        tf: tf.compact(),
-    };
     if report.trained && !opts.dry_run {
-        let now = crate::db::now();
-        matcher::save(conn, &trained, report.pairs as i64, now)?;
+        let stored = Trained {
+            model: model.clone(),
+            tf: tf.clone().without_contact_points(),
+        };
+        matcher::save(conn, &stored, report.pairs as i64, crate::db::now())?;
     }
-    let matcher = Matcher::with(trained, settings);
+    // This pass scores with the full frequencies (shared mailboxes and switchboards count less).
+    let matcher = Matcher::with(Trained { model, tf }, settings);
     lap(&mut report, "model");
 
     // 4. Score and decide.

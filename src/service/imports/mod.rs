@@ -1,0 +1,953 @@
+//! Bulk import of departmental lists: upload (streamed to a file, kept in the database until
+//! committed), a dry run that predicts every row's outcome, a chunked resumable commit that
+//! applies exactly the prediction, per-row outcomes and an error report, and a full rollback.
+//!
+//! Reading and cleaning files is `crate::import_core` (no database); matching is
+//! `service::identity::matcher`. The long phases run in a background worker (`runner`), which
+//! any instance resumes from the last committed chunk after a crash.
+
+pub mod apply;
+pub mod rollback;
+pub mod runner;
+pub mod scan;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::db::people::Db;
+use crate::db::schema::{departments, import_batches, import_file_chunks, import_rows, import_templates};
+use crate::db::{write_tx, DbConn};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::import_core::{
+    csv_rows_from_path, detect_kind, suggest_mapping, validate_mapping, xlsx_rows, ColumnMapping, CsvOptions,
+    FileError, FileKind, Mapping, Target, XlsxOptions,
+};
+use crate::service::{audit, is_public_id, new_public_id, Ctx, Scope};
+
+/// Bytes per stored file chunk.
+const FILE_CHUNK: usize = 1024 * 1024;
+
+/// How one consent column of a file is to be read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentColumn {
+    /// Purpose code (see `/api/v1/purposes`).
+    pub purpose: String,
+    /// `email`, `sms`, `post` or `phone`.
+    pub channel: String,
+    /// Lawful basis the department declares for these answers (default the purpose's).
+    pub lawful_basis: Option<String>,
+    /// How the answers were captured, e.g. `paper_form`, `web_checkbox`.
+    pub capture_method: String,
+    /// Evidence for the whole batch, e.g. "2019 sign-up form, wording version 1".
+    pub evidence: String,
+    /// Wording version shown, if known.
+    pub wording_version: Option<i32>,
+}
+
+/// Upload parameters (query string of `POST /api/v1/imports`; the body is the file).
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    /// Department code the list belongs to.
+    pub department: String,
+    /// The file's name (used to tell CSV from Excel when the content is ambiguous).
+    pub file_name: Option<String>,
+    /// Worksheet of an Excel workbook (default the first).
+    pub sheet: Option<String>,
+    /// The system the list was exported from (default `import`); with external ids it makes
+    /// re-imports idempotent.
+    pub source_system: Option<String>,
+    /// A saved mapping template of the department to start from.
+    pub template: Option<String>,
+}
+
+/// The mapping and consent declarations for a dry run (both default to what the batch holds).
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DryRunRequest {
+    /// Column → field, e.g. `{"column": 0, "header": "Forename", "target": "given_name"}`.
+    /// Targets: given_name, family_name, preferred_name, title, email, email2, phone, mobile,
+    /// phone2, line1, line2, line3, town, county, postcode, country, date_of_birth,
+    /// organisation, external_id, tags, `consent:<slug>`, `custom:<name>`, ignore.
+    pub mapping: Option<Vec<MappingColumn>>,
+    /// For each `consent:<slug>` column: the purpose, channel and evidence.
+    pub consents: Option<BTreeMap<String, ConsentColumn>>,
+    /// `day_first` (default, as UK files write dates) or `month_first`.
+    pub date_order: Option<String>,
+    /// Save the mapping as a template of the department under this name.
+    pub save_template: Option<String>,
+}
+
+/// One column of a mapping.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MappingColumn {
+    /// 0-based column index.
+    pub column: usize,
+    /// The column's header (checked against the file).
+    pub header: String,
+    /// Where its values go.
+    pub target: String,
+}
+
+/// An import batch.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ImportView {
+    /// Id.
+    pub id: String,
+    /// Department code.
+    pub department: String,
+    /// Source system.
+    pub source_system: String,
+    /// File name.
+    pub file_name: String,
+    /// `csv` or `xlsx`.
+    pub file_kind: String,
+    /// Size in bytes.
+    pub file_bytes: i64,
+    /// Worksheet.
+    pub sheet: Option<String>,
+    /// `uploaded`, `analysing`, `analysed`, `committing`, `committed`, `rolling_back`,
+    /// `rolled_back` or `failed`.
+    pub status: String,
+    /// Column names.
+    pub headers: Vec<String>,
+    /// The mapping in use (suggested until a dry run sets it).
+    pub mapping: Vec<MappingColumn>,
+    /// Consent column declarations.
+    pub consents: BTreeMap<String, ConsentColumn>,
+    /// Data rows in the file.
+    pub rows_total: i64,
+    /// Rows done in the current or last phase.
+    pub rows_done: i64,
+    /// Rows per second in the current or last phase.
+    pub rate: Option<f64>,
+    /// Estimated seconds left in the current phase.
+    pub eta_seconds: Option<f64>,
+    /// Rows per outcome: create, link, review, duplicate, unchanged, reject, and rows with
+    /// warnings; after a commit, `committed_*` what was applied; after a rollback, what it did.
+    pub counts: BTreeMap<String, i64>,
+    /// Why the last phase failed.
+    pub error: Option<String>,
+    /// Uploaded.
+    pub created_at: DateTime<Utc>,
+    /// Dry run finished.
+    pub analysed_at: Option<DateTime<Utc>>,
+    /// Committed.
+    pub committed_at: Option<DateTime<Utc>>,
+    /// Rolled back.
+    pub rolled_back_at: Option<DateTime<Utc>>,
+}
+
+/// A page of batches.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ImportPage {
+    /// Newest first.
+    pub items: Vec<ImportView>,
+}
+
+/// Filters of the row list.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RowQuery {
+    /// Only rows with this outcome.
+    pub outcome: Option<String>,
+    /// Page size, 1–500 (default 100).
+    pub limit: Option<i64>,
+    /// Rows after this row number (default from the start).
+    pub after: Option<i64>,
+}
+
+/// One row's outcome.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct RowView {
+    /// Row number as a spreadsheet shows it.
+    pub row: i64,
+    /// create, link, review, duplicate, unchanged or reject.
+    pub outcome: String,
+    /// The person it created or was linked to (after the commit), or would be linked to.
+    pub person: Option<String>,
+    /// Earlier row of the same file this one duplicates.
+    pub duplicate_of: Option<i64>,
+    /// Match probability when linked or proposed.
+    pub match_score: Option<f64>,
+    /// The row's external id.
+    pub external_id: Option<String>,
+    /// Errors (rejected rows) and warnings.
+    pub problems: serde_json::Value,
+    /// Whether the commit applied it.
+    pub applied: bool,
+}
+
+/// A page of rows.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct RowPage {
+    /// Rows in file order.
+    pub items: Vec<RowView>,
+    /// Pass as `after` for the next page; absent on the last.
+    pub next_after: Option<i64>,
+}
+
+/// A stored batch row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = import_batches)]
+pub struct Batch {
+    /// Id.
+    pub id: i64,
+    /// Public id.
+    pub public_id: String,
+    /// Department.
+    pub department_id: i64,
+    /// Source system.
+    pub source_system: String,
+    /// File name.
+    pub file_name: String,
+    /// csv / xlsx.
+    pub file_kind: String,
+    /// SHA-256 of the file.
+    pub file_hash: String,
+    /// Size.
+    pub file_bytes: i64,
+    /// Worksheet.
+    pub sheet: Option<String>,
+    /// JSON array of headers.
+    pub headers: String,
+    /// JSON mapping.
+    pub mapping: String,
+    /// JSON consent declarations.
+    pub consents: String,
+    /// Status.
+    pub status: String,
+    /// Rows in the file.
+    pub rows_total: i64,
+    /// Rows done in this phase.
+    pub rows_done: i64,
+    /// JSON counts.
+    pub counts: String,
+    /// Error.
+    pub error: Option<String>,
+    /// Phase start.
+    pub phase_started_at: Option<NaiveDateTime>,
+    /// Worker heartbeat.
+    pub heartbeat_at: Option<NaiveDateTime>,
+    /// Uploader.
+    pub created_by: Option<i64>,
+    /// Uploaded.
+    pub created_at: NaiveDateTime,
+    /// Changed.
+    pub updated_at: NaiveDateTime,
+    /// Dry run done.
+    pub analysed_at: Option<NaiveDateTime>,
+    /// Committed.
+    pub committed_at: Option<NaiveDateTime>,
+    /// Rolled back.
+    pub rolled_back_at: Option<NaiveDateTime>,
+}
+
+impl Batch {
+    /// The mapping.
+    pub fn mapping(&self) -> Mapping {
+        serde_json::from_str(&self.mapping).unwrap_or_default()
+    }
+
+    /// The consent declarations.
+    pub fn consents(&self) -> BTreeMap<String, ConsentColumn> {
+        serde_json::from_str(&self.consents).unwrap_or_default()
+    }
+
+    /// The counts.
+    pub fn counts(&self) -> BTreeMap<String, i64> {
+        serde_json::from_str(&self.counts).unwrap_or_default()
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> Vec<String> {
+        serde_json::from_str(&self.headers).unwrap_or_default()
+    }
+
+    /// The provenance reference of values this batch set.
+    pub fn reference(&self) -> String {
+        format!("import:{}", self.public_id)
+    }
+}
+
+fn to_columns(m: &Mapping) -> Vec<MappingColumn> {
+    m.columns
+        .iter()
+        .map(|c| MappingColumn {
+            column: c.column,
+            header: c.header.clone(),
+            target: c.target.to_string(),
+        })
+        .collect()
+}
+
+/// The view of a batch.
+pub fn view(conn: &mut DbConn, b: &Batch, now: NaiveDateTime) -> AppResult<ImportView> {
+    let department: String = departments::table
+        .find(b.department_id)
+        .select(departments::code)
+        .get_result(conn)?;
+    let running = matches!(b.status.as_str(), "analysing" | "committing" | "rolling_back");
+    let elapsed = b
+        .phase_started_at
+        .map(|t| {
+            let end = if running { now } else { b.heartbeat_at.unwrap_or(now) };
+            (end - t).num_milliseconds() as f64 / 1000.0
+        })
+        .filter(|s| *s > 0.0);
+    let rate = elapsed.map(|s| b.rows_done as f64 / s);
+    let eta = match (running, rate) {
+        (true, Some(r)) if r > 0.0 => Some((b.rows_total - b.rows_done).max(0) as f64 / r),
+        _ => None,
+    };
+    Ok(ImportView {
+        id: b.public_id.clone(),
+        department,
+        source_system: b.source_system.clone(),
+        file_name: b.file_name.clone(),
+        file_kind: b.file_kind.clone(),
+        file_bytes: b.file_bytes,
+        sheet: b.sheet.clone(),
+        status: b.status.clone(),
+        headers: b.headers(),
+        mapping: to_columns(&b.mapping()),
+        consents: b.consents(),
+        rows_total: b.rows_total,
+        rows_done: b.rows_done,
+        rate,
+        eta_seconds: eta,
+        counts: b.counts(),
+        error: b.error.clone(),
+        created_at: b.created_at.and_utc(),
+        analysed_at: b.analysed_at.map(|t| t.and_utc()),
+        committed_at: b.committed_at.map(|t| t.and_utc()),
+        rolled_back_at: b.rolled_back_at.map(|t| t.and_utc()),
+    })
+}
+
+/// A batch by public id, in the caller's scope (else 404).
+pub fn find(conn: &mut DbConn, ctx: &Ctx, id: &str) -> AppResult<Batch> {
+    if !is_public_id(id) {
+        return Err(AppError::NotFound);
+    }
+    let b: Batch = import_batches::table
+        .filter(import_batches::public_id.eq(id))
+        .select(Batch::as_select())
+        .get_result(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    if !ctx.principal.in_scope(&[b.department_id]) {
+        return Err(AppError::NotFound);
+    }
+    Ok(b)
+}
+
+/// A batch by internal id.
+pub fn load(conn: &mut DbConn, id: i64) -> AppResult<Batch> {
+    Ok(import_batches::table
+        .find(id)
+        .select(Batch::as_select())
+        .get_result(conn)?)
+}
+
+/// How a file error is answered: 422 naming the problem.
+pub fn file_problem(e: &FileError) -> AppError {
+    AppError::Validation(vec![FieldError::new("file", e.code(), e.to_string())])
+}
+
+/// Limits for reading files.
+pub fn csv_options() -> CsvOptions {
+    CsvOptions {
+        max_columns: 1_000,
+        ..CsvOptions::default()
+    }
+}
+
+/// Limits for reading workbooks.
+pub fn xlsx_options() -> XlsxOptions {
+    XlsxOptions {
+        max_columns: 1_000,
+        ..XlsxOptions::default()
+    }
+}
+
+/// Headers and the number of data rows of a file (reading it once, checking it can be read).
+fn survey(path: &Path, kind: &str, sheet: Option<&str>) -> Result<(Vec<String>, i64), FileError> {
+    if kind == "xlsx" {
+        let f = std::fs::File::open(path).map_err(|e| FileError::io(&e))?;
+        let (headers, rows) = xlsx_rows(std::io::BufReader::new(f), sheet, &xlsx_options())?;
+        Ok((headers, rows.count() as i64))
+    } else {
+        let (headers, rows) = csv_rows_from_path(path, &csv_options())?;
+        let mut n = 0;
+        for r in rows {
+            r?;
+            n += 1;
+        }
+        Ok((headers, n))
+    }
+}
+
+/// A temporary file deleted when dropped.
+pub struct TempFile(pub PathBuf);
+
+impl TempFile {
+    /// A new empty file in the system temporary directory.
+    pub fn create() -> std::io::Result<(TempFile, std::fs::File)> {
+        let path = std::env::temp_dir().join(format!("lighthouse-import-{}", crate::service::random_token(12)));
+        let f = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+        Ok((TempFile(path), f))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Write a stored file back to a temporary file (for a dry run, commit or report).
+pub fn materialise(conn: &mut DbConn, batch_id: i64) -> AppResult<TempFile> {
+    let (tmp, mut f) = TempFile::create().map_err(|e| AppError::Internal(format!("temporary file: {e}")))?;
+    let mut seq = -1;
+    loop {
+        let part: Option<(i32, Vec<u8>)> = import_file_chunks::table
+            .filter(import_file_chunks::batch_id.eq(batch_id))
+            .filter(import_file_chunks::seq.gt(seq))
+            .order(import_file_chunks::seq)
+            .select((import_file_chunks::seq, import_file_chunks::data))
+            .first(conn)
+            .optional()?;
+        let Some((s, data)) = part else { break };
+        f.write_all(&data)
+            .map_err(|e| AppError::Internal(format!("temporary file: {e}")))?;
+        seq = s;
+    }
+    f.flush()
+        .map_err(|e| AppError::Internal(format!("temporary file: {e}")))?;
+    Ok(tmp)
+}
+
+fn check_source_system(s: &str) -> AppResult<()> {
+    let ok = (1..=60).contains(&s.chars().count()) && !s.chars().any(char::is_control);
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::field(
+            "source_system",
+            "invalid",
+            "Use 1–60 printable characters.",
+        ))
+    }
+}
+
+/// A department the caller may import for.
+fn department_for(conn: &mut DbConn, ctx: &Ctx, code: &str) -> AppResult<i64> {
+    let id = crate::db::departments::find_by_code(conn, code)?
+        .ok_or_else(|| AppError::field("department", "unknown_department", "There is no such department."))?
+        .id;
+    if let Scope::Departments(mine) = &ctx.principal.scope {
+        if !mine.contains(&id) {
+            return Err(AppError::field(
+                "department",
+                "out_of_scope",
+                "You can only import for your own departments.",
+            ));
+        }
+    }
+    Ok(id)
+}
+
+/// Create a batch from an uploaded file (already on disk): check it can be read, suggest a
+/// mapping (or take a saved template's), store the file.
+pub fn create(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    q: &UploadQuery,
+    path: &Path,
+    bytes: u64,
+    hash: &str,
+) -> AppResult<ImportView> {
+    let department_id = department_for(conn, ctx, &q.department)?;
+    let source_system = q.source_system.clone().unwrap_or_else(|| "import".into());
+    check_source_system(&source_system)?;
+    let file_name = q.file_name.clone().unwrap_or_else(|| "upload".into());
+    if file_name.chars().count() > 255 || file_name.chars().any(char::is_control) {
+        return Err(AppError::field(
+            "file_name",
+            "invalid",
+            "Use at most 255 printable characters.",
+        ));
+    }
+    let mut head = vec![0u8; 8192];
+    let n = {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path).map_err(|e| AppError::Internal(e.to_string()))?;
+        f.read(&mut head).map_err(|e| AppError::Internal(e.to_string()))?
+    };
+    head.truncate(n);
+    let kind = match detect_kind(&head, Some(&file_name)).map_err(|e| file_problem(&e))? {
+        FileKind::Xlsx => "xlsx",
+        _ => "csv",
+    };
+    let (headers, rows_total) = survey(path, kind, q.sheet.as_deref()).map_err(|e| file_problem(&e))?;
+    let (mapping, consents) = match &q.template {
+        Some(name) => {
+            let stored: Option<(String, String)> = import_templates::table
+                .filter(import_templates::department_id.eq(department_id))
+                .filter(import_templates::name.eq(name))
+                .select((import_templates::mapping, import_templates::consents))
+                .get_result(conn)
+                .optional()?;
+            let (m, consents): (Mapping, String) = stored
+                .and_then(|(m, c)| serde_json::from_str(&m).ok().map(|m| (m, c)))
+                .ok_or_else(|| AppError::field("template", "unknown_template", "There is no such template."))?;
+            if let Err(errors) = validate_mapping(&m, &headers) {
+                return Err(AppError::Validation(
+                    errors
+                        .into_iter()
+                        .map(|e| FieldError::new("template", "mapping_mismatch", e))
+                        .collect(),
+                ));
+            }
+            (m, consents)
+        }
+        None => (suggest_mapping(&headers), "{}".to_string()),
+    };
+    let now = ctx.meta.now;
+    let public_id = new_public_id();
+    let batch = write_tx(conn, |c| {
+        let id: i64 = crate::with_backend!(c, |c| diesel::insert_into(import_batches::table)
+            .values((
+                import_batches::public_id.eq(&public_id),
+                import_batches::department_id.eq(department_id),
+                import_batches::source_system.eq(&source_system),
+                import_batches::file_name.eq(&file_name),
+                import_batches::file_kind.eq(kind),
+                import_batches::file_hash.eq(hash),
+                import_batches::file_bytes.eq(i64::try_from(bytes).unwrap_or(i64::MAX)),
+                import_batches::sheet.eq(&q.sheet),
+                import_batches::headers.eq(serde_json::to_string(&headers).unwrap_or_default()),
+                import_batches::mapping.eq(serde_json::to_string(&mapping).unwrap_or_default()),
+                import_batches::consents.eq(&consents),
+                import_batches::status.eq("uploaded"),
+                import_batches::rows_total.eq(rows_total),
+                import_batches::rows_done.eq(0),
+                import_batches::counts.eq("{}"),
+                import_batches::created_by.eq(Some(ctx.principal.user_id)),
+                import_batches::created_at.eq(now),
+                import_batches::updated_at.eq(now),
+            ))
+            .returning(import_batches::id)
+            .get_result(c))?;
+        store_file(c, id, path)?;
+        audit::record(
+            c,
+            audit::event(
+                &ctx.meta,
+                Some(&ctx.principal),
+                "import.upload",
+                Some(("import", &public_id)),
+                "success",
+                Some(serde_json::json!({"rows": rows_total, "bytes": bytes, "kind": kind})),
+            ),
+        )?;
+        load(c, id)
+    })?;
+    view(conn, &batch, now)
+}
+
+fn store_file(conn: &mut DbConn, batch_id: i64, path: &Path) -> AppResult<()> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut seq = 0i32;
+    loop {
+        let mut buf = Vec::with_capacity(FILE_CHUNK);
+        let n = (&mut f)
+            .take(FILE_CHUNK as u64)
+            .read_to_end(&mut buf)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        diesel::insert_into(import_file_chunks::table)
+            .values((
+                import_file_chunks::batch_id.eq(batch_id),
+                import_file_chunks::seq.eq(seq),
+                import_file_chunks::data.eq(&buf),
+            ))
+            .execute(conn)?;
+        seq += 1;
+    }
+    Ok(())
+}
+
+/// Check and set the mapping and consent declarations, then start the dry run.
+pub fn start_dry_run(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &DryRunRequest) -> AppResult<Batch> {
+    let b = find(conn, ctx, id)?;
+    if !matches!(b.status.as_str(), "uploaded" | "analysed" | "failed") || b.committed_at.is_some() {
+        return Err(AppError::conflict(
+            "wrong_state",
+            format!("A dry run cannot start while the import is {}.", b.status),
+        ));
+    }
+    let headers = b.headers();
+    let mapping = match &req.mapping {
+        None => b.mapping(),
+        Some(cols) => {
+            let mut errors = Vec::new();
+            let mut out = Vec::new();
+            for (i, c) in cols.iter().enumerate() {
+                match c.target.parse::<Target>() {
+                    Ok(target) => out.push(ColumnMapping {
+                        column: c.column,
+                        header: c.header.clone(),
+                        target,
+                    }),
+                    Err(e) => errors.push(FieldError::new(format!("mapping[{i}].target"), "unknown_target", e)),
+                }
+            }
+            if !errors.is_empty() {
+                return Err(AppError::Validation(errors));
+            }
+            Mapping { columns: out }
+        }
+    };
+    if let Err(errors) = validate_mapping(&mapping, &headers) {
+        return Err(AppError::Validation(
+            errors
+                .into_iter()
+                .map(|e| FieldError::new("mapping", "invalid_mapping", e))
+                .collect(),
+        ));
+    }
+    let consents = req.consents.clone().unwrap_or_else(|| b.consents());
+    check_consents(conn, &mapping, &consents)?;
+    let date_order = req.date_order.as_deref().unwrap_or("day_first");
+    if !matches!(date_order, "day_first" | "month_first") {
+        return Err(AppError::field(
+            "date_order",
+            "invalid",
+            "Use day_first or month_first.",
+        ));
+    }
+    let now = ctx.meta.now;
+    write_tx(conn, |c| {
+        if let Some(name) = &req.save_template {
+            save_template(c, ctx, b.department_id, name, &mapping, &consents)?;
+        }
+        let mut counts = BTreeMap::new();
+        counts.insert("month_first".to_string(), i64::from(date_order == "month_first"));
+        diesel::update(import_batches::table.find(b.id))
+            .set((
+                import_batches::mapping.eq(serde_json::to_string(&mapping).unwrap_or_default()),
+                import_batches::consents.eq(serde_json::to_string(&consents).unwrap_or_default()),
+                import_batches::status.eq("analysing"),
+                import_batches::rows_done.eq(0),
+                import_batches::counts.eq(serde_json::to_string(&counts).unwrap_or_default()),
+                import_batches::error.eq(None::<String>),
+                import_batches::phase_started_at.eq(Some(now)),
+                import_batches::heartbeat_at.eq(Some(now)),
+                import_batches::updated_at.eq(now),
+            ))
+            .execute(c)?;
+        diesel::delete(import_rows::table.filter(import_rows::batch_id.eq(b.id))).execute(c)?;
+        audit::record(
+            c,
+            audit::event(
+                &ctx.meta,
+                Some(&ctx.principal),
+                "import.dry_run",
+                Some(("import", &b.public_id)),
+                "success",
+                None,
+            ),
+        )?;
+        load(c, b.id)
+    })
+}
+
+fn check_consents(conn: &mut DbConn, mapping: &Mapping, consents: &BTreeMap<String, ConsentColumn>) -> AppResult<()> {
+    let mut errors = Vec::new();
+    for c in &mapping.columns {
+        if let Target::Consent(slug) = &c.target {
+            if !consents.contains_key(slug) {
+                errors.push(FieldError::new(
+                    format!("consents.{slug}"),
+                    "required",
+                    format!(
+                        "Column \"{}\" holds consent answers: say which purpose and channel they are for, and the evidence.",
+                        c.header
+                    ),
+                ));
+            }
+        }
+    }
+    for (slug, d) in consents {
+        let field = |f: &str| format!("consents.{slug}.{f}");
+        if crate::db::consent::find_purpose(conn, &d.purpose)?.is_none() {
+            errors.push(FieldError::new(
+                field("purpose"),
+                "unknown_purpose",
+                "There is no such purpose.",
+            ));
+        }
+        if crate::service::consent::types::Channel::parse(&d.channel).is_none() {
+            errors.push(FieldError::new(
+                field("channel"),
+                "invalid",
+                "Use email, sms, post or phone.",
+            ));
+        }
+        if let Some(b) = &d.lawful_basis {
+            if crate::service::consent::types::LawfulBasis::parse(b).is_none() {
+                errors.push(FieldError::new(
+                    field("lawful_basis"),
+                    "invalid",
+                    "Not a lawful basis.",
+                ));
+            }
+        }
+        if d.evidence.trim().is_empty() || d.evidence.chars().count() > 500 {
+            errors.push(FieldError::new(
+                field("evidence"),
+                "required",
+                "Describe the evidence for these answers (1–500 characters).",
+            ));
+        }
+        if d.capture_method.trim().is_empty() || d.capture_method.chars().count() > 60 {
+            errors.push(FieldError::new(
+                field("capture_method"),
+                "required",
+                "Say how the answers were captured.",
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+fn save_template(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    department_id: i64,
+    name: &str,
+    mapping: &Mapping,
+    consents: &BTreeMap<String, ConsentColumn>,
+) -> AppResult<()> {
+    if name.trim().is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(AppError::field(
+            "save_template",
+            "invalid",
+            "Use 1–100 printable characters.",
+        ));
+    }
+    diesel::delete(
+        import_templates::table
+            .filter(import_templates::department_id.eq(department_id))
+            .filter(import_templates::name.eq(name)),
+    )
+    .execute(conn)?;
+    diesel::insert_into(import_templates::table)
+        .values((
+            import_templates::department_id.eq(department_id),
+            import_templates::name.eq(name),
+            import_templates::mapping.eq(serde_json::to_string(mapping).unwrap_or_default()),
+            import_templates::consents.eq(serde_json::to_string(consents).unwrap_or_default()),
+            import_templates::created_by.eq(Some(ctx.principal.user_id)),
+            import_templates::updated_at.eq(ctx.meta.now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Move a batch into a running phase (commit or rollback) if it is in `from`.
+pub fn start_phase(conn: &mut DbConn, ctx: &Ctx, id: &str, from: &str, to: &str, action: &str) -> AppResult<Batch> {
+    let b = find(conn, ctx, id)?;
+    let resumable = b.status == "failed" && to == "committing" && b.analysed_at.is_some() && b.committed_at.is_none();
+    if b.status != from && !resumable {
+        return Err(AppError::conflict(
+            "wrong_state",
+            format!("The import is {}; this needs it to be {from}.", b.status),
+        ));
+    }
+    let now = ctx.meta.now;
+    write_tx(conn, |c| {
+        let rows_done = if resumable { b.rows_done } else { 0 };
+        diesel::update(import_batches::table.find(b.id))
+            .set((
+                import_batches::status.eq(to),
+                import_batches::rows_done.eq(rows_done),
+                import_batches::error.eq(None::<String>),
+                import_batches::phase_started_at.eq(Some(now)),
+                import_batches::heartbeat_at.eq(Some(now)),
+                import_batches::updated_at.eq(now),
+            ))
+            .execute(c)?;
+        audit::record(
+            c,
+            audit::event(
+                &ctx.meta,
+                Some(&ctx.principal),
+                action,
+                Some(("import", &b.public_id)),
+                "success",
+                None,
+            ),
+        )?;
+        load(c, b.id)
+    })
+}
+
+/// Batches the caller can see, newest first.
+pub fn list(conn: &mut DbConn, ctx: &Ctx) -> AppResult<ImportPage> {
+    let mut q = import_batches::table.into_boxed::<Db>();
+    if let Scope::Departments(mine) = &ctx.principal.scope {
+        q = q.filter(import_batches::department_id.eq_any(mine.clone()));
+    }
+    let rows: Vec<Batch> = q
+        .select(Batch::as_select())
+        .order(import_batches::id.desc())
+        .limit(200)
+        .load(conn)?;
+    let items = rows
+        .iter()
+        .map(|b| view(conn, b, ctx.meta.now))
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(ImportPage { items })
+}
+
+const OUTCOMES: [&str; 6] = ["create", "link", "review", "duplicate", "unchanged", "reject"];
+
+#[derive(Queryable)]
+struct RowRecord {
+    row_number: i64,
+    outcome: String,
+    person: Option<String>,
+    duplicate_of: Option<i64>,
+    match_score: Option<f64>,
+    external_id: Option<String>,
+    problems: String,
+    applied: bool,
+}
+
+fn row_records(
+    conn: &mut DbConn,
+    batch_id: i64,
+    outcome: Option<&str>,
+    after: i64,
+    limit: i64,
+) -> AppResult<Vec<RowRecord>> {
+    use crate::db::schema::people;
+    let mut q = import_rows::table
+        .left_join(people::table.on(people::id.nullable().eq(import_rows::person_id)))
+        .filter(import_rows::batch_id.eq(batch_id))
+        .filter(import_rows::row_number.gt(after))
+        .into_boxed::<Db>();
+    if let Some(o) = outcome {
+        q = q.filter(import_rows::outcome.eq(o.to_string()));
+    }
+    Ok(q.select((
+        import_rows::row_number,
+        import_rows::outcome,
+        people::public_id.nullable(),
+        import_rows::duplicate_of,
+        import_rows::match_score,
+        import_rows::external_id,
+        import_rows::problems,
+        import_rows::applied,
+    ))
+    .order(import_rows::row_number)
+    .limit(limit)
+    .load::<RowRecord>(conn)?)
+}
+
+/// Row outcomes, in file order.
+pub fn rows(conn: &mut DbConn, ctx: &Ctx, id: &str, q: &RowQuery) -> AppResult<RowPage> {
+    let b = find(conn, ctx, id)?;
+    if let Some(o) = &q.outcome {
+        if !OUTCOMES.contains(&o.as_str()) {
+            return Err(AppError::field(
+                "outcome",
+                "invalid",
+                "Use create, link, review, duplicate, unchanged or reject.",
+            ));
+        }
+    }
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::field(
+            "limit",
+            "out_of_range",
+            "Give a page size from 1 to 500.",
+        ));
+    }
+    let recs = row_records(conn, b.id, q.outcome.as_deref(), q.after.unwrap_or(0), limit)?;
+    let next_after = (recs.len() as i64 == limit)
+        .then(|| recs.last().map(|r| r.row_number))
+        .flatten();
+    let items = recs
+        .into_iter()
+        .map(|r| RowView {
+            row: r.row_number,
+            outcome: r.outcome,
+            person: r.person,
+            duplicate_of: r.duplicate_of,
+            match_score: r.match_score,
+            external_id: r.external_id,
+            problems: serde_json::from_str(&r.problems).unwrap_or(serde_json::Value::Null),
+            applied: r.applied,
+        })
+        .collect();
+    Ok(RowPage { items, next_after })
+}
+
+/// The error report: every rejected row and every row with warnings, as CSV (spreadsheet
+/// formulas neutralised).
+pub fn error_report(conn: &mut DbConn, ctx: &Ctx, id: &str) -> AppResult<Vec<u8>> {
+    let b = find(conn, ctx, id)?;
+    let mut out = Vec::new();
+    crate::import_core::write_csv_row(
+        &mut out,
+        &["row", "external_id", "outcome", "severity", "column", "code", "message"],
+    )
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut after = 0;
+    loop {
+        let recs = row_records(conn, b.id, None, after, 5_000)?;
+        let Some(last) = recs.last() else { break };
+        after = last.row_number;
+        for r in &recs {
+            let problems: Vec<serde_json::Value> = serde_json::from_str(&r.problems).unwrap_or_default();
+            for p in problems {
+                let text = |k: &str| p.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                let severity = if r.outcome == "reject" { "error" } else { "warning" };
+                let row = r.row_number.to_string();
+                crate::import_core::write_csv_row(
+                    &mut out,
+                    &[
+                        &row,
+                        r.external_id.as_deref().unwrap_or(""),
+                        &r.outcome,
+                        severity,
+                        &text("column"),
+                        &text("code"),
+                        &text("message"),
+                    ],
+                )
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,323 @@
+//! Rollback of a committed batch, chunk by chunk (resumable like the commit).
+//!
+//! - A person the batch **created** is removed entirely, unless something else has happened to
+//!   them since (a value set by anyone else, another source record, consent or engagement not
+//!   from this batch, a merge): then they stay, and the row says why.
+//! - A person the batch **linked** to loses exactly what the batch gave them: its source
+//!   record, the emails, phones and addresses it added, the empty fields it filled (while they
+//!   still hold the batch's value), the department link it made and its consent events.
+//!
+//! What cannot be undone is reported on the row (`rollback_conflict`), never clobbered.
+
+use diesel::prelude::*;
+
+use super::{load, Batch};
+use crate::db::people::{self as dbp};
+use crate::db::schema::{
+    consent_events, engagement_events, field_provenance, import_batches, import_rows, merges, people, person_addresses,
+    person_departments, person_emails, person_phones, source_records,
+};
+use crate::db::{write_tx, DbConn};
+use crate::error::AppResult;
+use crate::service::identity::{index, merge::rebuild_consent_state};
+use crate::service::people::input::person_fields;
+use crate::service::privacy::datamap::{Link, DATA_MAP};
+use crate::service::privacy::sql::delete_rows;
+use crate::service::{audit, Principal, RequestMeta};
+
+/// Rows undone per transaction.
+const CHUNK: i64 = 500;
+
+/// Why a person the batch created cannot simply be removed, if anything.
+fn blocker(conn: &mut DbConn, b: &Batch, id: i64) -> AppResult<Option<&'static str>> {
+    let reference = b.reference();
+    let p = dbp::find(conn, id)?;
+    if !matches!(p.status.as_str(), "active" | "restricted") {
+        return Ok(Some("the person was merged or erased since"));
+    }
+    let merged_in: i64 = people::table
+        .filter(people::merged_into.eq(Some(id)))
+        .count()
+        .get_result(conn)?;
+    let merges_held: i64 = merges::table
+        .filter(merges::survivor_id.eq(id))
+        .count()
+        .get_result(conn)?;
+    if merged_in + merges_held > 0 {
+        return Ok(Some("other records were merged into the person since"));
+    }
+    let other = |n: i64| n > 0;
+    let not_ours = || {
+        field_provenance::source_ref
+            .ne(reference.clone())
+            .or(field_provenance::source_ref.is_null())
+    };
+    if other(
+        field_provenance::table
+            .filter(field_provenance::person_id.eq(id))
+            .filter(not_ours())
+            .count()
+            .get_result(conn)?,
+    ) {
+        return Ok(Some("someone changed the person's details since"));
+    }
+    let emails: i64 = person_emails::table
+        .filter(person_emails::person_id.eq(id))
+        .filter(
+            person_emails::source_ref
+                .ne(reference.clone())
+                .or(person_emails::source_ref.is_null()),
+        )
+        .count()
+        .get_result(conn)?;
+    let phones: i64 = person_phones::table
+        .filter(person_phones::person_id.eq(id))
+        .filter(
+            person_phones::source_ref
+                .ne(reference.clone())
+                .or(person_phones::source_ref.is_null()),
+        )
+        .count()
+        .get_result(conn)?;
+    let addresses: i64 = person_addresses::table
+        .filter(person_addresses::person_id.eq(id))
+        .filter(
+            person_addresses::source_ref
+                .ne(reference.clone())
+                .or(person_addresses::source_ref.is_null()),
+        )
+        .count()
+        .get_result(conn)?;
+    if other(emails + phones + addresses) {
+        return Ok(Some("someone changed the person's contact details since"));
+    }
+    let sources: i64 = source_records::table
+        .filter(source_records::person_id.eq(Some(id)))
+        .filter(
+            source_records::import_batch_id
+                .ne(Some(b.id))
+                .or(source_records::import_batch_id.is_null()),
+        )
+        .count()
+        .get_result(conn)?;
+    if other(sources) {
+        return Ok(Some("another department's record was linked to the person since"));
+    }
+    let consents: i64 = consent_events::table
+        .filter(consent_events::person_id.eq(id))
+        .filter(
+            consent_events::source_ref
+                .ne(reference.clone())
+                .or(consent_events::source_ref.is_null()),
+        )
+        .count()
+        .get_result(conn)?;
+    let engagements: i64 = engagement_events::table
+        .filter(engagement_events::person_id.eq(id))
+        .count()
+        .get_result(conn)?;
+    if other(consents + engagements) {
+        return Ok(Some("consent or engagement was recorded for the person since"));
+    }
+    Ok(None)
+}
+
+/// Remove a person the batch created, with every row about them (the audit log stays).
+fn remove(conn: &mut DbConn, id: i64) -> AppResult<()> {
+    diesel::update(import_rows::table.filter(import_rows::person_id.eq(Some(id))))
+        .set(import_rows::person_id.eq(None::<i64>))
+        .execute(conn)?;
+    for entry in DATA_MAP.iter().rev() {
+        if entry.table == "people" || entry.table == "import_rows" {
+            continue;
+        }
+        if matches!(entry.link, Link::PersonId(_) | Link::EitherPersonId(..)) {
+            delete_rows(conn, entry, id)?;
+        }
+    }
+    diesel::delete(people::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+/// Take back what the batch gave a person it linked to.
+fn unlink(conn: &mut DbConn, b: &Batch, row: i64) -> AppResult<Option<i64>> {
+    let reference = b.reference();
+    let found: Option<Option<i64>> = source_records::table
+        .filter(source_records::import_batch_id.eq(Some(b.id)))
+        .filter(source_records::row_number.eq(Some(row)))
+        .select(source_records::person_id)
+        .get_result(conn)
+        .optional()?;
+    let Some(Some(id)) = found else { return Ok(None) };
+    diesel::delete(
+        source_records::table
+            .filter(source_records::import_batch_id.eq(Some(b.id)))
+            .filter(source_records::row_number.eq(Some(row))),
+    )
+    .execute(conn)?;
+    let ours = Some(reference.clone());
+    diesel::delete(
+        person_emails::table
+            .filter(person_emails::person_id.eq(id))
+            .filter(person_emails::source_ref.eq(ours.clone())),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        person_phones::table
+            .filter(person_phones::person_id.eq(id))
+            .filter(person_phones::source_ref.eq(ours.clone())),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        person_addresses::table
+            .filter(person_addresses::person_id.eq(id))
+            .filter(person_addresses::source_ref.eq(ours.clone())),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        person_departments::table
+            .filter(person_departments::person_id.eq(id))
+            .filter(person_departments::source_ref.eq(ours.clone())),
+    )
+    .execute(conn)?;
+    let n = diesel::delete(
+        consent_events::table
+            .filter(consent_events::person_id.eq(id))
+            .filter(consent_events::source_ref.eq(ours.clone())),
+    )
+    .execute(conn)?;
+    if n > 0 {
+        rebuild_consent_state(conn, id)?;
+    }
+    // Fields the batch filled and nobody has changed since.
+    let filled: Vec<String> = field_provenance::table
+        .filter(field_provenance::person_id.eq(id))
+        .filter(field_provenance::source_ref.eq(ours.clone()))
+        .select(field_provenance::field)
+        .load(conn)?;
+    if !filled.is_empty() {
+        let p = dbp::find(conn, id)?;
+        let keep = |f: &str, v: Option<String>| if filled.iter().any(|x| x == f) { None } else { v };
+        let fields = person_fields(
+            keep("title", p.title.clone()),
+            keep("given_name", p.given_name.clone()),
+            keep("family_name", p.family_name.clone()),
+            keep("preferred_name", p.preferred_name.clone()),
+            if filled.iter().any(|x| x == "date_of_birth") {
+                None
+            } else {
+                p.date_of_birth
+            },
+            keep("organisation", p.organisation.clone()),
+        );
+        dbp::update_fields(conn, id, p.version, &fields, crate::db::now())?;
+        diesel::delete(
+            field_provenance::table
+                .filter(field_provenance::person_id.eq(id))
+                .filter(field_provenance::source_ref.eq(ours)),
+        )
+        .execute(conn)?;
+    }
+    Ok(Some(id))
+}
+
+fn note_conflict(conn: &mut DbConn, b: &Batch, row: i64, why: &str) -> AppResult<()> {
+    let current: String = import_rows::table
+        .filter(import_rows::batch_id.eq(b.id))
+        .filter(import_rows::row_number.eq(row))
+        .select(import_rows::problems)
+        .get_result(conn)?;
+    let mut list: Vec<serde_json::Value> = serde_json::from_str(&current).unwrap_or_default();
+    list.push(
+        serde_json::json!({"column": null, "code": "rollback_conflict", "message": format!("Not rolled back: {why}.")}),
+    );
+    diesel::update(
+        import_rows::table
+            .filter(import_rows::batch_id.eq(b.id))
+            .filter(import_rows::row_number.eq(row)),
+    )
+    .set(import_rows::problems.eq(serde_json::to_string(&list).unwrap_or_default()))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Run the rollback of a batch (status `rolling_back`) to the end.
+pub fn run(conn: &mut DbConn, batch_id: i64) -> AppResult<()> {
+    let b = load(conn, batch_id)?;
+    let mut counts = b.counts();
+    let mut after = b.rows_done;
+    loop {
+        let rows: Vec<(i64, String, Option<i64>)> = import_rows::table
+            .filter(import_rows::batch_id.eq(b.id))
+            .filter(import_rows::applied.eq(true))
+            .filter(import_rows::row_number.gt(after))
+            .order(import_rows::row_number)
+            .select((import_rows::row_number, import_rows::outcome, import_rows::person_id))
+            .limit(CHUNK)
+            .load(conn)?;
+        let Some(last) = rows.last().map(|r| r.0) else { break };
+        let mut chunk_counts = counts.clone();
+        write_tx(conn, |c| -> AppResult<()> {
+            let mut touched = Vec::new();
+            // Links first (they may point at people this batch created), then creations.
+            for (row, outcome, _) in rows.iter().filter(|r| matches!(r.1.as_str(), "link" | "duplicate")) {
+                if let Some(id) = unlink(c, &b, *row)? {
+                    touched.push(id);
+                    *chunk_counts.entry("rolled_back_unlinked".into()).or_insert(0) += 1;
+                } else {
+                    let _ = outcome;
+                }
+            }
+            for (row, _, person) in rows.iter().filter(|r| matches!(r.1.as_str(), "create" | "review")) {
+                let Some(id) = person else { continue };
+                match blocker(c, &b, *id)? {
+                    None => {
+                        remove(c, *id)?;
+                        *chunk_counts.entry("rolled_back_removed".into()).or_insert(0) += 1;
+                    }
+                    Some(why) => {
+                        note_conflict(c, &b, *row, why)?;
+                        *chunk_counts.entry("rolled_back_conflicts".into()).or_insert(0) += 1;
+                    }
+                }
+            }
+            touched.sort_unstable();
+            touched.dedup();
+            index::refresh(c, &touched)?;
+            let now = crate::db::now();
+            diesel::update(import_batches::table.find(b.id))
+                .set((
+                    import_batches::rows_done.eq(last),
+                    import_batches::counts.eq(serde_json::to_string(&chunk_counts).unwrap_or_default()),
+                    import_batches::heartbeat_at.eq(Some(now)),
+                    import_batches::updated_at.eq(now),
+                ))
+                .execute(c)?;
+            Ok(())
+        })?;
+        counts = chunk_counts;
+        after = last;
+    }
+    let now = crate::db::now();
+    write_tx(conn, |c| {
+        diesel::update(import_batches::table.find(b.id))
+            .set((
+                import_batches::status.eq("rolled_back"),
+                import_batches::rolled_back_at.eq(Some(now)),
+                import_batches::heartbeat_at.eq(Some(now)),
+                import_batches::updated_at.eq(now),
+            ))
+            .execute(c)?;
+        let mut ev = audit::event(
+            &RequestMeta::system(now),
+            Some(&Principal::system("import")),
+            "import.rolled_back",
+            Some(("import", &b.public_id)),
+            "success",
+            Some(serde_json::json!({"counts": counts})),
+        );
+        ev.actor_user_id = b.created_by;
+        audit::record(c, ev)
+    })?;
+    Ok(())
+}

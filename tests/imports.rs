@@ -1,0 +1,496 @@
+//! Imports through HTTP: upload, dry run, commit, re-import, links to people already held,
+//! bad files, the error report, rollback (and its refusal), department scope, and a commit
+//! interrupted between chunks and resumed.
+
+mod common;
+
+use actix_web::test::TestRequest;
+use common::{Resp, TestApp, User};
+use lighthouse::service::Role;
+use serde_json::{json, Value};
+
+async fn upload(app: &TestApp, token: &str, query: &str, body: Vec<u8>) -> Resp {
+    let r = TestRequest::post()
+        .uri(&format!("/api/v1/imports?{query}"))
+        .insert_header(("authorization", format!("Bearer {token}")))
+        .insert_header(("content-type", "text/csv"))
+        .set_payload(body);
+    app.send(r).await
+}
+
+/// Wait for a running phase to end; returns the import.
+async fn settle(app: &TestApp, token: &str, id: &str) -> Value {
+    for _ in 0..400 {
+        let r = app.get(&format!("/api/v1/imports/{id}"), token).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        if !matches!(
+            r.body["status"].as_str(),
+            Some("analysing" | "committing" | "rolling_back")
+        ) {
+            return r.body;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the import did not finish");
+}
+
+async fn dry_run(app: &TestApp, token: &str, id: &str, body: Value) -> Value {
+    let r = app.post(&format!("/api/v1/imports/{id}/dry-run"), token, body).await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let v = settle(app, token, id).await;
+    assert_eq!(v["status"], "analysed", "{v}");
+    v
+}
+
+async fn commit(app: &TestApp, token: &str, id: &str) -> Value {
+    let r = app
+        .post(&format!("/api/v1/imports/{id}/commit"), token, json!({}))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let v = settle(app, token, id).await;
+    assert_eq!(v["status"], "committed", "{v}");
+    v
+}
+
+const LIST: &str = "\u{feff}Ref;Forename;Surname;E-mail;Mobile;Postcode;DOB;Newsletter\r\n\
+B-1;jon;SMITH;jon.smith@example.org;07700 900123;ec2v7hh;02/03/1970;yes\r\n\
+B-2;Mary;Jones;mary@example.org;07700 900222;EC1A 1BB;11/12/1981;no\r\n\
+B-3;\"Ann \"\"Nan\"\"\";O'Neil;ann@example;07700 900333;SW1A 1AA;;\r\n\
+B-4;;;;;;;\r\n\
+B-2;Mary;Jones;mary@example.org;07700 900222;EC1A 1BB;11/12/1981;no\r\n\
+=HYPERLINK(\"http://evil.example\");;;;;;;\r\n";
+
+struct F {
+    app: TestApp,
+    officer: User,
+}
+
+async fn fixture() -> F {
+    let app = TestApp::new().await;
+    app.department("BARB");
+    app.department("OPEN");
+    let admin = app.admin().await;
+    let r = app
+        .post("/api/v1/purposes", &admin.token, json!({"code": "newsletter", "description": "News", "category": "marketing", "default_lawful_basis": "consent", "wording": "News?"}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let officer = app.user(&[Role::EngagementOfficer], &[]).await;
+    F { app, officer }
+}
+
+fn consent_columns() -> Value {
+    json!({"newsletter": {"purpose": "newsletter", "channel": "email", "capture_method": "paper_form", "evidence": "2019 Barbican sign-up sheet"}})
+}
+
+#[actix_web::test]
+async fn a_list_is_dry_run_then_committed_exactly_and_a_reimport_changes_nothing() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let r = upload(
+        &f.app,
+        t,
+        "department=BARB&file_name=barbican.csv&source_system=box-office",
+        LIST.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(r.body["rows_total"], 6);
+    assert_eq!(r.body["file_kind"], "csv");
+    let targets: Vec<&str> = r.body["mapping"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["target"].as_str().unwrap())
+        .collect();
+    for t in [
+        "external_id",
+        "given_name",
+        "family_name",
+        "email",
+        "mobile",
+        "postcode",
+        "date_of_birth",
+    ] {
+        assert!(targets.contains(&t), "{t} suggested: {targets:?}");
+    }
+    // The consent column must be declared before it can be read.
+    let mut mapping = r.body["mapping"].as_array().unwrap().clone();
+    mapping.retain(|m| m["header"] != "Newsletter");
+    mapping.push(json!({"column": 7, "header": "Newsletter", "target": "consent:newsletter"}));
+    let bad = f
+        .app
+        .post(&format!("/api/v1/imports/{id}/dry-run"), t, json!({"mapping": mapping}))
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    let v = dry_run(
+        &f.app,
+        t,
+        &id,
+        json!({"mapping": mapping, "consents": consent_columns(), "save_template": "box office"}),
+    )
+    .await;
+    let counts = &v["counts"];
+    assert_eq!(counts["create"], 3, "{v}");
+    assert_eq!(counts["reject"], 2, "{v}");
+    assert_eq!(counts["duplicate"], 1, "{v}");
+    assert_eq!(counts["warnings"], 1, "the invalid email is a warning: {v}");
+    assert_eq!(
+        f.app.count("SELECT COUNT(*) AS n FROM people"),
+        0,
+        "a dry run changes no one"
+    );
+
+    let rows = f.app.get(&format!("/api/v1/imports/{id}/rows"), t).await;
+    assert_eq!(rows.status, 200, "{}", rows.text);
+    let outcomes: Vec<&str> = rows.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["create", "create", "create", "reject", "duplicate", "reject"]
+    );
+    assert_eq!(rows.body["items"][4]["duplicate_of"], 3);
+
+    let v = commit(&f.app, t, &id).await;
+    assert_eq!(v["counts"]["committed_create"], 3, "{v}");
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 3);
+    // One source record per departmental record: the repeated B-2 row is the same record.
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM source_records"), 3);
+    assert_eq!(
+        f.app.count("SELECT COUNT(*) AS n FROM import_file_chunks"),
+        0,
+        "the file is not kept"
+    );
+    let found = f
+        .app
+        .post("/api/v1/people/search", t, json!({"q": "jon.smith@example.org"}))
+        .await;
+    let jon = &found.body["items"][0];
+    assert_eq!(jon["given_name"], "Jon", "{}", found.text);
+    assert_eq!(jon["phones"][0]["number"], "+447700900123");
+    assert_eq!(jon["departments"], json!(["BARB"]));
+    assert_eq!(jon["provenance"]["given_name"]["source"], "import", "{jon}");
+    let jid = jon["id"].as_str().unwrap();
+    let consents = f.app.get(&format!("/api/v1/people/{jid}/consents"), t).await;
+    assert_eq!(consents.body["history"][0]["status"], "granted", "{}", consents.text);
+    assert_eq!(consents.body["history"][0]["source"], "import");
+    let mary = f
+        .app
+        .post("/api/v1/people/search", t, json!({"q": "mary@example.org"}))
+        .await;
+    let mid = mary.body["items"][0]["id"].as_str().unwrap();
+    let consents = f.app.get(&format!("/api/v1/people/{mid}/consents"), t).await;
+    assert_eq!(
+        consents.body["history"][0]["status"], "refused",
+        "no is recorded as refused, never as consent"
+    );
+
+    // The same file again, with the saved template: nothing changes.
+    let r = upload(
+        &f.app,
+        t,
+        "department=BARB&file_name=barbican.csv&source_system=box-office&template=box%20office",
+        LIST.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let again = r.body["id"].as_str().unwrap().to_string();
+    let v = dry_run(&f.app, t, &again, json!({})).await;
+    assert_eq!(v["counts"]["unchanged"], 3, "{v}");
+    assert_eq!(v["counts"].get("create"), None, "{v}");
+    commit(&f.app, t, &again).await;
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 3);
+
+    // The error report names the rejected and warned rows; formulas are made inert.
+    let report = f.app.get(&format!("/api/v1/imports/{id}/errors"), t).await;
+    assert_eq!(report.status, 200);
+    assert!(report.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(
+        report
+            .text
+            .starts_with("row,external_id,outcome,severity,column,code,message"),
+        "{}",
+        report.text
+    );
+    assert!(
+        report.text.contains("\n5,B-4,reject,error,,no_identity"),
+        "{}",
+        report.text
+    );
+    assert!(report.text.contains("\n4,B-3,create,warning,E-mail"), "{}", report.text);
+    assert!(
+        report.text.contains("\n7,\"'=HYPERLINK"),
+        "a formula is made inert: {}",
+        report.text
+    );
+}
+
+#[actix_web::test]
+async fn a_row_that_is_someone_already_held_links_and_adds_without_overwriting() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let held = f
+        .app
+        .person(t, json!({"given_name": "Jonathan", "family_name": "Smith", "date_of_birth": "1970-03-02", "phones": [{"number": "07700 900123"}], "addresses": [{"line1": "1 London Wall", "postcode": "EC2V 7HH"}], "departments": ["OPEN"]}))
+        .await;
+    let pid = held["id"].as_str().unwrap().to_string();
+    let csv = "First Name,Last Name,Email,Mobile,Address Line 1,Postcode,Date of birth,Organisation\n\
+               Jon,Smith,jon.smith@example.org,+44 7700 900123,1 London Wall,EC2V7HH,02/03/1970,Guildhall\n";
+    let r = upload(&f.app, t, "department=BARB&file_name=list.csv", csv.as_bytes().to_vec()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let v = dry_run(&f.app, t, &id, json!({})).await;
+    assert_eq!(v["counts"]["link"], 1, "{v}");
+    let rows = f.app.get(&format!("/api/v1/imports/{id}/rows?outcome=link"), t).await;
+    assert_eq!(rows.body["items"][0]["person"], pid.as_str(), "{}", rows.text);
+    assert!(rows.body["items"][0]["match_score"].as_f64().unwrap() >= 0.999);
+    commit(&f.app, t, &id).await;
+    let p = f.app.get(&format!("/api/v1/people/{pid}"), t).await;
+    assert_eq!(p.body["given_name"], "Jonathan", "the held name is not overwritten");
+    assert_eq!(p.body["organisation"], "Guildhall", "an empty field is filled");
+    assert_eq!(p.body["provenance"]["organisation"]["source"], "import");
+    assert_eq!(p.body["emails"][0]["address"], "jon.smith@example.org");
+    assert_eq!(p.body["departments"], json!(["BARB", "OPEN"]));
+    assert_eq!(
+        f.app.count("SELECT COUNT(*) AS n FROM people"),
+        1,
+        "nobody was duplicated"
+    );
+
+    // Rolling back takes back exactly what the import gave.
+    let r = f
+        .app
+        .post(&format!("/api/v1/imports/{id}/rollback"), t, json!({}))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let v = settle(&f.app, t, &id).await;
+    assert_eq!(v["status"], "rolled_back", "{v}");
+    let p = f.app.get(&format!("/api/v1/people/{pid}"), t).await;
+    assert_eq!(p.body["organisation"], Value::Null, "{}", p.text);
+    assert_eq!(p.body["emails"], json!([]));
+    assert_eq!(p.body["departments"], json!(["OPEN"]));
+    assert_eq!(p.body["given_name"], "Jonathan");
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM source_records"), 0);
+}
+
+#[actix_web::test]
+async fn rollback_removes_what_it_created_unless_someone_changed_it_since() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let csv = "Forename,Surname,Email\nAda,Lovelace,ada@example.org\nAlan,Turing,alan@example.org\n";
+    let id = upload(&f.app, t, "department=BARB&file_name=a.csv", csv.as_bytes().to_vec())
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    dry_run(&f.app, t, &id, json!({})).await;
+    commit(&f.app, t, &id).await;
+    let alan = f
+        .app
+        .post("/api/v1/people/search", t, json!({"q": "alan@example.org"}))
+        .await
+        .body["items"][0]
+        .clone();
+    let aid = alan["id"].as_str().unwrap();
+    let r = f
+        .app
+        .patch(
+            &format!("/api/v1/people/{aid}"),
+            t,
+            json!({"version": alan["version"], "organisation": "Bletchley Park"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = f
+        .app
+        .post(&format!("/api/v1/imports/{id}/rollback"), t, json!({}))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let v = settle(&f.app, t, &id).await;
+    assert_eq!(v["status"], "rolled_back", "{v}");
+    assert_eq!(v["counts"]["rolled_back_removed"], 1, "{v}");
+    assert_eq!(v["counts"]["rolled_back_conflicts"], 1, "{v}");
+    assert_eq!(
+        f.app.get(&format!("/api/v1/people/{aid}"), t).await.status,
+        200,
+        "Alan was changed since: kept"
+    );
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 1);
+    let rows = f.app.get(&format!("/api/v1/imports/{id}/rows"), t).await;
+    assert!(rows.text.contains("rollback_conflict"), "{}", rows.text);
+    // A rolled-back import cannot be committed or rolled back again.
+    let r = f
+        .app
+        .post(&format!("/api/v1/imports/{id}/rollback"), t, json!({}))
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+}
+
+#[actix_web::test]
+async fn bad_files_get_clear_answers_and_never_a_500() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01".to_vec();
+    let wide = {
+        let header: Vec<String> = (0..10_000).map(|i| format!("c{i}")).collect();
+        format!("{}\n", header.join(",")).into_bytes()
+    };
+    let big_field = format!("Forename,Notes\nAda,\"{}\"\n", "x".repeat(1_100_000)).into_bytes();
+    for (name, body, code) in [
+        ("empty", Vec::new(), "empty_file"),
+        ("png", png, "binary_file"),
+        ("wide", wide, "too_many_columns"),
+    ] {
+        let r = upload(&f.app, t, &format!("department=BARB&file_name={name}.csv"), body).await;
+        assert_eq!(r.status, 422, "{name}: {}", r.text);
+        assert_eq!(
+            r.header("content-type").as_deref(),
+            Some("application/problem+json"),
+            "{name}"
+        );
+        assert!(r.text.contains(code) || r.text.contains("file"), "{name}: {}", r.text);
+    }
+    // A 1 MB field: the row is refused, the file is not.
+    let r = upload(&f.app, t, "department=BARB&file_name=big.csv", big_field).await;
+    assert!(r.status == 201 || r.status == 422, "{}", r.text);
+    // Unknown department, missing department, someone else's import.
+    let r = upload(&f.app, t, "department=NOPE", b"a,b\n1,2\n".to_vec()).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let r = upload(&f.app, t, "file_name=x.csv", b"a,b\n1,2\n".to_vec()).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let r = f.app.get("/api/v1/imports/0123456789abcdef0123456789abcdef", t).await;
+    assert_eq!(r.status, 404);
+    // A mapping that names a field that does not exist.
+    let id = upload(&f.app, t, "department=BARB", b"Forename\nAda\n".to_vec())
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = f
+        .app
+        .post(
+            &format!("/api/v1/imports/{id}/dry-run"),
+            t,
+            json!({"mapping": [{"column": 0, "header": "Forename", "target": "shoe_size"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("mapping[0].target"), "{}", r.text);
+    let r = f.app.post(&format!("/api/v1/imports/{id}/commit"), t, json!({})).await;
+    assert_eq!(r.status, 409, "no commit before a dry run: {}", r.text);
+}
+
+#[actix_web::test]
+async fn uploads_over_the_limit_are_refused() {
+    let app = TestApp::with_settings(&[("LIGHTHOUSE__IMPORTS__MAX_UPLOAD_BYTES", "2048")]).await;
+    app.department("BARB");
+    let officer = app.user(&[Role::EngagementOfficer], &[]).await;
+    let body = format!("Forename\n{}", "Ada\n".repeat(1000)).into_bytes();
+    let r = upload(&app, &officer.token, "department=BARB", body).await;
+    assert_eq!(r.status, 413, "{}", r.text);
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM import_batches"), 0);
+}
+
+#[actix_web::test]
+async fn department_editors_import_only_for_their_departments() {
+    let f = fixture().await;
+    let editor = f.app.user(&[Role::DepartmentEditor], &["BARB"]).await;
+    let r = upload(&f.app, &editor.token, "department=OPEN", b"Forename\nAda\n".to_vec()).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("out_of_scope"), "{}", r.text);
+    let theirs = upload(&f.app, &f.officer.token, "department=OPEN", b"Forename\nAda\n".to_vec()).await;
+    let id = theirs.body["id"].as_str().unwrap();
+    assert_eq!(
+        f.app.get(&format!("/api/v1/imports/{id}"), &editor.token).await.status,
+        404
+    );
+    let mine = upload(
+        &f.app,
+        &editor.token,
+        "department=BARB",
+        b"Forename,Surname\nAda,Lovelace\n".to_vec(),
+    )
+    .await;
+    assert_eq!(mine.status, 201, "{}", mine.text);
+    let list = f.app.get("/api/v1/imports", &editor.token).await;
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 1, "{}", list.text);
+    let analyst = f.app.user(&[Role::Analyst], &[]).await;
+    assert_eq!(f.app.get("/api/v1/imports", &analyst.token).await.status, 403);
+}
+
+#[actix_web::test]
+async fn a_commit_killed_between_chunks_resumes_and_ends_exactly_as_an_uninterrupted_one() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let mut csv = String::from("Ref,Forename,Surname,Email\n");
+    for i in 0..2_500 {
+        csv.push_str(&format!("R{i},Person{i},Family{},p{i}@example.org\n", i % 97));
+    }
+    let id = upload(&f.app, t, "department=BARB&source_system=crm", csv.into_bytes())
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let v = dry_run(&f.app, t, &id, json!({})).await;
+    assert_eq!(v["counts"]["create"], 2_500, "{v}");
+    let batch_id = f
+        .app
+        .count(&format!("SELECT id AS n FROM import_batches WHERE public_id = '{id}'"));
+    // Start the commit the way the API does, but let the worker die after one chunk.
+    let mut conn = f.app.state.pool.get().unwrap();
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute(&format!("UPDATE import_batches SET status = 'committing', rows_done = 0, heartbeat_at = '2000-01-01 00:00:00' WHERE id = {batch_id}"))
+        .unwrap();
+    let finished = lighthouse::service::imports::apply::run_chunks(
+        &mut conn,
+        batch_id,
+        &f.app.state.points,
+        &f.app.state.settings.matching,
+        1,
+    )
+    .unwrap();
+    assert!(!finished);
+    conn.batch_execute(&format!(
+        "UPDATE import_batches SET heartbeat_at = '2000-01-01 00:00:00' WHERE id = {batch_id}"
+    ))
+    .unwrap();
+    drop(conn);
+    assert_eq!(
+        f.app.count("SELECT COUNT(*) AS n FROM people"),
+        1_000,
+        "exactly one chunk was committed"
+    );
+    let v = f.app.get(&format!("/api/v1/imports/{id}"), t).await.body;
+    assert_eq!(v["status"], "committing");
+    assert_eq!(v["rows_done"], 1_000);
+    // Any instance's sweeper picks it up.
+    let worker = lighthouse::service::imports::runner::Worker {
+        pool: f.app.state.pool.clone(),
+        matching: f.app.state.settings.matching.clone(),
+        points: f.app.state.points.clone(),
+    };
+    assert_eq!(worker.resume_stale().unwrap(), 1);
+    let v = settle(&f.app, t, &id).await;
+    assert_eq!(v["status"], "committed", "{v}");
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 2_500);
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM source_records"), 2_500);
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(DISTINCT external_id) AS n FROM source_records"),
+        2_500
+    );
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) AS n FROM import_rows WHERE applied = FALSE"),
+        0
+    );
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM person_emails"), 2_500);
+    assert_eq!(v["counts"]["committed_create"], 2_500, "{v}");
+}
