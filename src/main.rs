@@ -41,6 +41,12 @@ enum Command {
     },
     /// Generate realistic synthetic data (demos and benchmarks).
     Generate(lighthouse::synth::GenerateArgs),
+    /// Write departmental CSV lists of the same synthetic people, with noise, look-alikes and
+    /// a truth file (for measuring identity resolution; see benches/README.md).
+    SynthCopies(lighthouse::synth::copies::CopiesArgs),
+    /// Score the service's clustering of imported synth-copies lists against their truth:
+    /// pairwise precision, recall and F1.
+    SynthScore(lighthouse::synth::score::ScoreArgs),
     /// Import a departmental list (CSV or .xlsx): check it, dry-run it and, with --commit,
     /// apply it. Progress on standard error; the counts per outcome on standard output.
     Import {
@@ -179,6 +185,8 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
             Ok(())
         }
         Command::Generate(args) => lighthouse::synth::run(&pool, &args),
+        Command::SynthCopies(args) => lighthouse::synth::copies::run(&args),
+        Command::SynthScore(args) => lighthouse::synth::score::run(&pool, &args),
         Command::Retention { dry_run } => retention(&settings, &pool, dry_run),
         Command::Import {
             department,

@@ -116,7 +116,15 @@ async fn subject_access_export_holds_everything_in_the_data_map() {
         let rows = doc["tables"][entry.table]
             .as_array()
             .unwrap_or_else(|| panic!("{} missing from the export", entry.table));
-        if ["source_records", "blocking_keys", "match_candidates", "merges", "import_rows"].contains(&entry.table) {
+        if [
+            "source_records",
+            "blocking_keys",
+            "match_candidates",
+            "merges",
+            "import_rows",
+        ]
+        .contains(&entry.table)
+        {
             continue; // no imports or merges in this fixture: present, possibly empty
         }
         assert!(

@@ -646,17 +646,23 @@ pub fn ids_by_phone(conn: &mut DbConn, number: &str, limit: i64) -> QueryResult<
 /// Ids of people whose folded names start with `prefix`, one indexed range scan per column.
 pub fn ids_by_name_prefix(conn: &mut DbConn, prefix: &str, limit: i64) -> QueryResult<Vec<i64>> {
     let hi = prefix_upper_bound(prefix);
-    let mut ids = Vec::new();
+    let mut ids: Vec<i64> = Vec::new();
+    // Family names first (what people search by), then full, given and preferred names; stop as
+    // soon as there are enough.
     for column in 0..4 {
         let q = people::table.select(people::id).limit(limit).into_boxed::<Db>();
         let q = match column {
-            0 => q.filter(people::full_fold.ge(prefix).and(people::full_fold.lt(&hi))),
-            1 => q.filter(people::family_fold.ge(prefix).and(people::family_fold.lt(&hi))),
+            0 => q.filter(people::family_fold.ge(prefix).and(people::family_fold.lt(&hi))),
+            1 => q.filter(people::full_fold.ge(prefix).and(people::full_fold.lt(&hi))),
             2 => q.filter(people::given_fold.ge(prefix).and(people::given_fold.lt(&hi))),
             _ => q.filter(people::preferred_fold.ge(prefix).and(people::preferred_fold.lt(&hi))),
         };
-        ids.extend(q.load::<i64>(conn)?);
-        if ids.len() as i64 >= limit * 4 {
+        for id in q.load::<i64>(conn)? {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        if ids.len() as i64 >= limit {
             break;
         }
     }

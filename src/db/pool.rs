@@ -131,7 +131,7 @@ impl ConnectionManager {
         let pragmas = format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
              PRAGMA busy_timeout = {}; PRAGMA secure_delete = ON; PRAGMA temp_store = MEMORY; \
-             PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;",
+             PRAGMA cache_size = -65536; PRAGMA mmap_size = 2147418112;",
             self.sqlite.busy_timeout.as_millis()
         );
         conn.batch_execute(&pragmas).map_err(|e| {

@@ -13,11 +13,13 @@
 //! - Email addresses and mobiles hold the person's index, so they never collide in a data set;
 //!   a second run into the same database with the same seed repeats them (use another seed).
 
+pub mod copies;
 mod insert;
 mod names;
 mod person;
 mod places;
 pub mod rng;
+pub mod score;
 #[cfg(test)]
 mod tests;
 

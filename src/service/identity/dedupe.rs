@@ -219,7 +219,7 @@ pub fn run(
             for k in &keys {
                 entries.push((fast_hash(k), idx));
             }
-            if !keyed.contains(&id) {
+            if !keyed.contains(&id) && !keys.is_empty() {
                 missing.extend(keys.iter().map(|k| (digest(k), id)));
                 report.indexed += 1;
             }
@@ -294,6 +294,7 @@ pub fn run(
         .collect();
     let mut parent: Vec<u32> = (0..preps.len() as u32).collect();
     let mut reviews = Vec::new();
+    let mut linked = Vec::new();
     for (i, j, score, d) in found {
         let (a, b) = (ids[i as usize], ids[j as usize]);
         if decided.contains(&(a.min(b), a.max(b))) {
@@ -306,6 +307,7 @@ pub fn run(
                 if ri != rj {
                     parent[ri.max(rj) as usize] = ri.min(rj);
                 }
+                linked.push((a, b, score));
             }
             _ => reviews.push((a, b, score)),
         }
@@ -345,6 +347,16 @@ pub fn run(
             }
             m
         };
+        // The links are recorded with their score and explanation first; each merge then marks
+        // its pair accepted.
+        for part in linked.chunks(1_000) {
+            write_tx(conn, |c| -> AppResult<()> {
+                for (a, b, score) in part {
+                    matcher::propose(c, *a, *b, score, "dedupe", now)?;
+                }
+                Ok(())
+            })?;
+        }
         let mut done = 0u64;
         let n_clusters = clusters.len() as u64;
         for (root, members) in &clusters {

@@ -708,11 +708,7 @@ fn check_consents(conn: &mut DbConn, mapping: &Mapping, consents: &BTreeMap<Stri
         }
         if let Some(b) = &d.lawful_basis {
             if crate::service::consent::types::LawfulBasis::parse(b).is_none() {
-                errors.push(FieldError::new(
-                    field("lawful_basis"),
-                    "invalid",
-                    "Not a lawful basis.",
-                ));
+                errors.push(FieldError::new(field("lawful_basis"), "invalid", "Not a lawful basis."));
             }
         }
         if d.evidence.trim().is_empty() || d.evidence.chars().count() > 500 {
