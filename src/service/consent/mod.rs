@@ -507,6 +507,14 @@ pub fn check(
 /// Streams one indexed join and applies the same [`decide::decide`] as the single check.
 pub fn contactable_by_email(conn: &mut DbConn, purpose: &Purpose, now: NaiveDateTime) -> AppResult<Vec<(i64, String)>> {
     use crate::db::schema::consent_state as cs;
+    // The suppression list is small next to the people: one set in memory beats a look-up per
+    // person.
+    let suppressed: std::collections::HashSet<String> = suppressions::table
+        .filter(suppressions::kind.eq("email"))
+        .select(suppressions::point_hash)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
     let rows = people::table
         .inner_join(person_emails::table)
         .filter(people::status.eq("active"))
@@ -515,32 +523,59 @@ pub fn contactable_by_email(conn: &mut DbConn, purpose: &Purpose, now: NaiveDate
             people::id,
             person_emails::address,
             person_emails::address_key,
-            diesel::dsl::exists(suppressions::table.filter(suppressions::point_hash.eq(person_emails::point_hash))),
+            person_emails::point_hash,
         ))
         .order(people::id)
-        .load::<(i64, String, String, bool)>(conn)?;
-    let states = cs::table
+        .load::<(i64, String, String, String)>(conn)?;
+    // Only the columns the decision reads, all held by the covering index on consent_state.
+    type StateRow = (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+    );
+    let states: Vec<StateRow> = cs::table
         .filter(cs::purpose_id.eq(purpose.id))
         .filter(cs::channel.eq("email"))
-        .select(ConsentState::as_select())
+        .select((
+            cs::person_id,
+            cs::contact_point,
+            cs::status,
+            cs::lawful_basis,
+            cs::capture_method,
+            cs::captured_at,
+            cs::expires_at,
+        ))
         .order(cs::person_id)
         .load(conn)?;
+    let to_fact = |s: &StateRow| -> Option<StateFact> {
+        Some(StateFact {
+            status: ConsentStatus::parse(&s.2)?,
+            basis: LawfulBasis::parse(&s.3)?,
+            capture_method: s.4.clone(),
+            captured_at: s.5,
+            expires_at: s.6,
+        })
+    };
     let category = Category::parse(&purpose.category).unwrap_or(Category::Marketing);
     let default_basis = LawfulBasis::parse(&purpose.default_lawful_basis).unwrap_or(LawfulBasis::Consent);
     let mut out = Vec::new();
     let mut si = 0;
-    for (person_id, address, key, suppressed) in rows {
-        while si < states.len() && states[si].person_id < person_id {
+    for (person_id, address, key, hash) in rows {
+        while si < states.len() && states[si].0 < person_id {
             si += 1;
         }
         let mut point = None;
         let mut wide = None;
         let mut j = si;
-        while j < states.len() && states[j].person_id == person_id {
-            if states[j].contact_point.is_empty() {
-                wide = fact(&states[j]);
-            } else if states[j].contact_point == key {
-                point = fact(&states[j]);
+        while j < states.len() && states[j].0 == person_id {
+            if states[j].1.is_empty() {
+                wide = to_fact(&states[j]);
+            } else if states[j].1 == key {
+                point = to_fact(&states[j]);
             }
             j += 1;
         }
@@ -550,7 +585,7 @@ pub fn contactable_by_email(conn: &mut DbConn, purpose: &Purpose, now: NaiveDate
             default_basis,
             channel: Channel::Email,
             address_known: true,
-            suppressed,
+            suppressed: suppressed.contains(&hash),
             point,
             channel_wide: wide,
             now,

@@ -645,16 +645,24 @@ pub fn search(conn: &mut DbConn, ctx: &Ctx, sink: &audit::AuditSink, req: &Searc
     }
     let mut seen = std::collections::HashSet::new();
     ids.retain(|id| seen.insert(*id));
-    let found = dbp::find_many(conn, &ids)?;
-    let mut people: Vec<Person> = ids
-        .iter()
-        .filter_map(|id| found.iter().find(|p| p.id == *id).cloned())
-        .filter(|p| visible_statuses(&ctx.principal).contains(&p.status.as_str()))
-        .collect();
-    if let Scope::Departments(_) = ctx.principal.scope {
-        let pids: Vec<i64> = people.iter().map(|p| p.id).collect();
-        let links = dbp::departments_of(conn, &pids)?;
-        people.retain(|p| links.iter().any(|l| l.0 == p.id && ctx.principal.in_scope(&[l.1])));
+    // Load only as many as the page needs (more only when some turn out not to be visible).
+    let mut people: Vec<Person> = Vec::new();
+    for batch in ids.chunks(limit as usize) {
+        let found = dbp::find_many(conn, batch)?;
+        let mut visible: Vec<Person> = batch
+            .iter()
+            .filter_map(|id| found.iter().find(|p| p.id == *id).cloned())
+            .filter(|p| visible_statuses(&ctx.principal).contains(&p.status.as_str()))
+            .collect();
+        if let Scope::Departments(_) = ctx.principal.scope {
+            let pids: Vec<i64> = visible.iter().map(|p| p.id).collect();
+            let links = dbp::departments_of(conn, &pids)?;
+            visible.retain(|p| links.iter().any(|l| l.0 == p.id && ctx.principal.in_scope(&[l.1])));
+        }
+        people.extend(visible);
+        if people.len() >= limit as usize {
+            break;
+        }
     }
     people.truncate(limit as usize);
     let items = assemble(conn, people)?;
