@@ -127,6 +127,8 @@ pub struct AuthSettings {
     pub api_token_max_days: i64,
     /// Concurrent password hashes (0 = cores).
     pub max_concurrent_hashes: usize,
+    /// Seconds an authenticated session is remembered per instance (0 = always ask the database).
+    pub session_cache_secs: u64,
 }
 
 /// `[audit]`
@@ -273,6 +275,12 @@ impl Settings {
         }
         if m.max_candidates < 1 {
             return bad("matching.max_candidates", "must be at least 1");
+        }
+        if self.auth.session_cache_secs > 60 {
+            return bad(
+                "auth.session_cache_secs",
+                "must be at most 60 (a revoked session must stop working soon)",
+            );
         }
         if self.imports.max_upload_bytes < 1024 {
             return bad("imports.max_upload_bytes", "must be at least 1024");

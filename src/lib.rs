@@ -63,7 +63,11 @@ pub fn build_state(settings: Settings, pool: db::DbPool) -> Result<(AppState, Au
         Duration::from_millis(settings.audit.flush_interval_ms),
         settings.audit.batch_size,
     );
+    let sessions = Arc::new(service::session_cache::SessionCache::new(Duration::from_secs(
+        settings.auth.session_cache_secs,
+    )));
     let state = AppState {
+        sessions,
         pool,
         hasher: Arc::new(HashLimiter::new(settings.auth.max_concurrent_hashes)),
         settings: Arc::new(settings),

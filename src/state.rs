@@ -49,6 +49,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Keyed hashing of contact points.
     pub points: PointHasher,
+    /// Recently authenticated sessions.
+    pub sessions: Arc<crate::service::session_cache::SessionCache>,
 }
 
 impl AppState {

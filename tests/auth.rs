@@ -375,3 +375,46 @@ async fn new_accounts_follow_the_password_policy() {
         .await;
     assert_eq!(editor_without_department.status, 422);
 }
+
+#[actix_web::test]
+async fn with_the_session_cache_on_sign_out_revocation_and_disabling_still_apply_at_once() {
+    let app = TestApp::with_settings(&[("LIGHTHOUSE__AUTH__SESSION_CACHE_SECS", "30")]).await;
+    let admin = app.admin().await;
+    let user = app.user(&[Role::EngagementOfficer], &[]).await;
+    for _ in 0..3 {
+        assert_eq!(app.get("/api/v1/auth/me", &user.token).await.status, 200);
+    }
+    // An API token, used (so remembered), then revoked.
+    let t = app
+        .post(
+            "/api/v1/auth/tokens",
+            &user.token,
+            json!({"label": "sync", "expires_in_days": 30}),
+        )
+        .await;
+    assert_eq!(t.status, 201, "{}", t.text);
+    let api = t.body["token"].as_str().unwrap().to_string();
+    let tid = t.body["id"].as_str().unwrap().to_string();
+    assert_eq!(app.get("/api/v1/auth/me", &api).await.status, 200);
+    let r = app
+        .req("DELETE", &format!("/api/v1/auth/tokens/{tid}"), Some(&user.token), None)
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(app.get("/api/v1/auth/me", &api).await.status, 401);
+    // Disabling the user ends the remembered session too.
+    let u = app.get(&format!("/api/v1/users/{}", user.id), &admin.token).await;
+    let r = app
+        .patch(
+            &format!("/api/v1/users/{}", user.id),
+            &admin.token,
+            json!({"version": u.body["version"], "status": "disabled"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(app.get("/api/v1/auth/me", &user.token).await.status, 401);
+    // Signing out.
+    assert_eq!(app.get("/api/v1/auth/me", &admin.token).await.status, 200);
+    let r = app.req("POST", "/api/v1/auth/logout", Some(&admin.token), None).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(app.get("/api/v1/auth/me", &admin.token).await.status, 401);
+}

@@ -425,23 +425,6 @@ async fn erasing_a_survivor_erases_the_records_merged_into_it() {
     }
 }
 
-fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lighthouse"))
-        .args(args)
-        .env("DATABASE_URL", &app.state.settings.database.url)
-        .env("LIGHTHOUSE__PRIVACY__HASH_KEY", "")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
 #[actix_web::test]
 async fn dedupe_links_the_obvious_leaves_the_different_and_is_idempotent() {
     let app = TestApp::new().await;
@@ -475,7 +458,7 @@ async fn dedupe_links_the_obvious_leaves_the_different_and_is_idempotent() {
         .unwrap();
     drop(conn);
 
-    let (ok, text) = cli(&app, &["dedupe", "--dry-run"]);
+    let (ok, text) = app.cli(&["dedupe", "--dry-run"]);
     assert!(ok, "{text}");
     assert!(text.contains("3 people"), "{text}");
     assert!(text.contains("would link 1 pairs"), "{text}");
@@ -489,7 +472,7 @@ async fn dedupe_links_the_obvious_leaves_the_different_and_is_idempotent() {
         200
     );
 
-    let (ok, text) = cli(&app, &["dedupe"]);
+    let (ok, text) = app.cli(&["dedupe"]);
     assert!(ok, "{text}");
     assert!(text.contains("linked 1 pairs (1 people merged)"), "{text}");
     let r = app.get(&format!("/api/v1/people/{b}"), &officer.token).await;
@@ -513,7 +496,7 @@ async fn dedupe_links_the_obvious_leaves_the_different_and_is_idempotent() {
     );
 
     // A second pass finds nothing new; the merge can be undone like any other.
-    let (ok, text) = cli(&app, &["dedupe"]);
+    let (ok, text) = app.cli(&["dedupe"]);
     assert!(ok, "{text}");
     assert!(text.contains("2 people"), "{text}");
     assert!(text.contains("linked 0 pairs"), "{text}");
@@ -526,7 +509,7 @@ async fn dedupe_links_the_obvious_leaves_the_different_and_is_idempotent() {
         200
     );
     // Unmerged means "not the same person": the pair is not linked again.
-    let (ok, text) = cli(&app, &["dedupe"]);
+    let (ok, text) = app.cli(&["dedupe"]);
     assert!(ok, "{text}");
     assert!(text.contains("linked 0 pairs"), "{text}");
 }

@@ -423,23 +423,7 @@ async fn retention_reports_then_erases_people_past_it() {
     conn.batch_execute("UPDATE people SET updated_at = '2015-01-01 00:00:00'")
         .unwrap();
     drop(conn);
-    let cli = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lighthouse"))
-            .args(args)
-            .env("DATABASE_URL", &f.app.state.settings.database.url)
-            .env("LIGHTHOUSE__PRIVACY__HASH_KEY", "")
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
-    };
-    let (ok, text) = cli(&["retention", "--dry-run"]);
+    let (ok, text) = f.app.cli(&["retention", "--dry-run"]);
     assert!(ok, "{text}");
     assert!(text.contains("would erase 1 people"), "{text}");
     assert_eq!(
@@ -450,7 +434,7 @@ async fn retention_reports_then_erases_people_past_it() {
         200,
         "a dry run changes nothing"
     );
-    let (ok, text) = cli(&["retention"]);
+    let (ok, text) = f.app.cli(&["retention"]);
     assert!(ok, "{text}");
     assert!(text.contains("erased 1 people"), "{text}");
     assert_eq!(
@@ -475,7 +459,7 @@ async fn retention_reports_then_erases_people_past_it() {
             .status,
         200
     );
-    let (_, text) = cli(&["retention"]);
+    let (_, text) = f.app.cli(&["retention"]);
     assert!(text.contains("erased 0 people"), "resumable and idempotent: {text}");
     let admin = f.app.admin().await;
     let audit = f

@@ -39,7 +39,19 @@ pub async fn authorize(
             if let Some(p) = principal {
                 req.extensions_mut().insert(p);
             }
-            next.call(req).await.map(ServiceResponse::map_into_left_body)
+            // Sign-out, token revocation, password changes and changes to staff accounts end
+            // or change sessions: forget what this instance remembers of them.
+            let path = req.path();
+            let changes_sessions = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+                && (path.starts_with("/api/v1/auth/") || path.starts_with("/api/v1/users"));
+            let state = changes_sessions
+                .then(|| req.app_data::<web::Data<AppState>>().cloned())
+                .flatten();
+            let res = next.call(req).await.map(ServiceResponse::map_into_left_body);
+            if let Some(state) = state {
+                state.sessions.clear();
+            }
+            res
         }
         Err(e) => Ok(req.error_response(e).map_into_right_body()),
     }
@@ -66,9 +78,17 @@ async fn check(access: Access, req: &ServiceRequest) -> Result<Option<Principal>
             None => return Err(AppError::Unauthorized("Sign in first.".into())),
         },
     };
-    let settings = state.settings.auth.clone();
     let now = state.clock.now();
-    let authed = state.db(move |c| auth::authenticate(c, &settings, &token, now)).await?;
+    let token_hash = sha256_hex(&token);
+    let authed = match state.sessions.get(&token_hash, now) {
+        Some(a) => a,
+        None => {
+            let settings = state.settings.auth.clone();
+            let a = state.db(move |c| auth::authenticate(c, &settings, &token, now)).await?;
+            state.sessions.put(token_hash, &a);
+            a
+        }
+    };
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if via_cookie && unsafe_method {
         let sent = req

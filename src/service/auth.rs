@@ -320,11 +320,14 @@ pub fn principal_for(conn: &mut DbConn, user: &User, session_id: i64) -> AppResu
 }
 
 /// A valid session: the principal, and the CSRF hash when it is a browser session.
+#[derive(Debug, Clone)]
 pub struct Authenticated {
     /// Who.
     pub principal: Principal,
     /// SHA-256 of the session's CSRF token (None for API tokens).
     pub csrf_hash: Option<String>,
+    /// The session ends then at the latest (absolute expiry, or idle timeout from now on).
+    pub valid_until: NaiveDateTime,
 }
 
 /// Resolve a bearer or cookie token. Expired, revoked or unknown tokens and disabled users are
@@ -351,9 +354,17 @@ pub fn authenticate(
     if (now - session.last_seen_at).num_seconds() >= TOUCH_EVERY_SECS {
         db::sessions::touch(conn, session.id, now)?;
     }
+    let valid_until = if session.kind == "session" {
+        session
+            .expires_at
+            .min(now + Duration::minutes(settings.session_idle_minutes))
+    } else {
+        session.expires_at
+    };
     Ok(Authenticated {
         principal: principal_for(conn, &user, session.id)?,
         csrf_hash: session.csrf_hash,
+        valid_until,
     })
 }
 

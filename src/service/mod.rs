@@ -11,6 +11,7 @@ pub mod identity;
 pub mod imports;
 pub mod people;
 pub mod privacy;
+pub mod session_cache;
 pub mod users;
 
 use chrono::NaiveDateTime;

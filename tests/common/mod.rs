@@ -240,6 +240,22 @@ impl TestApp {
         self.state.audit.flush();
     }
 
+    /// Run the `lighthouse` binary against this test's database: (success, stdout + stderr).
+    pub fn cli(&self, args: &[&str]) -> (bool, String) {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lighthouse"))
+            .args(args)
+            .env("DATABASE_URL", &self.state.settings.database.url)
+            .env("LIGHTHOUSE__PRIVACY__HASH_KEY", "")
+            .output()
+            .expect("run lighthouse");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+
     /// Run SQL text and return how many rows a COUNT query gives (fixtures and checks).
     pub fn count(&self, sql: &str) -> i64 {
         use diesel::prelude::*;

@@ -515,18 +515,30 @@ pub fn contactable_by_email(conn: &mut DbConn, purpose: &Purpose, now: NaiveDate
         .load::<String>(conn)?
         .into_iter()
         .collect();
-    let rows = people::table
-        .inner_join(person_emails::table)
+    // Two scans joined here rather than a join in SQL: SQLite would otherwise walk the people
+    // index and probe the emails one by one, more than twice as slow for a million people.
+    let active: Vec<i64> = people::table
         .filter(people::status.eq("active"))
+        .select(people::id)
+        .order(people::id)
+        .load(conn)?;
+    let mut rows = person_emails::table
         .filter(person_emails::is_primary.eq(true))
         .select((
-            people::id,
+            person_emails::person_id,
             person_emails::address,
             person_emails::address_key,
             person_emails::point_hash,
         ))
-        .order(people::id)
         .load::<(i64, String, String, String)>(conn)?;
+    rows.sort_unstable_by_key(|r| r.0);
+    let mut ai = 0;
+    rows.retain(|r| {
+        while ai < active.len() && active[ai] < r.0 {
+            ai += 1;
+        }
+        ai < active.len() && active[ai] == r.0
+    });
     // Only the columns the decision reads, all held by the covering index on consent_state.
     type StateRow = (
         i64,

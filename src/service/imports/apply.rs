@@ -26,9 +26,9 @@ use crate::error::{AppError, AppResult};
 use crate::import_core::{clean_row, CleanRow, ConsentValue, RowOutcome};
 use crate::matching::Prepared;
 use crate::service::identity::{index, matcher};
+use crate::service::new_public_id;
 use crate::service::people::input::person_fields;
 use crate::service::privacy::keys::PointHasher;
-use crate::service::{audit, new_public_id, Principal, RequestMeta};
 
 /// A stored prediction.
 #[derive(Debug, Clone, Queryable)]
@@ -579,16 +579,7 @@ pub fn run_chunks(
             .execute(c)?;
         // The file is not needed any more: what was imported is in the source records.
         diesel::delete(import_file_chunks::table.filter(import_file_chunks::batch_id.eq(b.id))).execute(c)?;
-        let mut ev = audit::event(
-            &RequestMeta::system(now),
-            Some(&Principal::system("import")),
-            "import.committed",
-            Some(("import", &b.public_id)),
-            "success",
-            Some(serde_json::json!({"counts": counts})),
-        );
-        ev.actor_user_id = b.created_by;
-        audit::record(c, ev)
+        super::audit_phase_end(c, &b, "import.committed", &counts)
     })?;
     Ok(true)
 }

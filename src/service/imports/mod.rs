@@ -805,6 +805,20 @@ pub fn start_phase(conn: &mut DbConn, ctx: &Ctx, id: &str, from: &str, to: &str,
     })
 }
 
+/// Record the end of a phase in the audit log (actor `system:import`, on behalf of the uploader).
+pub fn audit_phase_end(conn: &mut DbConn, b: &Batch, action: &str, counts: &BTreeMap<String, i64>) -> AppResult<()> {
+    let mut ev = audit::event(
+        &crate::service::RequestMeta::system(crate::db::now()),
+        Some(&crate::service::Principal::system("import")),
+        action,
+        Some(("import", &b.public_id)),
+        "success",
+        Some(serde_json::json!({ "counts": counts })),
+    );
+    ev.actor_user_id = b.created_by;
+    audit::record(conn, ev)
+}
+
 /// Batches the caller can see, newest first.
 pub fn list(conn: &mut DbConn, ctx: &Ctx) -> AppResult<ImportPage> {
     let mut q = import_batches::table.into_boxed::<Db>();

@@ -23,7 +23,6 @@ use crate::service::identity::{index, merge::rebuild_consent_state};
 use crate::service::people::input::person_fields;
 use crate::service::privacy::datamap::{Link, DATA_MAP};
 use crate::service::privacy::sql::delete_rows;
-use crate::service::{audit, Principal, RequestMeta};
 
 /// Rows undone per transaction.
 const CHUNK: i64 = 500;
@@ -308,16 +307,7 @@ pub fn run(conn: &mut DbConn, batch_id: i64) -> AppResult<()> {
                 import_batches::updated_at.eq(now),
             ))
             .execute(c)?;
-        let mut ev = audit::event(
-            &RequestMeta::system(now),
-            Some(&Principal::system("import")),
-            "import.rolled_back",
-            Some(("import", &b.public_id)),
-            "success",
-            Some(serde_json::json!({"counts": counts})),
-        );
-        ev.actor_user_id = b.created_by;
-        audit::record(c, ev)
+        super::audit_phase_end(c, &b, "import.rolled_back", &counts)
     })?;
     Ok(())
 }
