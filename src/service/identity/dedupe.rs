@@ -21,7 +21,7 @@ use std::time::Instant;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::index::{digest, insert_keys, records_of};
+use super::index::{digest, insert_keys, records_in_range};
 use super::matcher::{self, Matcher, Trained};
 use super::{merge_people, MergeRequest};
 use crate::config::MatchingSettings;
@@ -204,17 +204,19 @@ pub fn run(
             .order(people::id)
             .limit(CHUNK)
             .load(conn)?;
-        let Some(&last) = chunk.last() else { break };
+        let (Some(&first), Some(&last)) = (chunk.first(), chunk.last()) else {
+            break;
+        };
         after = last;
         let keyed: HashSet<i64> = blocking_keys::table
-            .filter(blocking_keys::person_id.eq_any(&chunk))
+            .filter(blocking_keys::person_id.between(first, last))
             .select(blocking_keys::person_id)
             .distinct()
             .load::<i64>(conn)?
             .into_iter()
             .collect();
         let mut missing: Vec<(String, i64)> = Vec::new();
-        for (id, p, keys) in prepare(records_of(conn, &chunk)?) {
+        for (id, p, keys) in prepare(records_in_range(conn, first, last)?) {
             let idx = u32::try_from(preps.len()).unwrap_or(u32::MAX);
             for k in &keys {
                 entries.push((fast_hash(k), idx));

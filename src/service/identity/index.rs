@@ -91,6 +91,63 @@ pub fn records_of(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<(i64, MatchRe
     Ok(out)
 }
 
+/// Match records of the matchable people with ids in `lo..=hi`, in id order: range scans (the
+/// whole-database pass reads everyone this way, in order).
+pub fn records_in_range(conn: &mut DbConn, lo: i64, hi: i64) -> AppResult<Vec<(i64, MatchRecord)>> {
+    use crate::db::schema::{people, person_addresses, person_emails, person_phones};
+    let mut found: Vec<Person> = people::table
+        .filter(people::id.between(lo, hi))
+        .select(Person::as_select())
+        .order(people::id)
+        .load(conn)?;
+    found.retain(matchable);
+    let mut emails = group(
+        person_emails::table
+            .filter(person_emails::person_id.between(lo, hi))
+            .select(dbp::EmailRow::as_select())
+            .order((
+                person_emails::person_id,
+                person_emails::is_primary.desc(),
+                person_emails::id,
+            ))
+            .load(conn)?,
+        |e| e.person_id,
+    );
+    let mut phones = group(
+        person_phones::table
+            .filter(person_phones::person_id.between(lo, hi))
+            .select(dbp::PhoneRow::as_select())
+            .order((
+                person_phones::person_id,
+                person_phones::is_primary.desc(),
+                person_phones::id,
+            ))
+            .load(conn)?,
+        |n| n.person_id,
+    );
+    let mut addresses = group(
+        person_addresses::table
+            .filter(person_addresses::person_id.between(lo, hi))
+            .select(dbp::AddressRow::as_select())
+            .order((
+                person_addresses::person_id,
+                person_addresses::is_primary.desc(),
+                person_addresses::id,
+            ))
+            .load(conn)?,
+        |a| a.person_id,
+    );
+    Ok(found
+        .iter()
+        .map(|p| {
+            let e = take(&mut emails, p.id);
+            let n = take(&mut phones, p.id);
+            let a = take(&mut addresses, p.id);
+            (p.id, record_of(p, &e, &n, &a))
+        })
+        .collect())
+}
+
 /// Recompute the blocking keys of these people (merged or erased people lose theirs).
 pub fn refresh(conn: &mut DbConn, ids: &[i64]) -> AppResult<()> {
     for chunk in ids.chunks(CHUNK) {
