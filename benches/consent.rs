@@ -172,7 +172,7 @@ fn run(o: &Options) -> Result<(), String> {
     };
     let pool = pool::open(
         &parsed,
-        2,
+        4,
         SqliteOptions {
             busy_timeout: Duration::from_secs(30),
         },
@@ -212,7 +212,7 @@ fn run(o: &Options) -> Result<(), String> {
     let mut got = 0;
     for i in 0..o.runs {
         let started = Instant::now();
-        let set = consent::contactable_by_email(&mut conn, &purpose, now).map_err(|e| format!("{e:?}"))?;
+        let set = consent::contactable_by_email(&pool, &purpose, now).map_err(|e| format!("{e:?}"))?;
         let secs = started.elapsed().as_secs_f64();
         got = set.len();
         eprintln!("  run {}: {} contactable in {secs:.3} s", i + 1, got);

@@ -505,41 +505,12 @@ pub fn check(
 
 /// Everyone who may be emailed for `purpose` now, at their primary address: (person id, address).
 /// Streams one indexed join and applies the same [`decide::decide`] as the single check.
-pub fn contactable_by_email(conn: &mut DbConn, purpose: &Purpose, now: NaiveDateTime) -> AppResult<Vec<(i64, String)>> {
+pub fn contactable_by_email(
+    pool: &crate::db::DbPool,
+    purpose: &Purpose,
+    now: NaiveDateTime,
+) -> AppResult<Vec<(i64, String)>> {
     use crate::db::schema::consent_state as cs;
-    // The suppression list is small next to the people: one set in memory beats a look-up per
-    // person.
-    let suppressed: std::collections::HashSet<String> = suppressions::table
-        .filter(suppressions::kind.eq("email"))
-        .select(suppressions::point_hash)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect();
-    // Two scans joined here rather than a join in SQL: SQLite would otherwise walk the people
-    // index and probe the emails one by one, more than twice as slow for a million people.
-    let active: Vec<i64> = people::table
-        .filter(people::status.eq("active"))
-        .select(people::id)
-        .order(people::id)
-        .load(conn)?;
-    let mut rows = person_emails::table
-        .filter(person_emails::is_primary.eq(true))
-        .select((
-            person_emails::person_id,
-            person_emails::address,
-            person_emails::address_key,
-            person_emails::point_hash,
-        ))
-        .load::<(i64, String, String, String)>(conn)?;
-    rows.sort_unstable_by_key(|r| r.0);
-    let mut ai = 0;
-    rows.retain(|r| {
-        while ai < active.len() && active[ai] < r.0 {
-            ai += 1;
-        }
-        ai < active.len() && active[ai] == r.0
-    });
-    // Only the columns the decision reads, all held by the covering index on consent_state.
     type StateRow = (
         i64,
         String,
@@ -549,20 +520,75 @@ pub fn contactable_by_email(conn: &mut DbConn, purpose: &Purpose, now: NaiveDate
         NaiveDateTime,
         Option<NaiveDateTime>,
     );
-    let states: Vec<StateRow> = cs::table
-        .filter(cs::purpose_id.eq(purpose.id))
-        .filter(cs::channel.eq("email"))
-        .select((
-            cs::person_id,
-            cs::contact_point,
-            cs::status,
-            cs::lawful_basis,
-            cs::capture_method,
-            cs::captured_at,
-            cs::expires_at,
-        ))
-        .order(cs::person_id)
-        .load(conn)?;
+    // The people with their primary emails, and the suppression list with the consent state, are
+    // read at the same time on two connections.
+    let load_people = || -> AppResult<Vec<(i64, String, String, String)>> {
+        let mut conn = pool.get()?;
+        let conn = &mut *conn;
+        // Two scans joined here rather than a join in SQL: SQLite would otherwise walk the people
+        // index and probe the emails one by one, more than twice as slow for a million people.
+        let active: Vec<i64> = people::table
+            .filter(people::status.eq("active"))
+            .select(people::id)
+            .order(people::id)
+            .load(conn)?;
+        let mut rows = person_emails::table
+            .filter(person_emails::is_primary.eq(true))
+            .select((
+                person_emails::person_id,
+                person_emails::address,
+                person_emails::address_key,
+                person_emails::point_hash,
+            ))
+            .load::<(i64, String, String, String)>(conn)?;
+        rows.sort_unstable_by_key(|r| r.0);
+        let mut ai = 0;
+        rows.retain(|r| {
+            while ai < active.len() && active[ai] < r.0 {
+                ai += 1;
+            }
+            ai < active.len() && active[ai] == r.0
+        });
+        Ok(rows)
+    };
+    let load_states = || -> AppResult<(std::collections::HashSet<String>, Vec<StateRow>)> {
+        let mut conn = pool.get()?;
+        let conn = &mut *conn;
+        // The suppression list is small next to the people: one set in memory beats a look-up per
+        // person.
+        let suppressed: std::collections::HashSet<String> = suppressions::table
+            .filter(suppressions::kind.eq("email"))
+            .select(suppressions::point_hash)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect();
+        // Only the columns the decision reads, all held by the covering index on consent_state.
+        let states: Vec<StateRow> = cs::table
+            .filter(cs::purpose_id.eq(purpose.id))
+            .filter(cs::channel.eq("email"))
+            .select((
+                cs::person_id,
+                cs::contact_point,
+                cs::status,
+                cs::lawful_basis,
+                cs::capture_method,
+                cs::captured_at,
+                cs::expires_at,
+            ))
+            .order(cs::person_id)
+            .load(conn)?;
+        Ok((suppressed, states))
+    };
+    let (rows, loaded) = std::thread::scope(|s| {
+        let people = s.spawn(load_people);
+        let states = load_states();
+        let people = people
+            .join()
+            .unwrap_or_else(|_| Err(AppError::Internal("the people reader stopped".into())));
+        (people, states)
+    });
+    let rows = rows?;
+    let (suppressed, states) = loaded?;
     let to_fact = |s: &StateRow| -> Option<StateFact> {
         Some(StateFact {
             status: ConsentStatus::parse(&s.2)?,
