@@ -36,13 +36,16 @@ pub async fn authorize(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody, BoxBody>>, Error> {
     match check(access, &req).await {
         Ok(principal) => {
+            let signed_in = principal.is_some();
             if let Some(p) = principal {
                 req.extensions_mut().insert(p);
             }
             // Sign-out, token revocation, password changes and changes to staff accounts end
-            // or change sessions: forget what this instance remembers of them.
+            // or change sessions: forget what this instance remembers of them (sign-in, a
+            // public route, changes nothing remembered).
             let path = req.path();
-            let changes_sessions = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+            let changes_sessions = signed_in
+                && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
                 && (path.starts_with("/api/v1/auth/") || path.starts_with("/api/v1/users"));
             let state = changes_sessions
                 .then(|| req.app_data::<web::Data<AppState>>().cloned())

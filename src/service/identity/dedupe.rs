@@ -85,55 +85,44 @@ fn fast_hash(s: &str) -> u64 {
     h.finish()
 }
 
-/// Prepared records and raw keys of a chunk, computed on every core.
-fn prepare(records: Vec<(i64, crate::matching::MatchRecord)>) -> Vec<(i64, Prepared, Vec<String>)> {
+/// `f` over `items` split into one part per core; results in order.
+fn on_every_core<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> Vec<R> + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
-    let per = records.len().div_ceil(threads).max(1);
+    let per = items.len().div_ceil(threads).max(1);
+    let f = &f;
     std::thread::scope(|s| {
-        let handles: Vec<_> = records
-            .chunks(per)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|(id, r)| {
-                            let p = Prepared::from_record(r);
-                            let k = keys_of(&p);
-                            (*id, p, k)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
+        let handles: Vec<_> = items.chunks(per).map(|part| s.spawn(move || f(part))).collect();
         handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     })
 }
 
-/// Score pairs on every core; keep those at review level or above.
+/// Prepared records and raw keys of a chunk.
+fn prepare(records: Vec<(i64, crate::matching::MatchRecord)>) -> Vec<(i64, Prepared, Vec<String>)> {
+    on_every_core(&records, |part| {
+        part.iter()
+            .map(|(id, r)| {
+                let p = Prepared::from_record(r);
+                let k = keys_of(&p);
+                (*id, p, k)
+            })
+            .collect()
+    })
+}
+
+/// Score pairs; keep those at review level or above.
 fn score_pairs(
     matcher: &Matcher,
     preps: &[Prepared],
     pairs: &[u64],
 ) -> Vec<(u32, u32, crate::matching::Score, Decision)> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
-    let per = pairs.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = pairs
-            .chunks(per)
-            .map(|part| {
-                s.spawn(move || {
-                    let mut out = Vec::new();
-                    for &pair in part {
-                        let (i, j) = ((pair >> 32) as u32, pair as u32);
-                        let (score, d) = matcher.score(&preps[i as usize], &preps[j as usize]);
-                        if d != Decision::NewPerson {
-                            out.push((i, j, score, d));
-                        }
-                    }
-                    out
-                })
+    on_every_core(pairs, |part| {
+        part.iter()
+            .filter_map(|&pair| {
+                let (i, j) = ((pair >> 32) as u32, pair as u32);
+                let (score, d) = matcher.score(&preps[i as usize], &preps[j as usize]);
+                (d != Decision::NewPerson).then_some((i, j, score, d))
             })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+            .collect()
     })
 }
 
@@ -148,17 +137,10 @@ fn find(parent: &mut [u32], mut x: u32) -> u32 {
 /// Train the model: u from random pairs, m by EM on (a sample of) the candidate pairs.
 fn train(preps: &[Prepared], pairs: &[u64], start: &Model) -> Model {
     let n = preps.len() as u64;
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    let mut rng = crate::synth::rng::SplitMix64::new(0x9E37_79B9_7F4A_7C15);
     let random: Vec<_> = (0..200_000)
         .filter_map(|_| {
-            let (i, j) = ((next() % n) as usize, (next() % n) as usize);
+            let (i, j) = (rng.below(n) as usize, rng.below(n) as usize);
             (i != j).then(|| compare(&preps[i], &preps[j]))
         })
         .collect();

@@ -75,10 +75,23 @@ pub fn records_of(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<(i64, MatchRe
         return Ok(Vec::new());
     }
     let live: Vec<i64> = people.iter().map(|p| p.id).collect();
-    let mut emails = group(dbp::emails_of(conn, &live)?, |e| e.person_id);
-    let mut phones = group(dbp::phones_of(conn, &live)?, |n| n.person_id);
-    let mut addresses = group(dbp::addresses_of(conn, &live)?, |a| a.person_id);
-    let mut out: Vec<(i64, MatchRecord)> = people
+    let emails = dbp::emails_of(conn, &live)?;
+    let phones = dbp::phones_of(conn, &live)?;
+    let addresses = dbp::addresses_of(conn, &live)?;
+    Ok(build(&people, emails, phones, addresses))
+}
+
+/// The match records of `people` (in their order) from their contact rows.
+fn build(
+    people: &[Person],
+    emails: Vec<dbp::EmailRow>,
+    phones: Vec<dbp::PhoneRow>,
+    addresses: Vec<dbp::AddressRow>,
+) -> Vec<(i64, MatchRecord)> {
+    let mut emails = group(emails, |e| e.person_id);
+    let mut phones = group(phones, |n| n.person_id);
+    let mut addresses = group(addresses, |a| a.person_id);
+    people
         .iter()
         .map(|p| {
             let e = take(&mut emails, p.id);
@@ -86,9 +99,7 @@ pub fn records_of(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<(i64, MatchRe
             let a = take(&mut addresses, p.id);
             (p.id, record_of(p, &e, &n, &a))
         })
-        .collect();
-    out.sort_by_key(|(id, _)| *id);
-    Ok(out)
+        .collect()
 }
 
 /// Match records of the matchable people with ids in `lo..=hi`, in id order: range scans (the
@@ -101,51 +112,34 @@ pub fn records_in_range(conn: &mut DbConn, lo: i64, hi: i64) -> AppResult<Vec<(i
         .order(people::id)
         .load(conn)?;
     found.retain(matchable);
-    let mut emails = group(
-        person_emails::table
-            .filter(person_emails::person_id.between(lo, hi))
-            .select(dbp::EmailRow::as_select())
-            .order((
-                person_emails::person_id,
-                person_emails::is_primary.desc(),
-                person_emails::id,
-            ))
-            .load(conn)?,
-        |e| e.person_id,
-    );
-    let mut phones = group(
-        person_phones::table
-            .filter(person_phones::person_id.between(lo, hi))
-            .select(dbp::PhoneRow::as_select())
-            .order((
-                person_phones::person_id,
-                person_phones::is_primary.desc(),
-                person_phones::id,
-            ))
-            .load(conn)?,
-        |n| n.person_id,
-    );
-    let mut addresses = group(
-        person_addresses::table
-            .filter(person_addresses::person_id.between(lo, hi))
-            .select(dbp::AddressRow::as_select())
-            .order((
-                person_addresses::person_id,
-                person_addresses::is_primary.desc(),
-                person_addresses::id,
-            ))
-            .load(conn)?,
-        |a| a.person_id,
-    );
-    Ok(found
-        .iter()
-        .map(|p| {
-            let e = take(&mut emails, p.id);
-            let n = take(&mut phones, p.id);
-            let a = take(&mut addresses, p.id);
-            (p.id, record_of(p, &e, &n, &a))
-        })
-        .collect())
+    let emails = person_emails::table
+        .filter(person_emails::person_id.between(lo, hi))
+        .select(dbp::EmailRow::as_select())
+        .order((
+            person_emails::person_id,
+            person_emails::is_primary.desc(),
+            person_emails::id,
+        ))
+        .load(conn)?;
+    let phones = person_phones::table
+        .filter(person_phones::person_id.between(lo, hi))
+        .select(dbp::PhoneRow::as_select())
+        .order((
+            person_phones::person_id,
+            person_phones::is_primary.desc(),
+            person_phones::id,
+        ))
+        .load(conn)?;
+    let addresses = person_addresses::table
+        .filter(person_addresses::person_id.between(lo, hi))
+        .select(dbp::AddressRow::as_select())
+        .order((
+            person_addresses::person_id,
+            person_addresses::is_primary.desc(),
+            person_addresses::id,
+        ))
+        .load(conn)?;
+    Ok(build(&found, emails, phones, addresses))
 }
 
 /// Recompute the blocking keys of these people (merged or erased people lose theirs).

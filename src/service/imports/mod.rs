@@ -7,6 +7,7 @@
 //! any instance resumes from the last committed chunk after a crash.
 
 pub mod apply;
+pub mod report;
 pub mod rollback;
 pub mod runner;
 pub mod scan;
@@ -28,6 +29,8 @@ use crate::import_core::{
     FileError, FileKind, Mapping, Target, XlsxOptions,
 };
 use crate::service::{audit, is_public_id, new_public_id, Ctx, Scope};
+
+pub use report::{error_report, rows, RowPage, RowQuery, RowView};
 
 /// Bytes per stored file chunk.
 const FILE_CHUNK: usize = 1024 * 1024;
@@ -152,48 +155,6 @@ pub struct ImportPage {
     pub items: Vec<ImportView>,
 }
 
-/// Filters of the row list.
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RowQuery {
-    /// Only rows with this outcome.
-    pub outcome: Option<String>,
-    /// Page size, 1–500 (default 100).
-    pub limit: Option<i64>,
-    /// Rows after this row number (default from the start).
-    pub after: Option<i64>,
-}
-
-/// One row's outcome.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct RowView {
-    /// Row number as a spreadsheet shows it.
-    pub row: i64,
-    /// create, link, review, duplicate, unchanged or reject.
-    pub outcome: String,
-    /// The person it created or was linked to (after the commit), or would be linked to.
-    pub person: Option<String>,
-    /// Earlier row of the same file this one duplicates.
-    pub duplicate_of: Option<i64>,
-    /// Match probability when linked or proposed.
-    pub match_score: Option<f64>,
-    /// The row's external id.
-    pub external_id: Option<String>,
-    /// Errors (rejected rows) and warnings.
-    pub problems: serde_json::Value,
-    /// Whether the commit applied it.
-    pub applied: bool,
-}
-
-/// A page of rows.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct RowPage {
-    /// Rows in file order.
-    pub items: Vec<RowView>,
-    /// Pass as `after` for the next page; absent on the last.
-    pub next_after: Option<i64>,
-}
-
 /// A stored batch row.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = import_batches)]
@@ -294,6 +255,11 @@ pub fn view(conn: &mut DbConn, b: &Batch, now: NaiveDateTime) -> AppResult<Impor
         .find(b.department_id)
         .select(departments::code)
         .get_result(conn)?;
+    Ok(view_in(b, department, now))
+}
+
+/// The view of a batch whose department code is known.
+fn view_in(b: &Batch, department: String, now: NaiveDateTime) -> ImportView {
     let running = matches!(b.status.as_str(), "analysing" | "committing" | "rolling_back");
     let elapsed = b
         .phase_started_at
@@ -307,7 +273,7 @@ pub fn view(conn: &mut DbConn, b: &Batch, now: NaiveDateTime) -> AppResult<Impor
         (true, Some(r)) if r > 0.0 => Some((b.rows_total - b.rows_done).max(0) as f64 / r),
         _ => None,
     };
-    Ok(ImportView {
+    ImportView {
         id: b.public_id.clone(),
         department,
         source_system: b.source_system.clone(),
@@ -329,7 +295,7 @@ pub fn view(conn: &mut DbConn, b: &Batch, now: NaiveDateTime) -> AppResult<Impor
         analysed_at: b.analysed_at.map(|t| t.and_utc()),
         committed_at: b.committed_at.map(|t| t.and_utc()),
         rolled_back_at: b.rolled_back_at.map(|t| t.and_utc()),
-    })
+    }
 }
 
 /// A batch by public id, in the caller's scope (else 404).
@@ -830,134 +796,20 @@ pub fn list(conn: &mut DbConn, ctx: &Ctx) -> AppResult<ImportPage> {
         .order(import_batches::id.desc())
         .limit(200)
         .load(conn)?;
+    let codes: std::collections::HashMap<i64, String> = departments::table
+        .select((departments::id, departments::code))
+        .load(conn)?
+        .into_iter()
+        .collect();
     let items = rows
         .iter()
-        .map(|b| view(conn, b, ctx.meta.now))
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok(ImportPage { items })
-}
-
-const OUTCOMES: [&str; 6] = ["create", "link", "review", "duplicate", "unchanged", "reject"];
-
-#[derive(Queryable)]
-struct RowRecord {
-    row_number: i64,
-    outcome: String,
-    person: Option<String>,
-    duplicate_of: Option<i64>,
-    match_score: Option<f64>,
-    external_id: Option<String>,
-    problems: String,
-    applied: bool,
-}
-
-fn row_records(
-    conn: &mut DbConn,
-    batch_id: i64,
-    outcome: Option<&str>,
-    after: i64,
-    limit: i64,
-) -> AppResult<Vec<RowRecord>> {
-    use crate::db::schema::people;
-    let mut q = import_rows::table
-        .left_join(people::table.on(people::id.nullable().eq(import_rows::person_id)))
-        .filter(import_rows::batch_id.eq(batch_id))
-        .filter(import_rows::row_number.gt(after))
-        .into_boxed::<Db>();
-    if let Some(o) = outcome {
-        q = q.filter(import_rows::outcome.eq(o.to_string()));
-    }
-    Ok(q.select((
-        import_rows::row_number,
-        import_rows::outcome,
-        people::public_id.nullable(),
-        import_rows::duplicate_of,
-        import_rows::match_score,
-        import_rows::external_id,
-        import_rows::problems,
-        import_rows::applied,
-    ))
-    .order(import_rows::row_number)
-    .limit(limit)
-    .load::<RowRecord>(conn)?)
-}
-
-/// Row outcomes, in file order.
-pub fn rows(conn: &mut DbConn, ctx: &Ctx, id: &str, q: &RowQuery) -> AppResult<RowPage> {
-    let b = find(conn, ctx, id)?;
-    if let Some(o) = &q.outcome {
-        if !OUTCOMES.contains(&o.as_str()) {
-            return Err(AppError::field(
-                "outcome",
-                "invalid",
-                "Use create, link, review, duplicate, unchanged or reject.",
-            ));
-        }
-    }
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(AppError::field(
-            "limit",
-            "out_of_range",
-            "Give a page size from 1 to 500.",
-        ));
-    }
-    let recs = row_records(conn, b.id, q.outcome.as_deref(), q.after.unwrap_or(0), limit)?;
-    let next_after = (recs.len() as i64 == limit)
-        .then(|| recs.last().map(|r| r.row_number))
-        .flatten();
-    let items = recs
-        .into_iter()
-        .map(|r| RowView {
-            row: r.row_number,
-            outcome: r.outcome,
-            person: r.person,
-            duplicate_of: r.duplicate_of,
-            match_score: r.match_score,
-            external_id: r.external_id,
-            problems: serde_json::from_str(&r.problems).unwrap_or(serde_json::Value::Null),
-            applied: r.applied,
+        .map(|b| {
+            view_in(
+                b,
+                codes.get(&b.department_id).cloned().unwrap_or_default(),
+                ctx.meta.now,
+            )
         })
         .collect();
-    Ok(RowPage { items, next_after })
-}
-
-/// The error report: every rejected row and every row with warnings, as CSV (spreadsheet
-/// formulas neutralised).
-pub fn error_report(conn: &mut DbConn, ctx: &Ctx, id: &str) -> AppResult<Vec<u8>> {
-    let b = find(conn, ctx, id)?;
-    let mut out = Vec::new();
-    crate::import_core::write_csv_row(
-        &mut out,
-        &["row", "external_id", "outcome", "severity", "column", "code", "message"],
-    )
-    .map_err(|e| AppError::Internal(e.to_string()))?;
-    let mut after = 0;
-    loop {
-        let recs = row_records(conn, b.id, None, after, 5_000)?;
-        let Some(last) = recs.last() else { break };
-        after = last.row_number;
-        for r in &recs {
-            let problems: Vec<serde_json::Value> = serde_json::from_str(&r.problems).unwrap_or_default();
-            for p in problems {
-                let text = |k: &str| p.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
-                let severity = if r.outcome == "reject" { "error" } else { "warning" };
-                let row = r.row_number.to_string();
-                crate::import_core::write_csv_row(
-                    &mut out,
-                    &[
-                        &row,
-                        r.external_id.as_deref().unwrap_or(""),
-                        &r.outcome,
-                        severity,
-                        &text("column"),
-                        &text("code"),
-                        &text("message"),
-                    ],
-                )
-                .map_err(|e| AppError::Internal(e.to_string()))?;
-            }
-        }
-    }
-    Ok(out)
+    Ok(ImportPage { items })
 }

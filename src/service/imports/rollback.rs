@@ -259,12 +259,10 @@ pub fn run(conn: &mut DbConn, batch_id: i64) -> AppResult<()> {
         write_tx(conn, |c| -> AppResult<()> {
             let mut touched = Vec::new();
             // Links first (they may point at people this batch created), then creations.
-            for (row, outcome, _) in rows.iter().filter(|r| matches!(r.1.as_str(), "link" | "duplicate")) {
+            for (row, _, _) in rows.iter().filter(|r| matches!(r.1.as_str(), "link" | "duplicate")) {
                 if let Some(id) = unlink(c, &b, *row)? {
                     touched.push(id);
                     *chunk_counts.entry("rolled_back_unlinked".into()).or_insert(0) += 1;
-                } else {
-                    let _ = outcome;
                 }
             }
             for (row, _, person) in rows.iter().filter(|r| matches!(r.1.as_str(), "create" | "review")) {
