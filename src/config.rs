@@ -37,6 +37,18 @@ pub struct Settings {
     pub matching: MatchingSettings,
     /// Bulk imports.
     pub imports: ImportSettings,
+    /// Journey analytics.
+    pub journeys: JourneySettings,
+}
+
+/// `[journeys]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JourneySettings {
+    /// Counts of people below this are published as "<k" (small-count suppression).
+    pub min_count: u64,
+    /// Default period of an analytic when the request gives none, in days back from now.
+    pub default_period_days: i64,
 }
 
 /// `[imports]`
@@ -287,6 +299,15 @@ impl Settings {
         }
         if self.imports.sweep_interval_secs < 1 {
             return bad("imports.sweep_interval_secs", "must be at least 1");
+        }
+        if self.journeys.min_count < 2 {
+            return bad(
+                "journeys.min_count",
+                "must be at least 2 (1 would publish counts of single people)",
+            );
+        }
+        if !(1..=3660).contains(&self.journeys.default_period_days) {
+            return bad("journeys.default_period_days", "must be between 1 and 3660");
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format", "must be \"text\" or \"json\"");

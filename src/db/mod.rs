@@ -16,6 +16,7 @@ pub mod audit;
 pub mod consent;
 pub mod departments;
 pub mod engagement;
+pub mod journeys;
 pub mod people;
 pub mod pool;
 pub mod schema;

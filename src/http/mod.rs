@@ -13,6 +13,7 @@ pub mod engagement;
 pub mod extract;
 pub mod identity;
 pub mod imports;
+pub mod journeys;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
@@ -97,6 +98,7 @@ macro_rules! ep {
 
 /// Every route of the service.
 pub fn endpoints() -> Vec<Endpoint> {
+    use crate::journeys_core as jc;
     use crate::service::auth::{ChangePasswordRequest, LoginRequest, LoginResponse, NewTokenRequest, TokenView};
     use crate::service::consent::decide::ContactDecision;
     use crate::service::consent::purposes::{NewPurposeRequest, NewWordingRequest, PurposeView, UpdatePurposeRequest};
@@ -110,6 +112,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     };
     use crate::service::identity::{review, MergeRequest, MergeResult, UnmergeRequest, UnmergeResult};
     use crate::service::imports::{DryRunRequest, ImportPage, ImportView, RowPage, RowQuery, UploadQuery};
+    use crate::service::journeys::{JourneyQuery, JourneyResult};
     use crate::service::people::input::{NewPersonRequest, UpdatePersonRequest};
     use crate::service::people::view::PersonView;
     use crate::service::people::{ListQuery, PersonPage, SearchRequest, SearchResults};
@@ -172,6 +175,12 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep!(PATCH "/api/v1/activities/{id}", Needs(ActivitiesWrite), engagement::update, "engagement", "Change an activity", req = UpdateActivityRequest, res = ActivityView),
         ep!(POST "/api/v1/engagements", Needs(EngagementWrite), engagement::log_one, "engagement", "Log one engagement (idempotent by source and external_ref)", status = 201, req = EngagementInput, res = BatchResult),
         ep!(POST "/api/v1/engagements/batch", Needs(EngagementWrite), engagement::log_batch, "engagement", "Log up to 10,000 engagements at once, all or nothing", req = EngagementBatch, res = BatchResult, limit = 16 << 20),
+        ep!(GET "/api/v1/journeys/transitions", Needs(JourneysRead), journeys::transitions, "journeys", "From each kind of engagement, what people did next and how soon (json, csv or svg)", res = JourneyResult<jc::TransitionMatrix>, query = JourneyQuery),
+        ep!(GET "/api/v1/journeys/funnel", Needs(JourneysRead), journeys::funnel, "journeys", "Invited → registered → attended → came back, for an activity or a kind (json, csv or svg)", res = JourneyResult<jc::Funnel>, query = JourneyQuery),
+        ep!(GET "/api/v1/journeys/cohorts", Needs(JourneysRead), journeys::cohorts, "journeys", "People by month of first engagement, re-engaging in later months (json, csv or svg)", res = JourneyResult<jc::CohortTable>, query = JourneyQuery),
+        ep!(GET "/api/v1/journeys/paths", Needs(JourneysRead), journeys::paths, "journeys", "The most frequent sequences of engagement kinds (json, csv or svg)", res = JourneyResult<jc::PathList>, query = JourneyQuery),
+        ep!(GET "/api/v1/journeys/reach", Needs(JourneysRead), journeys::reach, "journeys", "People engaged per department and across departments (json, csv or svg)", res = JourneyResult<jc::Reach>, query = JourneyQuery),
+        ep!(GET "/api/v1/people/{id}/scores", Needs(PeopleRead), journeys::scores, "journeys", "The person's recency, frequency and breadth scores (json, csv or svg)", res = jc::PersonScores, query = journeys::ScoresQuery),
         ep!(GET "/api/v1/departments", Needs(DepartmentsRead), departments::list, "departments", "Every department", res = Vec<DepartmentView>),
         ep!(POST "/api/v1/departments", Needs(DepartmentsManage), departments::create, "departments", "Create a department", status = 201, req = NewDepartmentRequest, res = DepartmentView),
         ep!(PATCH "/api/v1/departments/{code}", Needs(DepartmentsManage), departments::update, "departments", "Rename a department", req = UpdateDepartmentRequest, res = DepartmentView),

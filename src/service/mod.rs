@@ -9,6 +9,7 @@ pub mod departments;
 pub mod engagement;
 pub mod identity;
 pub mod imports;
+pub mod journeys;
 pub mod people;
 pub mod privacy;
 pub mod session_cache;

@@ -1,0 +1,97 @@
+//! Reads for journey analytics: engagement events in (person, time) order, a slice of people at a
+//! time, and the people the analytics must leave out.
+//!
+//! Policy: the analytics stream events sorted by person then time; reading them in person-id
+//! slices keeps memory bounded and each query an ordered range scan of the
+//! `engagement_events_journey` index, which covers every column read here (no table lookups).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::people::Db;
+use super::schema::{engagement_events, people};
+use super::DbConn;
+
+/// Which events an analytic reads.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// From (inclusive).
+    pub from: Option<NaiveDateTime>,
+    /// To (exclusive).
+    pub to: Option<NaiveDateTime>,
+    /// Only these actions.
+    pub actions: Vec<&'static str>,
+    /// Only these departments (internal ids); `None` = every department.
+    pub departments: Option<Vec<i64>>,
+    /// Only this kind.
+    pub kind: Option<String>,
+}
+
+/// One event as the analytics read it: person, time, kind, action, department, activity.
+pub type EventTuple = (i64, NaiveDateTime, String, String, i64, Option<i64>);
+
+/// Events of people with `lo <= id < hi`, sorted by person then time.
+pub fn events_in_range(conn: &mut DbConn, lo: i64, hi: i64, f: &EventFilter) -> QueryResult<Vec<EventTuple>> {
+    let mut q = engagement_events::table
+        .filter(engagement_events::person_id.ge(lo))
+        .filter(engagement_events::person_id.lt(hi))
+        .into_boxed::<Db>();
+    if let Some(t) = f.from {
+        q = q.filter(engagement_events::occurred_at.ge(t));
+    }
+    if let Some(t) = f.to {
+        q = q.filter(engagement_events::occurred_at.lt(t));
+    }
+    if !f.actions.is_empty() {
+        q = q.filter(engagement_events::action.eq_any(f.actions.clone()));
+    }
+    if let Some(d) = &f.departments {
+        q = q.filter(engagement_events::department_id.eq_any(d.clone()));
+    }
+    if let Some(k) = &f.kind {
+        q = q.filter(engagement_events::kind.eq(k.clone()));
+    }
+    q.select((
+        engagement_events::person_id,
+        engagement_events::occurred_at,
+        engagement_events::kind,
+        engagement_events::action,
+        engagement_events::department_id,
+        engagement_events::activity_id,
+    ))
+    .order((engagement_events::person_id, engagement_events::occurred_at))
+    .load(conn)
+}
+
+/// The highest person id with any event (0 if none).
+pub fn max_person_with_events(conn: &mut DbConn) -> QueryResult<i64> {
+    Ok(engagement_events::table
+        .select(diesel::dsl::max(engagement_events::person_id))
+        .first::<Option<i64>>(conn)?
+        .unwrap_or(0))
+}
+
+/// People the analytics leave out — restricted, erased or merged away — sorted.
+pub fn excluded_people(conn: &mut DbConn) -> QueryResult<Vec<i64>> {
+    people::table
+        .filter(people::status.ne("active"))
+        .select(people::id)
+        .order(people::id)
+        .load(conn)
+}
+
+/// Every event of one person, for their scores.
+pub fn events_of(conn: &mut DbConn, person_id: i64) -> QueryResult<Vec<EventTuple>> {
+    engagement_events::table
+        .filter(engagement_events::person_id.eq(person_id))
+        .select((
+            engagement_events::person_id,
+            engagement_events::occurred_at,
+            engagement_events::kind,
+            engagement_events::action,
+            engagement_events::department_id,
+            engagement_events::activity_id,
+        ))
+        .order(engagement_events::occurred_at)
+        .load(conn)
+}

@@ -1,0 +1,456 @@
+//! Journey analytics over the engagement ledger: transitions, funnels, cohorts, paths, reach, and
+//! one person's recency / frequency / breadth scores.
+//!
+//! Policy:
+//! - **Who counts**: only `active` people. Restricted people (processing restricted), erased people
+//!   (only anonymous aggregates remain) and records merged into another are left out.
+//! - **Which events**: `occurred_at` in `[from, to)` — by default the last
+//!   `journeys.default_period_days` up to now — narrowed by department and kind. A user scoped to
+//!   departments sees analytics of their departments' events only.
+//! - **What comes out**: counts of people, never people. Counts below `journeys.min_count` are
+//!   published as `"<k"` and the cells that would reveal them as `"hidden"` (see
+//!   [`crate::journeys_core`]). Every analytic renders as JSON, CSV or an SVG chart.
+//! - **How it is read**: one pass over events sorted by person then time, fetched in person-id
+//!   slices (bounded memory), interned into small ids before the analytics see them.
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::JourneySettings;
+use crate::db::journeys::{EventFilter, EventTuple};
+use crate::db::{self, DbConn};
+use crate::error::{AppError, AppResult};
+use crate::journeys_core::{self as jc, Dictionary, EventIds, FunnelScope, Options};
+use crate::service::audit;
+use crate::service::authz::Scope;
+use crate::service::engagement::events::ACTIONS;
+use crate::service::Ctx;
+
+/// People per read: bounds the memory of one slice.
+const SLICE: i64 = 50_000;
+
+/// The participation actions (and, for funnels, the steps before them).
+const PARTICIPATION: [&str; 3] = ["attended", "volunteered", "responded"];
+const FUNNEL_ACTIONS: [&str; 5] = ["invited", "registered", "attended", "volunteered", "responded"];
+
+/// How an analytic is rendered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// JSON (default).
+    #[default]
+    Json,
+    /// CSV (formulas neutralised).
+    Csv,
+    /// An SVG chart.
+    Svg,
+}
+
+/// Filters and options of every journey analytic.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JourneyQuery {
+    /// From (inclusive); default `journeys.default_period_days` before `to`.
+    pub from: Option<DateTime<Utc>>,
+    /// To (exclusive); default now.
+    pub to: Option<DateTime<Utc>>,
+    /// Only events of this department (code).
+    pub department: Option<String>,
+    /// Only events of this kind; for a funnel, the kind whose activities it follows.
+    pub kind: Option<String>,
+    /// Funnel only: the activity it follows (public id).
+    pub activity: Option<String>,
+    /// `json` (default), `csv` or `svg`.
+    pub format: Option<Format>,
+    /// Paths: how many to list (1–50, default 10).
+    pub top: Option<usize>,
+    /// Paths: longest path in kinds (1–8, default 5).
+    pub max_len: Option<usize>,
+    /// Cohorts: months after the first (0–120, default 12).
+    pub months: Option<usize>,
+}
+
+/// Which analytic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Analytic {
+    /// From each kind, what people did next and how soon.
+    Transitions,
+    /// Invited → registered → attended → came back.
+    Funnel,
+    /// People by month of first participation, re-engaging in later months.
+    Cohorts,
+    /// The most frequent sequences of kinds.
+    Paths,
+    /// People per department and across departments.
+    Reach,
+}
+
+impl Analytic {
+    /// The analytic's name, as in its path.
+    pub fn name(self) -> &'static str {
+        match self {
+            Analytic::Transitions => "transitions",
+            Analytic::Funnel => "funnel",
+            Analytic::Cohorts => "cohorts",
+            Analytic::Paths => "paths",
+            Analytic::Reach => "reach",
+        }
+    }
+}
+
+/// An analytic's result, in its requested form.
+#[derive(Debug)]
+pub struct Rendered {
+    /// Media type.
+    pub content_type: &'static str,
+    /// Body.
+    pub body: String,
+    /// Suggested file name (CSV and SVG).
+    pub file_name: String,
+}
+
+/// The period an analytic covers, echoed with the result.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Period {
+    /// From (inclusive).
+    pub from: DateTime<Utc>,
+    /// To (exclusive).
+    pub to: DateTime<Utc>,
+}
+
+/// A JSON result: the period and the analytic.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct JourneyResult<T> {
+    /// The period covered.
+    pub period: Period,
+    /// The analytic.
+    pub result: T,
+}
+
+fn render<T: Serialize>(
+    analytic: Analytic,
+    format: Format,
+    period: Period,
+    value: T,
+    csv: impl FnOnce(&T) -> String,
+    svg: impl FnOnce(&T) -> String,
+) -> AppResult<Rendered> {
+    let stem = format!(
+        "{}-{}-{}",
+        analytic.name(),
+        period.from.format("%Y%m%d"),
+        period.to.format("%Y%m%d")
+    );
+    let file_name = |ext: &str| format!("{stem}.{ext}");
+    Ok(match format {
+        Format::Json => Rendered {
+            content_type: "application/json",
+            body: serde_json::to_string(&JourneyResult { period, result: value })
+                .map_err(|e| AppError::Internal(e.to_string()))?,
+            file_name: file_name("json"),
+        },
+        Format::Csv => Rendered {
+            content_type: "text/csv; charset=utf-8",
+            body: csv(&value),
+            file_name: file_name("csv"),
+        },
+        Format::Svg => Rendered {
+            content_type: "image/svg+xml",
+            body: svg(&value),
+            file_name: file_name("svg"),
+        },
+    })
+}
+
+/// Every kind, action and department, interned before the pass (the pass cannot grow it).
+fn dictionary(conn: &mut DbConn) -> AppResult<(Dictionary, Vec<(i64, u16)>)> {
+    let mut dict = Dictionary::new();
+    for (code, _) in db::engagement::kinds(conn)? {
+        dict.kind_id(&code);
+    }
+    for action in ACTIONS {
+        dict.action_id(action);
+    }
+    let departments = db::departments::list(conn)?
+        .into_iter()
+        .map(|d| (d.id, dict.department_id(&d.code)))
+        .collect();
+    Ok((dict, departments))
+}
+
+/// Events of the filter, slice by slice, as interned ids; remembers the first database error.
+struct EventStream<'a> {
+    conn: &'a mut DbConn,
+    filter: EventFilter,
+    dict: &'a Dictionary,
+    departments: &'a [(i64, u16)],
+    excluded: Vec<i64>,
+    next_lo: i64,
+    max: i64,
+    buf: std::vec::IntoIter<EventTuple>,
+    error: Option<diesel::result::Error>,
+}
+
+impl EventStream<'_> {
+    fn encode(&self, (person, at, kind, action, department, activity): EventTuple) -> Option<EventIds> {
+        if self.excluded.binary_search(&person).is_ok() {
+            return None;
+        }
+        Some(EventIds {
+            person,
+            at_secs: at.and_utc().timestamp(),
+            kind: self.dict.find_kind(&kind)?,
+            action: ACTIONS
+                .iter()
+                .position(|a| *a == action)
+                .and_then(|i| u16::try_from(i).ok())?,
+            department: self.departments.iter().find(|d| d.0 == department)?.1,
+            activity: activity.unwrap_or(0),
+        })
+    }
+}
+
+impl Iterator for EventStream<'_> {
+    type Item = EventIds;
+
+    fn next(&mut self) -> Option<EventIds> {
+        loop {
+            while let Some(row) = self.buf.next() {
+                if let Some(ev) = self.encode(row) {
+                    return Some(ev);
+                }
+            }
+            if self.error.is_some() || self.next_lo > self.max {
+                return None;
+            }
+            let (lo, hi) = (self.next_lo, self.next_lo.saturating_add(SLICE));
+            self.next_lo = hi;
+            match db::journeys::events_in_range(self.conn, lo, hi, &self.filter) {
+                Ok(rows) => self.buf = rows.into_iter(),
+                Err(e) => self.error = Some(e),
+            }
+        }
+    }
+}
+
+fn parse_period(q: &JourneyQuery, settings: &JourneySettings, now: NaiveDateTime) -> AppResult<Period> {
+    let to = q.to.unwrap_or_else(|| now.and_utc());
+    let from = q
+        .from
+        .unwrap_or_else(|| to - Duration::days(settings.default_period_days));
+    if from >= to {
+        return Err(AppError::field("from", "empty_period", "`from` must be before `to`."));
+    }
+    if to - from > Duration::days(3660) {
+        return Err(AppError::field(
+            "from",
+            "period_too_long",
+            "A period covers at most ten years.",
+        ));
+    }
+    Ok(Period { from, to })
+}
+
+fn options(q: &JourneyQuery, settings: &JourneySettings, period: &Period) -> AppResult<Options> {
+    let mut opts = Options::new(period.to.naive_utc());
+    opts.min_count = settings.min_count;
+    if let Some(top) = q.top {
+        if !(1..=50).contains(&top) {
+            return Err(AppError::field("top", "out_of_range", "Between 1 and 50."));
+        }
+        opts.top_paths = top;
+    }
+    if let Some(len) = q.max_len {
+        if !(1..=8).contains(&len) {
+            return Err(AppError::field("max_len", "out_of_range", "Between 1 and 8."));
+        }
+        opts.max_path_len = len;
+    }
+    if let Some(m) = q.months {
+        if m > 120 {
+            return Err(AppError::field("months", "out_of_range", "Between 0 and 120."));
+        }
+        opts.cohort_months = m;
+    }
+    Ok(opts)
+}
+
+/// Run one analytic for the caller and render it.
+pub fn run(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    settings: &JourneySettings,
+    analytic: Analytic,
+    q: &JourneyQuery,
+) -> AppResult<Rendered> {
+    let period = parse_period(q, settings, ctx.meta.now)?;
+    let opts = options(q, settings, &period)?;
+    let (dict, departments) = dictionary(conn)?;
+    let department_ids = department_filter(conn, ctx, q)?;
+    if let Some(k) = &q.kind {
+        if dict.find_kind(k).is_none() {
+            return Err(AppError::field(
+                "kind",
+                "unknown_kind",
+                "There is no such kind of activity.",
+            ));
+        }
+    }
+    let scope = match analytic {
+        Analytic::Funnel => Some(funnel_scope(conn, ctx, q)?),
+        _ => {
+            if q.activity.is_some() {
+                return Err(AppError::field(
+                    "activity",
+                    "not_applicable",
+                    "Only funnels follow one activity.",
+                ));
+            }
+            None
+        }
+    };
+    let filter = EventFilter {
+        from: Some(period.from.naive_utc()),
+        to: Some(period.to.naive_utc()),
+        actions: if scope.is_some() {
+            FUNNEL_ACTIONS.to_vec()
+        } else {
+            PARTICIPATION.to_vec()
+        },
+        departments: department_ids,
+        // A funnel's kind says which activities it follows; "came back" may be any kind.
+        kind: if scope.is_some() { None } else { q.kind.clone() },
+    };
+    let max = db::journeys::max_person_with_events(conn)?;
+    let excluded = db::journeys::excluded_people(conn)?;
+    let mut stream = EventStream {
+        conn,
+        filter,
+        dict: &dict,
+        departments: &departments,
+        excluded,
+        next_lo: 0,
+        max,
+        buf: Vec::new().into_iter(),
+        error: None,
+    };
+    let format = q.format.unwrap_or_default();
+    let rendered = match (analytic, scope) {
+        (Analytic::Transitions, _) => {
+            let v = jc::transitions_ids(&mut stream, &dict, &opts);
+            render(analytic, format, period, v, |v| v.to_csv(), |v| v.to_svg())
+        }
+        (Analytic::Funnel, Some(scope)) => {
+            let v = jc::funnel_ids(&mut stream, &dict, &opts, scope);
+            render(analytic, format, period, v, |v| v.to_csv(), |v| v.to_svg())
+        }
+        (Analytic::Funnel, None) => Err(AppError::Internal("funnel without scope".into())),
+        (Analytic::Cohorts, _) => {
+            let v = jc::cohorts_ids(&mut stream, &dict, &opts);
+            render(analytic, format, period, v, |v| v.to_csv(), |v| v.to_svg())
+        }
+        (Analytic::Paths, _) => {
+            let v = jc::paths_ids(&mut stream, &dict, &opts);
+            render(analytic, format, period, v, |v| v.to_csv(), |v| v.to_svg())
+        }
+        (Analytic::Reach, _) => {
+            let v = jc::reach_ids(&mut stream, &dict, &opts);
+            render(analytic, format, period, v, |v| v.to_csv(), |v| v.to_svg())
+        }
+    }?;
+    if let Some(e) = stream.error {
+        return Err(e.into());
+    }
+    Ok(rendered)
+}
+
+/// The departments whose events count: the one asked for, within the caller's scope.
+fn department_filter(conn: &mut DbConn, ctx: &Ctx, q: &JourneyQuery) -> AppResult<Option<Vec<i64>>> {
+    let asked = match &q.department {
+        Some(code) => Some(
+            db::departments::list(conn)?
+                .into_iter()
+                .find(|d| &d.code == code)
+                .map(|d| vec![d.id])
+                .ok_or_else(|| AppError::field("department", "unknown_department", "There is no such department."))?,
+        ),
+        None => None,
+    };
+    Ok(match &ctx.principal.scope {
+        Scope::All => asked,
+        Scope::Departments(mine) => Some(
+            asked
+                .unwrap_or_else(|| mine.clone())
+                .into_iter()
+                .filter(|d| mine.contains(d))
+                .collect(),
+        ),
+    })
+}
+
+fn funnel_scope(conn: &mut DbConn, ctx: &Ctx, q: &JourneyQuery) -> AppResult<FunnelScope> {
+    match (&q.activity, &q.kind) {
+        (Some(a), None) => {
+            let activity = crate::service::engagement::activities::find_visible(conn, ctx, a)?;
+            Ok(FunnelScope::Activity(activity.id))
+        }
+        (None, Some(k)) => Ok(FunnelScope::Kind(k.clone())),
+        _ => Err(AppError::field(
+            "activity",
+            "funnel_scope",
+            "A funnel follows one activity or one kind: give exactly one of `activity` and `kind`.",
+        )),
+    }
+}
+
+/// One person's recency / frequency / breadth scores, as of now.
+pub fn person_scores(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    sink: &audit::AuditSink,
+    public_id: &str,
+    format: Format,
+) -> AppResult<Rendered> {
+    let person = crate::service::people::find_visible(conn, &ctx.principal, public_id)?;
+    let (dict, departments) = dictionary(conn)?;
+    let rows = db::journeys::events_of(conn, person.id)?;
+    let stream = EventStream {
+        conn,
+        filter: EventFilter::default(),
+        dict: &dict,
+        departments: &departments,
+        excluded: Vec::new(),
+        next_lo: 1,
+        max: 0,
+        buf: rows.into_iter(),
+        error: None,
+    };
+    let events: Vec<EventIds> = stream.collect();
+    let scores = jc::person_scores_ids(&events, &dict, ctx.meta.now.and_utc().timestamp());
+    sink.send(audit::event(
+        &ctx.meta,
+        Some(&ctx.principal),
+        "scores.read",
+        Some(("person", public_id)),
+        "success",
+        None,
+    ));
+    let file_name = |ext: &str| format!("scores-{public_id}.{ext}");
+    Ok(match format {
+        Format::Json => Rendered {
+            content_type: "application/json",
+            body: serde_json::to_string(&scores).map_err(|e| AppError::Internal(e.to_string()))?,
+            file_name: file_name("json"),
+        },
+        Format::Csv => Rendered {
+            content_type: "text/csv; charset=utf-8",
+            body: scores.to_csv(),
+            file_name: file_name("csv"),
+        },
+        Format::Svg => Rendered {
+            content_type: "image/svg+xml",
+            body: scores.to_svg(),
+            file_name: file_name("svg"),
+        },
+    })
+}
