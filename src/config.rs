@@ -39,6 +39,48 @@ pub struct Settings {
     pub imports: ImportSettings,
     /// Journey analytics.
     pub journeys: JourneySettings,
+    /// Campaigns and the mail they send.
+    pub campaigns: CampaignSettings,
+}
+
+/// `[campaigns]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignSettings {
+    /// A campaign to more people than this needs a second person's approval.
+    pub approval_threshold: i64,
+    /// SMTP host; empty = sending disabled (messages stay queued).
+    pub smtp_host: String,
+    /// SMTP port.
+    pub smtp_port: u16,
+    /// `starttls`, `tls` or `none`.
+    pub smtp_tls: String,
+    /// SMTP user name (empty = no authentication).
+    pub smtp_username: String,
+    /// SMTP password.
+    pub smtp_password: String,
+    /// SMTP connections kept open per instance.
+    pub smtp_pool_size: u32,
+    /// SMTP timeout in seconds.
+    pub smtp_timeout_secs: u64,
+    /// The From and envelope address.
+    pub from_address: String,
+    /// Base URL of this service as people reach it (unsubscribe links).
+    pub public_base_url: String,
+    /// Optional mailto address for List-Unsubscribe.
+    pub unsubscribe_mailto: String,
+    /// Messages per second per instance (0 = no limit).
+    pub rate_per_second: u32,
+    /// Attempts before a message fails.
+    pub max_attempts: i32,
+    /// First retry delay in seconds (doubles each attempt).
+    pub retry_base_secs: i64,
+    /// Sending threads inside `serve` (0 = none).
+    pub workers: usize,
+    /// Messages claimed per round.
+    pub batch_size: i64,
+    /// How long a claim lasts before another worker may take the message over, in seconds.
+    pub claim_secs: i64,
 }
 
 /// `[journeys]`
@@ -308,6 +350,28 @@ impl Settings {
         }
         if !(1..=3660).contains(&self.journeys.default_period_days) {
             return bad("journeys.default_period_days", "must be between 1 and 3660");
+        }
+        let c = &self.campaigns;
+        if !matches!(c.smtp_tls.as_str(), "starttls" | "tls" | "none") {
+            return bad("campaigns.smtp_tls", "must be \"starttls\", \"tls\" or \"none\"");
+        }
+        if !c.smtp_host.is_empty() && !c.from_address.contains('@') {
+            return bad(
+                "campaigns.from_address",
+                "must be an email address when smtp_host is set",
+            );
+        }
+        if !(c.public_base_url.starts_with("https://") || c.public_base_url.starts_with("http://")) {
+            return bad(
+                "campaigns.public_base_url",
+                "must start with https:// (or http:// for local use)",
+            );
+        }
+        if c.max_attempts < 1 || c.batch_size < 1 || c.claim_secs < 10 || c.smtp_pool_size < 1 {
+            return bad(
+                "campaigns",
+                "max_attempts, batch_size and smtp_pool_size must be at least 1, claim_secs at least 10",
+            );
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format", "must be \"text\" or \"json\"");

@@ -4,12 +4,14 @@
 //! Layers: `http` (actix-web handlers, thin) → `service` (rules and transactions) → `db`
 //! (diesel queries on either backend). The CLI in `main.rs` uses the same services.
 
+pub mod campaigns_core;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
 pub mod import_core;
 pub mod journeys_core;
+pub mod mail;
 pub mod matching;
 pub mod normalize;
 pub mod service;
@@ -66,7 +68,17 @@ pub fn build_state(settings: Settings, pool: db::DbPool) -> Result<(AppState, Au
     let sessions = Arc::new(service::session_cache::SessionCache::new(Duration::from_secs(
         settings.auth.session_cache_secs,
     )));
+    let mailer = mail::Mailer::from_settings(&settings.campaigns)?;
+    let sender = service::campaigns::send::Sender {
+        pool: pool.clone(),
+        mailer,
+        settings: settings.campaigns.clone(),
+        points: points.clone(),
+        pacer: service::campaigns::send::Pacer::new(settings.campaigns.rate_per_second),
+        name: format!("{}-{}", std::process::id(), service::random_token(6)),
+    };
     let state = AppState {
+        sender,
         sessions,
         pool,
         hasher: Arc::new(HashLimiter::new(settings.auth.max_concurrent_hashes)),

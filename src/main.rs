@@ -25,6 +25,13 @@ struct Cli {
 enum Command {
     /// Run the HTTP service (applies pending migrations first).
     Serve,
+    /// Send campaign messages (the outbox) until stopped, without serving HTTP. Several workers
+    /// (and instances) can run at once; each message is claimed by one.
+    Worker {
+        /// Sending threads.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage staff accounts.
@@ -152,6 +159,17 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
     let pool = lighthouse::open_database(&settings)?;
     match command {
         Command::Serve => serve(settings, pool),
+        Command::Worker { threads } => {
+            let (state, _writer) = lighthouse::build_state(settings, pool)?;
+            if !state.sender.mailer.enabled() {
+                return Err("campaigns.smtp_host is empty: there is nothing to send through".into());
+            }
+            state.sender.clone().spawn(threads.max(1));
+            tracing::info!(threads, "sending");
+            loop {
+                std::thread::park();
+            }
+        }
         Command::Migrate => {
             println!("database is up to date");
             Ok(())
@@ -465,6 +483,9 @@ fn serve(settings: Settings, pool: lighthouse::db::DbPool) -> Result<(), String>
     .start_sweeper(std::time::Duration::from_secs(
         state.settings.imports.sweep_interval_secs,
     ));
+    if state.sender.mailer.enabled() && state.settings.campaigns.workers > 0 {
+        state.sender.clone().spawn(state.settings.campaigns.workers);
+    }
     let result = actix_web::rt::System::new().block_on(async move {
         let server_state = state.clone();
         let mut server = actix_web::HttpServer::new(move || lighthouse::app(server_state.clone()));

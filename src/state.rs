@@ -51,6 +51,8 @@ pub struct AppState {
     pub points: PointHasher,
     /// Recently authenticated sessions.
     pub sessions: Arc<crate::service::session_cache::SessionCache>,
+    /// Campaign sending (the workers `serve` starts, test sends).
+    pub sender: crate::service::campaigns::send::Sender,
 }
 
 impl AppState {

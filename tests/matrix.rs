@@ -30,6 +30,7 @@ fn expected() -> Vec<(&'static str, &'static str, Who)> {
     const CONSENT_WRITE: &[Role] = &[Administrator, EngagementOfficer, DepartmentEditor];
     const DPO: &[Role] = &[DataProtectionOfficer];
     const SUPPRESS: &[Role] = &[Administrator, DataProtectionOfficer, EngagementOfficer];
+    const CAMPAIGNS: &[Role] = &[Administrator, CampaignsManager];
     vec![
         ("GET", "/healthz", Who::Public),
         ("GET", "/readyz", Who::Public),
@@ -74,6 +75,25 @@ fn expected() -> Vec<(&'static str, &'static str, Who)> {
         ("POST", "/api/v1/matches/{id}/reject", Who::Roles(CONSENT_WRITE)),
         ("GET", "/api/v1/people/{id}/timeline", Who::Roles(PEOPLE_READ)),
         ("GET", "/api/v1/people/{id}/scores", Who::Roles(PEOPLE_READ)),
+        ("GET", "/api/v1/segments", Who::Roles(CAMPAIGNS)),
+        ("POST", "/api/v1/segments", Who::Roles(CAMPAIGNS)),
+        ("POST", "/api/v1/segments/preview", Who::Roles(CAMPAIGNS)),
+        ("GET", "/api/v1/segments/{id}", Who::Roles(CAMPAIGNS)),
+        ("POST", "/api/v1/segments/{id}/preview", Who::Roles(CAMPAIGNS)),
+        ("GET", "/api/v1/templates", Who::Roles(CAMPAIGNS)),
+        ("POST", "/api/v1/templates", Who::Roles(CAMPAIGNS)),
+        ("GET", "/api/v1/templates/{id}", Who::Roles(CAMPAIGNS)),
+        ("POST", "/api/v1/templates/{id}/preview", Who::Roles(CAMPAIGNS)),
+        ("GET", "/api/v1/campaigns", Who::Roles(CAMPAIGNS)),
+        ("POST", "/api/v1/campaigns", Who::Roles(CAMPAIGNS)),
+        ("GET", "/api/v1/campaigns/{id}", Who::Roles(CAMPAIGNS)),
+        ("POST", "/api/v1/campaigns/{id}/approve", Who::Roles(CAMPAIGNS)),
+        ("POST", "/api/v1/campaigns/{id}/start", Who::Roles(CAMPAIGNS)),
+        ("POST", "/api/v1/campaigns/{id}/cancel", Who::Roles(CAMPAIGNS)),
+        ("POST", "/api/v1/campaigns/{id}/test-send", Who::Roles(CAMPAIGNS)),
+        ("POST", "/api/v1/bounces", Who::Roles(CAMPAIGNS)),
+        ("GET", "/u/{token}", Who::Public),
+        ("POST", "/u/{token}", Who::Public),
         ("GET", "/api/v1/journeys/transitions", Who::SignedIn),
         ("GET", "/api/v1/journeys/funnel", Who::SignedIn),
         ("GET", "/api/v1/journeys/cohorts", Who::SignedIn),
@@ -140,6 +160,10 @@ async fn every_role_gets_what_the_matrix_says() {
             .replace("/tokens/{id}", "/tokens/0123456789abcdef0123456789abcdef")
             .replace("/matches/{id}", "/matches/0123456789abcdef0123456789abcdef")
             .replace("/imports/{id}", "/imports/0123456789abcdef0123456789abcdef")
+            .replace("/segments/{id}", "/segments/0123456789abcdef0123456789abcdef")
+            .replace("/templates/{id}", "/templates/0123456789abcdef0123456789abcdef")
+            .replace("/campaigns/{id}", "/campaigns/0123456789abcdef0123456789abcdef")
+            .replace("{token}", "not-a-token")
             .replace("{code}", "BARB");
         let body = (method != "GET" && method != "DELETE").then(|| json!({}));
         let anon = app.req(method, &concrete, None, body.clone()).await;

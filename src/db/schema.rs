@@ -469,6 +469,74 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    segments (id) {
+        id -> BigInt,
+        public_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        definition -> Text,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    templates (id) {
+        id -> BigInt,
+        public_id -> Text,
+        name -> Text,
+        subject -> Text,
+        html_body -> Text,
+        text_body -> Text,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    campaigns (id) {
+        id -> BigInt,
+        public_id -> Text,
+        name -> Text,
+        segment_id -> BigInt,
+        template_id -> BigInt,
+        purpose_id -> BigInt,
+        department_id -> BigInt,
+        channel -> Text,
+        sender_name -> Text,
+        status -> Text,
+        audience_size -> Nullable<BigInt>,
+        created_by -> BigInt,
+        approved_by -> Nullable<BigInt>,
+        approved_at -> Nullable<Timestamp>,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        person_id -> BigInt,
+        message_ref -> Text,
+        status -> Text,
+        skip_reason -> Nullable<Text>,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(import_batches -> departments (department_id));
 diesel::joinable!(import_file_chunks -> import_batches (batch_id));
 diesel::joinable!(import_rows -> import_batches (batch_id));
@@ -531,4 +599,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     merges,
     match_models,
     jobs,
+    segments,
+    templates,
+    campaigns,
+    outbox,
 );

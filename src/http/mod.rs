@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod campaigns;
 pub mod consent;
 pub mod departments;
 pub mod engagement;
@@ -100,6 +101,7 @@ macro_rules! ep {
 pub fn endpoints() -> Vec<Endpoint> {
     use crate::journeys_core as jc;
     use crate::service::auth::{ChangePasswordRequest, LoginRequest, LoginResponse, NewTokenRequest, TokenView};
+    use crate::service::campaigns::{self as cmp, segments};
     use crate::service::consent::decide::ContactDecision;
     use crate::service::consent::purposes::{NewPurposeRequest, NewWordingRequest, PurposeView, UpdatePurposeRequest};
     use crate::service::consent::{ConsentEventView, ConsentsView, ContactCheckRequest, RecordConsentRequest};
@@ -181,6 +183,25 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep!(GET "/api/v1/journeys/paths", Needs(JourneysRead), journeys::paths, "journeys", "The most frequent sequences of engagement kinds (json, csv or svg)", res = JourneyResult<jc::PathList>, query = JourneyQuery),
         ep!(GET "/api/v1/journeys/reach", Needs(JourneysRead), journeys::reach, "journeys", "People engaged per department and across departments (json, csv or svg)", res = JourneyResult<jc::Reach>, query = JourneyQuery),
         ep!(GET "/api/v1/people/{id}/scores", Needs(PeopleRead), journeys::scores, "journeys", "The person's recency, frequency and breadth scores (json, csv or svg)", res = jc::PersonScores, query = journeys::ScoresQuery),
+        ep!(GET "/api/v1/segments", Needs(CampaignsManage), campaigns::list_segments, "campaigns", "Saved segments", res = Vec<segments::SegmentView>),
+        ep!(POST "/api/v1/segments", Needs(CampaignsManage), campaigns::create_segment, "campaigns", "Save a segment (a JSON filter; faults are 422 with their path)", status = 201, req = segments::NewSegmentRequest, res = segments::SegmentView),
+        ep!(POST "/api/v1/segments/preview", Needs(CampaignsManage), campaigns::preview_filter, "campaigns", "Count and sample a filter without saving it", req = segments::PreviewRequest, res = segments::SegmentPreview),
+        ep!(GET "/api/v1/segments/{id}", Needs(CampaignsManage), campaigns::get_segment, "campaigns", "One segment", res = segments::SegmentView),
+        ep!(POST "/api/v1/segments/{id}/preview", Needs(CampaignsManage), campaigns::preview_segment, "campaigns", "Count and sample a saved segment now", req = segments::PreviewRequest, res = segments::SegmentPreview),
+        ep!(GET "/api/v1/templates", Needs(CampaignsManage), campaigns::list_templates, "campaigns", "Message templates", res = Vec<cmp::TemplateView>),
+        ep!(POST "/api/v1/templates", Needs(CampaignsManage), campaigns::create_template, "campaigns", "Save a template (sandboxed; HTML escaped; unsubscribe link required)", status = 201, req = cmp::NewTemplateRequest, res = cmp::TemplateView),
+        ep!(GET "/api/v1/templates/{id}", Needs(CampaignsManage), campaigns::get_template, "campaigns", "One template", res = cmp::TemplateView),
+        ep!(POST "/api/v1/templates/{id}/preview", Needs(CampaignsManage), campaigns::preview_template, "campaigns", "Render a template for one person", req = cmp::TemplatePreviewRequest, res = cmp::RenderedMessage),
+        ep!(GET "/api/v1/campaigns", Needs(CampaignsManage), campaigns::list, "campaigns", "Campaigns with their numbers, newest first", res = Vec<cmp::CampaignView>),
+        ep!(POST "/api/v1/campaigns", Needs(CampaignsManage), campaigns::create, "campaigns", "Draft a campaign", status = 201, req = cmp::NewCampaignRequest, res = cmp::CampaignView),
+        ep!(GET "/api/v1/campaigns/{id}", Needs(CampaignsManage), campaigns::get, "campaigns", "One campaign: status and numbers (sent, skipped by reason, failed, bounced, unsubscribed)", res = cmp::CampaignView),
+        ep!(POST "/api/v1/campaigns/{id}/approve", Needs(CampaignsManage), campaigns::approve, "campaigns", "Approve a draft (someone else above the approval threshold)", res = cmp::CampaignView),
+        ep!(POST "/api/v1/campaigns/{id}/start", Needs(CampaignsManage), campaigns::start, "campaigns", "Start: fix the audience in the outbox; workers send", status = 202, res = cmp::CampaignView),
+        ep!(POST "/api/v1/campaigns/{id}/cancel", Needs(CampaignsManage), campaigns::cancel, "campaigns", "Cancel: nothing more is sent", res = cmp::CampaignView),
+        ep!(POST "/api/v1/campaigns/{id}/test-send", Needs(CampaignsManage), campaigns::test_send, "campaigns", "Send one test message (to yourself by default)", status = 204, req = cmp::TestSendRequest),
+        ep!(POST "/api/v1/bounces", Needs(CampaignsManage), campaigns::bounces, "campaigns", "Feed a bounce notice (DSN or plain text) as the body", res = cmp::unsubscribe::BounceReport),
+        ep!(GET "/u/{token}", Public, campaigns::unsubscribe_page, "campaigns", "Unsubscribe page with a confirm button (changes nothing)", media = "text/html"),
+        ep!(POST "/u/{token}", Public, campaigns::unsubscribe_post, "campaigns", "One-click unsubscribe (RFC 8058)", res = cmp::unsubscribe::Unsubscribed),
         ep!(GET "/api/v1/departments", Needs(DepartmentsRead), departments::list, "departments", "Every department", res = Vec<DepartmentView>),
         ep!(POST "/api/v1/departments", Needs(DepartmentsManage), departments::create, "departments", "Create a department", status = 201, req = NewDepartmentRequest, res = DepartmentView),
         ep!(PATCH "/api/v1/departments/{code}", Needs(DepartmentsManage), departments::update, "departments", "Rename a department", req = UpdateDepartmentRequest, res = DepartmentView),

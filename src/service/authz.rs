@@ -107,6 +107,8 @@ pub enum Permission {
     DedupeRun,
     /// Upload, dry-run, commit and roll back imports (within department scope).
     ImportsRun,
+    /// Segments, templates and campaigns: draft, approve, start, cancel, test-send; bounces.
+    CampaignsManage,
 }
 
 /// The permission table: which roles grant which permission.
@@ -135,6 +137,7 @@ pub fn roles_granting(permission: Permission) -> &'static [Role] {
             &[Administrator, EngagementOfficer, DepartmentEditor]
         }
         Permission::KindsManage | Permission::DedupeRun => &[Administrator],
+        Permission::CampaignsManage => &[Administrator, CampaignsManager],
         Permission::PeopleMerge | Permission::ImportsRun => &[Administrator, EngagementOfficer, DepartmentEditor],
     }
 }

@@ -454,3 +454,46 @@ pub fn person_scores(
         },
     })
 }
+
+/// Every active person's scores as of `now` (people with no participation are absent: they
+/// score like [`jc::person_scores`] of nothing). Used by segments.
+pub fn all_scores(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+) -> AppResult<std::collections::HashMap<i64, jc::PersonScores>> {
+    let (dict, departments) = dictionary(conn)?;
+    let max = db::journeys::max_person_with_events(conn)?;
+    let excluded = db::journeys::excluded_people(conn)?;
+    let now_secs = now.and_utc().timestamp();
+    let mut stream = EventStream {
+        conn,
+        filter: EventFilter {
+            to: Some(now),
+            actions: PARTICIPATION.to_vec(),
+            ..EventFilter::default()
+        },
+        dict: &dict,
+        departments: &departments,
+        excluded,
+        next_lo: 0,
+        max,
+        buf: Vec::new().into_iter(),
+        error: None,
+    };
+    let mut out = std::collections::HashMap::new();
+    let mut buf: Vec<EventIds> = Vec::new();
+    for ev in stream.by_ref() {
+        if buf.last().is_some_and(|b| b.person != ev.person) {
+            out.insert(buf[0].person, jc::person_scores_ids(&buf, &dict, now_secs));
+            buf.clear();
+        }
+        buf.push(ev);
+    }
+    if let Some(first) = buf.first() {
+        out.insert(first.person, jc::person_scores_ids(&buf, &dict, now_secs));
+    }
+    if let Some(e) = stream.error {
+        return Err(e.into());
+    }
+    Ok(out)
+}

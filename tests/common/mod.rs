@@ -3,6 +3,8 @@
 //! and small builders for fixtures.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::rc::Rc;

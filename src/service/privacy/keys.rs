@@ -48,6 +48,12 @@ impl PointHasher {
         }
     }
 
+    /// A key for another use, derived from this one (so one stored secret serves them all and a
+    /// value made for one use is worthless for another): HMAC(key, "subkey:" + purpose).
+    pub fn subkey(&self, purpose: &str) -> Vec<u8> {
+        hex::decode(self.mac("subkey", purpose)).unwrap_or_default()
+    }
+
     fn mac(&self, kind: &str, value: &str) -> String {
         // HMAC accepts keys of any length, so this cannot fail.
         let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(&self.key[..]) {

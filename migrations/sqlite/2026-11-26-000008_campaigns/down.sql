@@ -1,0 +1,4 @@
+DROP TABLE outbox;
+DROP TABLE campaigns;
+DROP TABLE templates;
+DROP TABLE segments;

@@ -1,0 +1,181 @@
+//! Segments, templates, campaigns, one-click unsubscribe and bounces.
+
+use actix_web::{web, HttpResponse};
+
+use super::extract::Json;
+use crate::error::AppResult;
+use crate::service::campaigns::segments::{self, NewSegmentRequest, PreviewRequest};
+use crate::service::campaigns::{
+    self as campaigns, send, unsubscribe, NewCampaignRequest, NewTemplateRequest, TemplatePreviewRequest,
+    TestSendRequest,
+};
+use crate::service::Ctx;
+use crate::state::AppState;
+
+/// Save a segment.
+pub async fn create_segment(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    body: Json<NewSegmentRequest>,
+) -> AppResult<HttpResponse> {
+    super::json(201, &state.db(move |c| segments::create(c, &ctx, &body.0)).await?)
+}
+
+/// Every segment.
+pub async fn list_segments(state: web::Data<AppState>, _ctx: Ctx) -> AppResult<HttpResponse> {
+    super::json(200, &state.db(segments::list).await?)
+}
+
+/// One segment.
+pub async fn get_segment(state: web::Data<AppState>, _ctx: Ctx, id: web::Path<String>) -> AppResult<HttpResponse> {
+    super::json(200, &state.db(move |c| segments::get(c, &id)).await?)
+}
+
+/// Preview a saved segment.
+pub async fn preview_segment(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: web::Path<String>,
+    body: Json<PreviewRequest>,
+) -> AppResult<HttpResponse> {
+    super::json(
+        200,
+        &state
+            .db(move |c| segments::preview(c, &ctx, Some(&id), &body.0))
+            .await?,
+    )
+}
+
+/// Preview a filter without saving it.
+pub async fn preview_filter(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    body: Json<PreviewRequest>,
+) -> AppResult<HttpResponse> {
+    super::json(
+        200,
+        &state.db(move |c| segments::preview(c, &ctx, None, &body.0)).await?,
+    )
+}
+
+/// Save a template.
+pub async fn create_template(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    body: Json<NewTemplateRequest>,
+) -> AppResult<HttpResponse> {
+    super::json(
+        201,
+        &state.db(move |c| campaigns::create_template(c, &ctx, &body.0)).await?,
+    )
+}
+
+/// Every template.
+pub async fn list_templates(state: web::Data<AppState>, _ctx: Ctx) -> AppResult<HttpResponse> {
+    super::json(200, &state.db(campaigns::list_templates).await?)
+}
+
+/// One template.
+pub async fn get_template(state: web::Data<AppState>, _ctx: Ctx, id: web::Path<String>) -> AppResult<HttpResponse> {
+    super::json(200, &state.db(move |c| campaigns::get_template(c, &id)).await?)
+}
+
+/// Render a template for a person.
+pub async fn preview_template(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: web::Path<String>,
+    body: Json<TemplatePreviewRequest>,
+) -> AppResult<HttpResponse> {
+    super::json(
+        200,
+        &state
+            .db(move |c| campaigns::preview_template(c, &ctx, &id, &body.0))
+            .await?,
+    )
+}
+
+/// Draft a campaign.
+pub async fn create(state: web::Data<AppState>, ctx: Ctx, body: Json<NewCampaignRequest>) -> AppResult<HttpResponse> {
+    super::json(201, &state.db(move |c| campaigns::create(c, &ctx, &body.0)).await?)
+}
+
+/// Campaigns.
+pub async fn list(state: web::Data<AppState>, _ctx: Ctx) -> AppResult<HttpResponse> {
+    super::json(200, &state.db(campaigns::list).await?)
+}
+
+/// One campaign with its numbers.
+pub async fn get(state: web::Data<AppState>, _ctx: Ctx, id: web::Path<String>) -> AppResult<HttpResponse> {
+    super::json(200, &state.db(move |c| campaigns::get(c, &id)).await?)
+}
+
+/// Approve a campaign.
+pub async fn approve(state: web::Data<AppState>, ctx: Ctx, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let threshold = state.settings.campaigns.approval_threshold;
+    super::json(
+        200,
+        &state.db(move |c| campaigns::approve(c, &ctx, &id, threshold)).await?,
+    )
+}
+
+/// Start sending.
+pub async fn start(state: web::Data<AppState>, ctx: Ctx, id: web::Path<String>) -> AppResult<HttpResponse> {
+    super::json(202, &state.db(move |c| campaigns::start(c, &ctx, &id)).await?)
+}
+
+/// Cancel.
+pub async fn cancel(state: web::Data<AppState>, ctx: Ctx, id: web::Path<String>) -> AppResult<HttpResponse> {
+    super::json(200, &state.db(move |c| campaigns::cancel(c, &ctx, &id)).await?)
+}
+
+/// Send one test message.
+pub async fn test_send(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: web::Path<String>,
+    body: Json<TestSendRequest>,
+) -> AppResult<HttpResponse> {
+    let sender = state.sender.clone();
+    state
+        .db(move |c| send::test_send(c, &ctx, &sender, &id, &body.0))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Feed a bounce notice (the raw message as the body).
+pub async fn bounces(state: web::Data<AppState>, ctx: Ctx, body: web::Bytes) -> AppResult<HttpResponse> {
+    let raw = String::from_utf8_lossy(&body).into_owned();
+    let points = state.points.clone();
+    let now = ctx.meta.now;
+    super::json(
+        200,
+        &state
+            .db(move |c| unsubscribe::record_bounces(c, &points, &raw, now))
+            .await?,
+    )
+}
+
+/// The unsubscribe page: shows a confirm button, changes nothing.
+pub async fn unsubscribe_page(state: web::Data<AppState>, token: web::Path<String>) -> AppResult<HttpResponse> {
+    let points = state.points.clone();
+    let html = state.db(move |c| unsubscribe::page(c, &points, &token)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+        ))
+        .body(html))
+}
+
+/// One-click unsubscribe (RFC 8058): no cookie, no redirect.
+pub async fn unsubscribe_post(state: web::Data<AppState>, token: web::Path<String>) -> AppResult<HttpResponse> {
+    let points = state.points.clone();
+    let now = state.clock.now();
+    let done = state
+        .db(move |c| unsubscribe::unsubscribe(c, &points, &token, now))
+        .await?;
+    super::json(200, &done)
+}

@@ -1,0 +1,508 @@
+//! Segments, templates and campaigns through HTTP, sending through real SMTP over TCP to a sink
+//! started by the test: consent checked at send time, one-click unsubscribe, approval rules,
+//! bounces, outbox idempotence across worker restarts.
+
+mod common;
+
+use std::time::Duration;
+
+use common::smtp::{SinkMode, SmtpSink};
+use common::{TestApp, User};
+use lighthouse::service::Role;
+use serde_json::{json, Value};
+
+struct F {
+    app: TestApp,
+    sink: SmtpSink,
+    manager: User,
+    second: User,
+    officer: User,
+    /// (public id, email) of: granted ×3, never asked, withdrawn.
+    people: Vec<(String, String)>,
+}
+
+async fn fixture_with(threshold: &str) -> F {
+    let sink = SmtpSink::start();
+    let port = sink.port().to_string();
+    let app = TestApp::with_settings(&[
+        ("LIGHTHOUSE__CAMPAIGNS__SMTP_HOST", "127.0.0.1"),
+        ("LIGHTHOUSE__CAMPAIGNS__SMTP_PORT", &port),
+        ("LIGHTHOUSE__CAMPAIGNS__SMTP_TLS", "none"),
+        ("LIGHTHOUSE__CAMPAIGNS__FROM_ADDRESS", "news@city.test"),
+        ("LIGHTHOUSE__CAMPAIGNS__PUBLIC_BASE_URL", "https://crm.city.test"),
+        ("LIGHTHOUSE__CAMPAIGNS__UNSUBSCRIBE_MAILTO", "unsubscribe@city.test"),
+        ("LIGHTHOUSE__CAMPAIGNS__RATE_PER_SECOND", "0"),
+        ("LIGHTHOUSE__CAMPAIGNS__RETRY_BASE_SECS", "60"),
+        ("LIGHTHOUSE__CAMPAIGNS__MAX_ATTEMPTS", "2"),
+        ("LIGHTHOUSE__CAMPAIGNS__APPROVAL_THRESHOLD", threshold),
+    ])
+    .await;
+    app.department("COMMS");
+    let admin = app.admin().await;
+    let r = app
+        .post(
+            "/api/v1/purposes",
+            &admin.token,
+            json!({"code": "newsletter", "description": "What's on in the City", "category": "marketing", "default_lawful_basis": "consent", "wording": "May we email you about what is on?"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let officer = app.user(&[Role::EngagementOfficer], &[]).await;
+    let manager = app.user(&[Role::CampaignsManager], &[]).await;
+    let second = app.user(&[Role::CampaignsManager], &[]).await;
+    let mut people = Vec::new();
+    for (i, state) in ["granted", "granted", "granted", "none", "withdrawn"]
+        .iter()
+        .enumerate()
+    {
+        let email = format!("resident{i}@example.net");
+        let p = app
+            .person(
+                &officer.token,
+                json!({"given_name": format!("Res<{i}>"), "family_name": "Ident", "emails": [{"address": email}], "tags": ["newsletter-list"]}),
+            )
+            .await;
+        let id = p["id"].as_str().unwrap().to_string();
+        for status in match *state {
+            "granted" => vec!["granted"],
+            "withdrawn" => vec!["granted", "withdrawn"],
+            _ => vec![],
+        } {
+            let r = app
+                .post(
+                    &format!("/api/v1/people/{id}/consents"),
+                    &officer.token,
+                    json!({"purpose": "newsletter", "channel": "email", "status": status, "capture_method": "web_checkbox", "wording_version": 1}),
+                )
+                .await;
+            assert_eq!(r.status, 201, "{}", r.text);
+        }
+        people.push((id, email));
+    }
+    F {
+        app,
+        sink,
+        manager,
+        second,
+        officer,
+        people,
+    }
+}
+
+impl F {
+    async fn campaign(&self, segment: Value, html: &str) -> String {
+        let s = self
+            .app
+            .post(
+                "/api/v1/segments",
+                &self.manager.token,
+                json!({"name": "List", "definition": segment}),
+            )
+            .await;
+        assert_eq!(s.status, 201, "{}", s.text);
+        let t = self
+            .app
+            .post(
+                "/api/v1/templates",
+                &self.manager.token,
+                json!({"name": "Autumn", "subject": "Hello {{ given_name | default: \"resident\" }}",
+                    "html_body": html, "text_body": "Dear {{ given_name }}, unsubscribe: {{ unsubscribe_url }}"}),
+            )
+            .await;
+        assert_eq!(t.status, 201, "{}", t.text);
+        let c = self
+            .app
+            .post(
+                "/api/v1/campaigns",
+                &self.manager.token,
+                json!({"name": "Autumn news", "segment": s.body["id"], "template": t.body["id"], "purpose": "newsletter", "department": "COMMS", "sender_name": "Cllr Ada Member"}),
+            )
+            .await;
+        assert_eq!(c.status, 201, "{}", c.text);
+        assert_eq!(c.body["status"], "draft");
+        c.body["id"].as_str().unwrap().to_string()
+    }
+
+    async fn approve_and_start(&self, id: &str) {
+        let a = self
+            .app
+            .post(
+                &format!("/api/v1/campaigns/{id}/approve"),
+                &self.second.token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        let s = self
+            .app
+            .post(&format!("/api/v1/campaigns/{id}/start"), &self.manager.token, json!({}))
+            .await;
+        assert_eq!(s.status, 202, "{}", s.text);
+    }
+
+    /// Run the sending worker until the outbox has nothing due.
+    fn drain(&self) {
+        while self.app.state.sender.run_once().expect("send round") > 0 {}
+    }
+
+    async fn stats(&self, id: &str) -> Value {
+        let r = self
+            .app
+            .get(&format!("/api/v1/campaigns/{id}"), &self.manager.token)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.body
+    }
+}
+
+const HTML: &str = "<p>Dear {{ given_name }}</p><a href=\"{{ unsubscribe_url }}\">Unsubscribe</a>";
+
+#[actix_web::test]
+async fn a_campaign_reaches_only_consented_people_once_with_list_headers() {
+    let f = fixture_with("1000").await;
+    let id = f.campaign(json!({"tag": "newsletter-list"}), HTML).await;
+    f.approve_and_start(&id).await;
+    f.drain();
+    assert!(f.sink.wait_for(3, Duration::from_secs(5)));
+    let got = f.sink.messages();
+    assert_eq!(got.len(), 3, "only the three who consented");
+    let mut to: Vec<String> = got.iter().flat_map(|m| m.rcpt_to.clone()).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        vec![f.people[0].1.clone(), f.people[1].1.clone(), f.people[2].1.clone()]
+    );
+    let m = &got[0];
+    let list = m.header("List-Unsubscribe").unwrap();
+    assert!(list.starts_with("<https://crm.city.test/u/"), "{list}");
+    assert!(list.contains("mailto:unsubscribe@city.test"), "{list}");
+    assert_eq!(
+        m.header("List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
+    assert!(m.header("From").unwrap().contains("Cllr Ada Member"));
+    assert!(m.header("Subject").unwrap().starts_with("Hello Res"));
+    // The name "Res<0>" is escaped in HTML.
+    assert!(
+        m.data.contains("Res&lt;") && !m.data.contains("<p>Dear Res<"),
+        "{}",
+        m.data
+    );
+    let stats = f.stats(&id).await;
+    assert_eq!(stats["stats"]["sent"], 3, "{stats}");
+    assert_eq!(stats["stats"]["skipped"]["no_consent"], 1, "{stats}");
+    assert_eq!(stats["stats"]["skipped"]["withdrawn"], 1, "{stats}");
+    assert_eq!(stats["status"], "sent");
+    // Nothing is sent twice: another round finds nothing, and the outbox is unique per person.
+    f.drain();
+    assert_eq!(f.sink.count(), 3);
+    // Each message sent is an engagement on the person's timeline.
+    let t = f
+        .app
+        .get(&format!("/api/v1/people/{}/timeline", f.people[0].0), &f.officer.token)
+        .await;
+    assert_eq!(t.body["items"][0]["action"], "sent", "{}", t.text);
+}
+
+#[actix_web::test]
+async fn unsubscribe_get_shows_a_page_post_withdraws_and_queued_messages_are_skipped() {
+    let f = fixture_with("1000").await;
+    let id = f.campaign(json!({"tag": "newsletter-list"}), HTML).await;
+    f.approve_and_start(&id).await;
+    f.drain();
+    let m = f
+        .sink
+        .messages()
+        .into_iter()
+        .find(|m| m.rcpt_to == vec![f.people[0].1.clone()])
+        .unwrap();
+    let list = m.header("List-Unsubscribe").unwrap();
+    let url = list.trim_start_matches('<').split('>').next().unwrap().to_string();
+    let path = url.trim_start_matches("https://crm.city.test");
+    let page = f.app.req("GET", path, None, None).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("<form method=\"post\">"), "{}", page.text);
+    // GET changed nothing.
+    assert_eq!(f.stats(&id).await["stats"]["unsubscribed"], 0);
+    let post = f.app.req("POST", path, None, None).await;
+    assert_eq!(post.status, 200, "{}", post.text);
+    assert_eq!(post.body["recorded"], true);
+    assert!(post.headers.get("location").is_none());
+    let again = f.app.req("POST", path, None, None).await;
+    assert_eq!(again.body["recorded"], false);
+    assert_eq!(f.stats(&id).await["stats"]["unsubscribed"], 1);
+    let last = if path.ends_with('A') { 'B' } else { 'A' };
+    let tampered = format!("{}{last}", &path[..path.len() - 1]);
+    assert_eq!(f.app.req("POST", &tampered, None, None).await.status, 404);
+    // A second campaign queued for the same person: the withdrawal wins at send time.
+    let second = f.campaign(json!({"tag": "newsletter-list"}), HTML).await;
+    f.approve_and_start(&second).await;
+    f.drain();
+    let stats = f.stats(&second).await;
+    assert_eq!(stats["stats"]["sent"], 2, "{stats}");
+    assert_eq!(stats["stats"]["skipped"]["withdrawn"], 2, "{stats}");
+}
+
+#[actix_web::test]
+async fn consent_withdrawn_after_queuing_is_not_sent_and_cancel_stops_the_rest() {
+    let f = fixture_with("1000").await;
+    let id = f.campaign(json!({"tag": "newsletter-list"}), HTML).await;
+    f.approve_and_start(&id).await;
+    let r = f
+        .app
+        .post(
+            &format!("/api/v1/people/{}/consents", f.people[1].0),
+            &f.officer.token,
+            json!({"purpose": "newsletter", "channel": "email", "status": "withdrawn", "capture_method": "phone_call"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    f.drain();
+    assert_eq!(f.sink.count(), 2);
+    assert!(!f.sink.messages().iter().any(|m| m.rcpt_to[0] == f.people[1].1));
+    // Cancelling a queued campaign sends nothing more.
+    let other = f.campaign(json!({"tag": "newsletter-list"}), HTML).await;
+    f.approve_and_start(&other).await;
+    let c = f
+        .app
+        .post(
+            &format!("/api/v1/campaigns/{other}/cancel"),
+            &f.manager.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(c.status, 200, "{}", c.text);
+    f.drain();
+    assert_eq!(f.sink.count(), 2);
+    assert_eq!(f.stats(&other).await["stats"]["cancelled"], 5);
+}
+
+#[actix_web::test]
+async fn approval_needs_a_second_person_above_the_threshold() {
+    let f = fixture_with("2").await;
+    let id = f.campaign(json!({"tag": "newsletter-list"}), HTML).await;
+    let own = f
+        .app
+        .post(&format!("/api/v1/campaigns/{id}/approve"), &f.manager.token, json!({}))
+        .await;
+    assert_eq!(own.status, 403, "{}", own.text);
+    let early = f
+        .app
+        .post(&format!("/api/v1/campaigns/{id}/start"), &f.manager.token, json!({}))
+        .await;
+    assert_eq!(early.status, 409, "{}", early.text);
+    let ok = f
+        .app
+        .post(&format!("/api/v1/campaigns/{id}/approve"), &f.second.token, json!({}))
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    let officer = f.app.post("/api/v1/campaigns", &f.officer.token, json!({})).await;
+    assert_eq!(officer.status, 403, "engagement officers do not run campaigns");
+    // A small one (at most the threshold) may be approved by its author.
+    let small = f.campaign(json!({"department": "NONE"}), HTML).await;
+    let r = f
+        .app
+        .post(
+            &format!("/api/v1/campaigns/{small}/approve"),
+            &f.manager.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+#[actix_web::test]
+async fn templates_are_sandboxed_and_need_an_unsubscribe_link() {
+    let f = fixture_with("1000").await;
+    for (body, field) in [
+        (
+            json!({"name": "x", "subject": "Hi", "html_body": "<p>no link</p>", "text_body": "{{ unsubscribe_url }}"}),
+            "html_body",
+        ),
+        (
+            json!({"name": "x", "subject": "Hi {{ password_hash }}", "html_body": HTML, "text_body": "{{ unsubscribe_url }}"}),
+            "subject",
+        ),
+        (
+            json!({"name": "x", "subject": "Hi", "html_body": "{{#each people}}{{/each}} {{ unsubscribe_url }}", "text_body": "{{ unsubscribe_url }}"}),
+            "html_body",
+        ),
+        (
+            json!({"name": "x", "subject": "Hi", "html_body": "{{{ given_name }}} {{ unsubscribe_url }}", "text_body": "{{ unsubscribe_url }}"}),
+            "html_body",
+        ),
+    ] {
+        let r = f.app.post("/api/v1/templates", &f.manager.token, body).await;
+        assert_eq!(r.status, 422, "{}", r.text);
+        assert_eq!(r.body["errors"][0]["field"], field, "{}", r.text);
+    }
+    let t = f
+        .app
+        .post(
+            "/api/v1/templates",
+            &f.manager.token,
+            json!({"name": "ok", "subject": "Hi {{ given_name }}\r\nBcc: x@y.z", "html_body": HTML, "text_body": "{{ unsubscribe_url }}"}),
+        )
+        .await;
+    assert_eq!(t.status, 201, "{}", t.text);
+    let p = f
+        .app
+        .post(
+            &format!("/api/v1/templates/{}/preview", t.body["id"].as_str().unwrap()),
+            &f.manager.token,
+            json!({"person": f.people[0].0}),
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.text);
+    assert!(p.body["html"].as_str().unwrap().contains("Res&lt;0&gt;"), "{}", p.text);
+    assert!(!p.body["subject"].as_str().unwrap().contains('\n'));
+}
+
+#[actix_web::test]
+async fn segments_validate_with_paths_resist_injection_and_evaluate() {
+    let f = fixture_with("1000").await;
+    let bad = f
+        .app
+        .post(
+            "/api/v1/segments/preview",
+            &f.manager.token,
+            json!({"definition": {"and": [{"tag": "newsletter-list"}, {"field": {"name": "salary", "op": "eq", "value": "1"}}]}}),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    assert!(
+        bad.body["errors"][0]["field"]
+            .as_str()
+            .unwrap()
+            .starts_with("definition/and/1/field"),
+        "{}",
+        bad.text
+    );
+    let injection = f
+        .app
+        .post(
+            "/api/v1/segments/preview",
+            &f.manager.token,
+            json!({"definition": {"or": [{"tag": "x' OR '1'='1"}, {"field": {"name": "family_name", "op": "eq", "value": "'; DROP TABLE people;--"}}]}}),
+        )
+        .await;
+    assert_eq!(injection.status, 200, "{}", injection.text);
+    assert_eq!(injection.body["count"], 0);
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 5);
+    let consented = f
+        .app
+        .post(
+            "/api/v1/segments/preview",
+            &f.manager.token,
+            json!({"definition": {"and": [{"tag": "newsletter-list"}, {"not": {"consent": {"purpose": "newsletter", "channel": "email"}}}]}, "sample": 5}),
+        )
+        .await;
+    assert_eq!(consented.status, 200, "{}", consented.text);
+    assert_eq!(
+        consented.body["count"], 2,
+        "never asked + withdrawn: {}",
+        consented.text
+    );
+    let by_name = f
+        .app
+        .post(
+            "/api/v1/segments/preview",
+            &f.manager.token,
+            json!({"definition": {"and": [{"field": {"name": "email_domain", "op": "eq", "value": "EXAMPLE.net"}}, {"not": {"engaged": {"action": "volunteered"}}}, {"score": {"name": "recency", "op": "lte", "value": 1}}]}}),
+        )
+        .await;
+    assert_eq!(by_name.body["count"], 5, "{}", by_name.text);
+    // Restricted people are never in a segment.
+    let dpo = f.app.user(&[Role::DataProtectionOfficer], &[]).await;
+    let r = f
+        .app
+        .post(
+            &format!("/api/v1/people/{}/restrict", f.people[0].0),
+            &dpo.token,
+            json!({"reason": "objection"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let all = f
+        .app
+        .post(
+            "/api/v1/segments/preview",
+            &f.manager.token,
+            json!({"definition": {"tag": "newsletter-list"}}),
+        )
+        .await;
+    assert_eq!(all.body["count"], 4);
+}
+
+#[actix_web::test]
+async fn temporary_failures_retry_and_hard_bounces_suppress() {
+    let f = fixture_with("1000").await;
+    let id = f.campaign(json!({"tag": "newsletter-list"}), HTML).await;
+    f.approve_and_start(&id).await;
+    f.sink.set_mode(SinkMode::TempFail);
+    f.drain();
+    assert_eq!(f.sink.count(), 0);
+    let stats = f.stats(&id).await;
+    assert_eq!(stats["stats"]["queued"], 3, "retried later: {stats}");
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) AS n FROM outbox WHERE attempts = 1 AND status = 'queued'"),
+        3
+    );
+    // The retry time comes; the server has recovered.
+    let due = "UPDATE outbox SET next_attempt_at = '2000-01-01 00:00:00' WHERE status = 'queued' RETURNING CAST(0 AS BIGINT) AS n";
+    f.app.count(due);
+    f.sink.set_mode(SinkMode::Accept);
+    f.drain();
+    assert_eq!(f.sink.count(), 3, "each once after recovery");
+    let m = &f.sink.messages()[0];
+    let reference = m.header("X-Lighthouse-Message").unwrap();
+    let dsn = format!(
+        "From: MAILER-DAEMON@mx.test\r\nTo: news@city.test\r\nSubject: Undelivered\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n--B\r\n\
+         Content-Type: text/plain\r\n\r\nFailed.\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\n\
+         Reporting-MTA: dns; mx.test\r\n\r\nFinal-Recipient: rfc822; {}\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n\
+         --B\r\nContent-Type: text/rfc822-headers\r\n\r\nX-Lighthouse-Message: {reference}\r\n\r\n--B--\r\n",
+        m.rcpt_to[0]
+    );
+    let req = actix_web::test::TestRequest::post()
+        .uri("/api/v1/bounces")
+        .insert_header(("Authorization", format!("Bearer {}", f.manager.token)))
+        .insert_header(("Content-Type", "message/rfc822"))
+        .set_payload(dsn);
+    let r = f.app.send(req).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["matched"], 1);
+    assert_eq!(r.body["suppressed"], 1);
+    assert_eq!(f.stats(&id).await["stats"]["bounced"], 1);
+    // The bounced address is never contacted again.
+    let next = f.campaign(json!({"tag": "newsletter-list"}), HTML).await;
+    f.approve_and_start(&next).await;
+    f.drain();
+    assert_eq!(f.stats(&next).await["stats"]["skipped"]["suppressed"], 1);
+    // Temporary failures up to max_attempts (2) fail the message.
+    let last = f.campaign(json!({"tag": "newsletter-list"}), HTML).await;
+    f.approve_and_start(&last).await;
+    f.sink.set_mode(SinkMode::TempFail);
+    f.drain();
+    f.app.count(due);
+    f.drain();
+    assert_eq!(f.stats(&last).await["stats"]["failed"], 2);
+}
+
+#[actix_web::test]
+async fn a_worker_that_dies_mid_claim_loses_and_duplicates_nothing() {
+    let f = fixture_with("1000").await;
+    let id = f.campaign(json!({"tag": "newsletter-list"}), HTML).await;
+    f.approve_and_start(&id).await;
+    // A worker claims everything and dies before sending: its claim expires, another takes over.
+    f.app.count("UPDATE outbox SET status = 'sending', claimed_by = 'dead', claimed_until = '2000-01-01 00:00:00' RETURNING CAST(0 AS BIGINT) AS n");
+    f.drain();
+    assert_eq!(f.sink.count(), 3);
+    let mut to: Vec<String> = f.sink.messages().iter().map(|m| m.rcpt_to[0].clone()).collect();
+    to.sort();
+    to.dedup();
+    assert_eq!(to.len(), 3, "no duplicates");
+    f.drain();
+    assert_eq!(f.sink.count(), 3);
+}
