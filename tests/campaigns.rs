@@ -202,6 +202,14 @@ async fn a_campaign_reaches_only_consented_people_once_with_list_headers() {
         .get(&format!("/api/v1/people/{}/timeline", f.people[0].0), &f.officer.token)
         .await;
     assert_eq!(t.body["items"][0]["action"], "sent", "{}", t.text);
+    // And in the person's subject access export.
+    let dpo = f.app.user(&[Role::DataProtectionOfficer], &[]).await;
+    let export = f
+        .app
+        .get(&format!("/api/v1/people/{}/export", f.people[0].0), &dpo.token)
+        .await;
+    assert_eq!(export.status, 200, "{}", export.text);
+    assert_eq!(export.body["tables"]["outbox"][0]["status"], "sent", "{}", export.text);
 }
 
 #[actix_web::test]
