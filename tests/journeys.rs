@@ -380,3 +380,36 @@ async fn department_scope_limits_analytics_and_scores_are_per_person() {
         .await;
     assert_eq!(denied.status, 403);
 }
+
+#[actix_web::test]
+async fn a_segment_narrows_the_analytics_to_its_people() {
+    let f = fixture().await;
+    f.exclude_the_restricted_and_erased().await;
+    let manager = f.app.user(&[Role::CampaignsManager], &[]).await;
+    // People linked to PLAN: the consultation respondents, personas A and C.
+    let s = f
+        .app
+        .post(
+            "/api/v1/segments",
+            &manager.token,
+            json!({"name": "Planning", "definition": {"department": "PLAN"}}),
+        )
+        .await;
+    assert_eq!(s.status, 201, "{}", s.text);
+    let id = s.body["id"].as_str().unwrap();
+    let reach = f.analytic("reach", &format!("&segment={id}")).await;
+    // A and C (×2) all went to the banquet too; A also volunteered. Totals that would expose
+    // the zero of "PLAN only" are hidden, the overlaps are shown.
+    assert_eq!(reach["more_than_one"], 4, "{reach}");
+    assert_eq!(reach["overlap"][2][0], 4, "PLAN × CITY: {reach}");
+    assert_eq!(reach["overlap"][0][1], 2, "CITY × OPEN: {reach}");
+    let r = f
+        .app
+        .get(
+            &format!("/api/v1/journeys/reach?{PERIOD}&segment=0123456789abcdef0123456789abcdef"),
+            &f.analyst.token,
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.body["errors"][0]["field"], "segment");
+}

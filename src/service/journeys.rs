@@ -60,6 +60,8 @@ pub struct JourneyQuery {
     pub kind: Option<String>,
     /// Funnel only: the activity it follows (public id).
     pub activity: Option<String>,
+    /// Only the people of this saved segment (public id), as it evaluates now.
+    pub segment: Option<String>,
     /// `json` (default), `csv` or `svg`.
     pub format: Option<Format>,
     /// Paths: how many to list (1–50, default 10).
@@ -185,6 +187,8 @@ struct EventStream<'a> {
     dict: &'a Dictionary,
     departments: &'a [(i64, u16)],
     excluded: Vec<i64>,
+    /// When set, only these people (sorted).
+    only: Option<Vec<i64>>,
     next_lo: i64,
     max: i64,
     buf: std::vec::IntoIter<EventTuple>,
@@ -193,7 +197,9 @@ struct EventStream<'a> {
 
 impl EventStream<'_> {
     fn encode(&self, (person, at, kind, action, department, activity): EventTuple) -> Option<EventIds> {
-        if self.excluded.binary_search(&person).is_ok() {
+        if self.excluded.binary_search(&person).is_ok()
+            || self.only.as_ref().is_some_and(|o| o.binary_search(&person).is_err())
+        {
             return None;
         }
         Some(EventIds {
@@ -321,6 +327,19 @@ pub fn run(
         // A funnel's kind says which activities it follows; "came back" may be any kind.
         kind: if scope.is_some() { None } else { q.kind.clone() },
     };
+    let only = match &q.segment {
+        Some(id) => {
+            let segment = crate::service::campaigns::segments::find(conn, id)
+                .map_err(|_| AppError::field("segment", "unknown_segment", "There is no such segment."))?;
+            let expr = crate::service::campaigns::segments::stored_expr(&segment)?;
+            Some(crate::service::campaigns::segments::evaluate(
+                conn,
+                &expr,
+                ctx.meta.now,
+            )?)
+        }
+        None => None,
+    };
     let max = db::journeys::max_person_with_events(conn)?;
     let excluded = db::journeys::excluded_people(conn)?;
     let mut stream = EventStream {
@@ -329,6 +348,7 @@ pub fn run(
         dict: &dict,
         departments: &departments,
         excluded,
+        only,
         next_lo: 0,
         max,
         buf: Vec::new().into_iter(),
@@ -420,6 +440,7 @@ pub fn person_scores(
         dict: &dict,
         departments: &departments,
         excluded: Vec::new(),
+        only: None,
         next_lo: 1,
         max: 0,
         buf: rows.into_iter(),
@@ -475,6 +496,7 @@ pub fn all_scores(
         dict: &dict,
         departments: &departments,
         excluded,
+        only: None,
         next_lo: 0,
         max,
         buf: Vec::new().into_iter(),
