@@ -513,3 +513,55 @@ async fn dedupe_links_the_obvious_leaves_the_different_and_is_idempotent() {
     assert!(ok, "{text}");
     assert!(text.contains("linked 0 pairs"), "{text}");
 }
+
+#[actix_web::test]
+async fn dedupe_started_over_http_reports_progress_and_runs_one_at_a_time() {
+    let app = TestApp::new().await;
+    let officer = app.user(&[Role::EngagementOfficer], &[]).await;
+    let admin = app.admin().await;
+    let body = json!({"given_name": "Margaret", "family_name": "Featherstonehaugh", "date_of_birth": "1958-07-14", "emails": [{"address": "m.featherstonehaugh@example.org"}], "phones": [{"number": "020 7946 0102"}]});
+    let a = app.person(&officer.token, body.clone()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let b = app.person(&officer.token, body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut conn = app.state.pool.get().unwrap();
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute("DELETE FROM match_candidates; DELETE FROM blocking_keys")
+        .unwrap();
+    drop(conn);
+    assert_eq!(app.post("/api/v1/dedupe", &officer.token, json!({})).await.status, 403);
+    let r = app.post("/api/v1/dedupe", &admin.token, json!({})).await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let mut job = r.body.clone();
+    for _ in 0..200 {
+        if job["status"] == "done" || job["status"] == "failed" {
+            break;
+        }
+        // While it is active, a second start is refused.
+        let again = app.post("/api/v1/dedupe", &admin.token, json!({})).await;
+        assert!(again.status == 409 || again.status == 202, "{}", again.text);
+        if again.status == 202 {
+            break; // the first finished in between
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        job = app.get(&format!("/api/v1/dedupe/{id}"), &admin.token).await.body;
+    }
+    let job = app.get(&format!("/api/v1/dedupe/{id}"), &admin.token).await.body;
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(job["result"]["people"], 2, "{job}");
+    assert_eq!(job["result"]["links"], 1, "{job}");
+    let merged = app.get(&format!("/api/v1/people/{b}"), &officer.token).await;
+    assert_eq!(merged.status, 301, "{}", merged.text);
+    assert!(merged.text.contains(&a));
+    assert_eq!(
+        app.get("/api/v1/dedupe/0123456789abcdef0123456789abcdef", &admin.token)
+            .await
+            .status,
+        404
+    );
+}

@@ -75,6 +75,8 @@ fn expected() -> Vec<(&'static str, &'static str, Who)> {
         ("POST", "/api/v1/matches/{id}/reject", Who::Roles(CONSENT_WRITE)),
         ("GET", "/api/v1/people/{id}/timeline", Who::Roles(PEOPLE_READ)),
         ("GET", "/api/v1/people/{id}/scores", Who::Roles(PEOPLE_READ)),
+        ("POST", "/api/v1/dedupe", Who::Roles(ADMIN)),
+        ("GET", "/api/v1/dedupe/{id}", Who::Roles(ADMIN)),
         ("GET", "/api/v1/segments", Who::Roles(CAMPAIGNS)),
         ("POST", "/api/v1/segments", Who::Roles(CAMPAIGNS)),
         ("POST", "/api/v1/segments/preview", Who::Roles(CAMPAIGNS)),
@@ -160,6 +162,7 @@ async fn every_role_gets_what_the_matrix_says() {
             .replace("/tokens/{id}", "/tokens/0123456789abcdef0123456789abcdef")
             .replace("/matches/{id}", "/matches/0123456789abcdef0123456789abcdef")
             .replace("/imports/{id}", "/imports/0123456789abcdef0123456789abcdef")
+            .replace("/dedupe/{id}", "/dedupe/0123456789abcdef0123456789abcdef")
             .replace("/segments/{id}", "/segments/0123456789abcdef0123456789abcdef")
             .replace("/templates/{id}", "/templates/0123456789abcdef0123456789abcdef")
             .replace("/campaigns/{id}", "/campaigns/0123456789abcdef0123456789abcdef")

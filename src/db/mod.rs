@@ -17,6 +17,7 @@ pub mod campaigns;
 pub mod consent;
 pub mod departments;
 pub mod engagement;
+pub mod jobs;
 pub mod journeys;
 pub mod people;
 pub mod pool;

@@ -3,7 +3,8 @@
 use actix_web::{web, HttpResponse};
 
 use super::extract::{Json, Query};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use crate::service::identity::dedupe_job;
 use crate::service::identity::review::{self, AcceptRequest, MatchQuery, RejectRequest};
 use crate::service::identity::{self, MergeRequest, UnmergeRequest};
 use crate::service::Ctx;
@@ -63,4 +64,39 @@ pub async fn reject(
     body: Json<RejectRequest>,
 ) -> AppResult<HttpResponse> {
     super::json(200, &state.db(move |c| review::reject(c, &ctx, &id, &body.0)).await?)
+}
+
+/// Start a whole-database dedupe pass in the background.
+pub async fn start_dedupe(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    body: Json<dedupe_job::DedupeRequest>,
+) -> AppResult<HttpResponse> {
+    let req = body.0;
+    let job = {
+        let req = dedupe_job::DedupeRequest {
+            train: req.train,
+            dry_run: req.dry_run,
+        };
+        state.db(move |c| dedupe_job::queue(c, &ctx, &req)).await?
+    };
+    let (pool, points, matching) = (
+        state.pool.clone(),
+        state.points.clone(),
+        state.settings.matching.clone(),
+    );
+    let running = job.clone();
+    let spawned = std::thread::Builder::new()
+        .name("dedupe-job".into())
+        .spawn(move || dedupe_job::run(&pool, &points, &matching, &running, &req));
+    if let Err(e) = spawned {
+        return Err(AppError::Internal(format!("cannot start the dedupe thread: {e}")));
+    }
+    let id = job.public_id.clone();
+    super::json(202, &state.db(move |c| dedupe_job::get(c, &id)).await?)
+}
+
+/// A dedupe job: status, phase and progress, and its report when done.
+pub async fn dedupe_status(state: web::Data<AppState>, _ctx: Ctx, id: web::Path<String>) -> AppResult<HttpResponse> {
+    super::json(200, &state.db(move |c| dedupe_job::get(c, &id)).await?)
 }

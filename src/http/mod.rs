@@ -112,6 +112,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     use crate::service::engagement::events::{
         BatchResult, EngagementBatch, EngagementInput, TimelinePage, TimelineQuery,
     };
+    use crate::service::identity::dedupe_job;
     use crate::service::identity::{review, MergeRequest, MergeResult, UnmergeRequest, UnmergeResult};
     use crate::service::imports::{DryRunRequest, ImportPage, ImportView, RowPage, RowQuery, UploadQuery};
     use crate::service::journeys::{JourneyQuery, JourneyResult};
@@ -168,6 +169,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep!(GET "/api/v1/matches", Needs(PeopleMerge), identity::matches, "identity", "Review queue of possible duplicates, with per-field explanations", res = review::MatchPage, query = review::MatchQuery),
         ep!(POST "/api/v1/matches/{id}/accept", Needs(PeopleMerge), identity::accept, "identity", "Accept a proposal: merge the two people", req = review::AcceptRequest, res = MergeResult),
         ep!(POST "/api/v1/matches/{id}/reject", Needs(PeopleMerge), identity::reject, "identity", "Reject a proposal: not the same person, never proposed again", req = review::RejectRequest, res = review::RejectResult),
+        ep!(POST "/api/v1/dedupe", Needs(DedupeRun), identity::start_dedupe, "identity", "Start a whole-database dedupe pass in the background (one at a time)", status = 202, req = dedupe_job::DedupeRequest, res = dedupe_job::JobView),
+        ep!(GET "/api/v1/dedupe/{id}", Needs(DedupeRun), identity::dedupe_status, "identity", "A dedupe job: phase, progress, and its report when done", res = dedupe_job::JobView),
         ep!(GET "/api/v1/people/{id}/timeline", Needs(PeopleRead), engagement::timeline, "engagement", "The person's engagements across departments, newest first", res = TimelinePage, query = TimelineQuery),
         ep!(GET "/api/v1/activity-kinds", Needs(ActivitiesRead), engagement::kinds, "engagement", "Kinds of activity", res = Vec<ActivityKind>),
         ep!(POST "/api/v1/activity-kinds", Needs(KindsManage), engagement::add_kind, "engagement", "Add a kind of activity", status = 201, req = ActivityKind, res = ActivityKind),

@@ -3,6 +3,7 @@
 //! whole-database dedupe pass.
 
 pub mod dedupe;
+pub mod dedupe_job;
 pub mod index;
 pub mod matcher;
 pub mod merge;
