@@ -494,3 +494,100 @@ async fn a_commit_killed_between_chunks_resumes_and_ends_exactly_as_an_uninterru
     assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM person_emails"), 2_500);
     assert_eq!(v["counts"]["committed_create"], 2_500, "{v}");
 }
+
+#[actix_web::test]
+async fn an_attendance_list_logs_engagement_once_and_rolls_back() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let activity = f
+        .app
+        .post(
+            "/api/v1/activities",
+            t,
+            json!({"kind": "banquet", "title": "Lord Mayor's Banquet", "department": "OPEN", "starts_at": "2026-11-09T19:00:00Z"}),
+        )
+        .await;
+    assert_eq!(activity.status, 201, "{}", activity.text);
+    let aid = activity.body["id"].as_str().unwrap().to_string();
+    // Ada is already held; Grace is new.
+    let ada = f
+        .app
+        .person(t, json!({"given_name": "Ada", "family_name": "Lovelace", "date_of_birth": "1985-12-10", "emails": [{"address": "ada.lovelace@analytical-engine.co.uk"}]}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let csv = "Forename,Surname,Email,DOB\nAda,Lovelace,ada.lovelace@analytical-engine.co.uk,10/12/1985\nGrace,Hopper,grace.hopper@cobol-navy.co.uk,09/12/1956\n";
+    let id = upload(
+        &f.app,
+        t,
+        "department=BARB&file_name=guests.csv",
+        csv.as_bytes().to_vec(),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bad = f
+        .app
+        .post(
+            &format!("/api/v1/imports/{id}/dry-run"),
+            t,
+            json!({"attendance": {"activity": aid, "action": "partied"}}),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    assert_eq!(bad.body["errors"][0]["field"], "attendance.action");
+    let v = dry_run(&f.app, t, &id, json!({"attendance": {"activity": aid}})).await;
+    assert_eq!(v["attendance"]["action"], "attended", "{v}");
+    commit(&f.app, t, &id).await;
+    let rows = f.app.get(&format!("/api/v1/imports/{id}/rows"), t).await;
+    assert_eq!(rows.body["items"][0]["outcome"], "link", "{}", rows.text);
+    let timeline = f.app.get(&format!("/api/v1/people/{ada}/timeline"), t).await;
+    assert_eq!(timeline.body["items"][0]["action"], "attended", "{}", timeline.text);
+    assert_eq!(timeline.body["items"][0]["occurred_at"], "2026-11-09T19:00:00Z");
+    assert_eq!(timeline.body["items"][0]["activity"]["title"], "Lord Mayor's Banquet");
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) AS n FROM engagement_events WHERE action = 'attended'"),
+        2
+    );
+    // The same list imported again records each attendance once.
+    let again = upload(
+        &f.app,
+        t,
+        "department=BARB&file_name=guests-again.csv",
+        csv.as_bytes().to_vec(),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    dry_run(&f.app, t, &again, json!({"attendance": {"activity": aid}})).await;
+    commit(&f.app, t, &again).await;
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) AS n FROM engagement_events WHERE action = 'attended'"),
+        2
+    );
+    // Rolling back the first list takes its attendances back and removes Grace.
+    let r = f
+        .app
+        .post(&format!("/api/v1/imports/{id}/rollback"), t, json!({}))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let v = settle(&f.app, t, &id).await;
+    assert_eq!(v["status"], "rolled_back", "{v}");
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) AS n FROM engagement_events WHERE action = 'attended'"),
+        0
+    );
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) AS n FROM people WHERE given_name = 'Grace'"),
+        0
+    );
+}

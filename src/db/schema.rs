@@ -432,6 +432,7 @@ diesel::table! {
         analysed_at -> Nullable<Timestamp>,
         committed_at -> Nullable<Timestamp>,
         rolled_back_at -> Nullable<Timestamp>,
+        attendance -> Nullable<Text>,
     }
 }
 

@@ -41,8 +41,17 @@ struct Planned {
     applied: bool,
 }
 
+/// An attendance list's event, resolved once per commit.
+struct Attend {
+    activity: crate::db::engagement::Activity,
+    action: String,
+    at: NaiveDateTime,
+    hours: Option<f64>,
+}
+
 struct Ctx<'a> {
     b: &'a Batch,
+    attend: Option<Attend>,
     points: &'a PointHasher,
     consents: BTreeMap<String, (ConsentColumn, i64, String)>,
     reference: String,
@@ -395,7 +404,12 @@ fn apply_row(
         _ => None,
     };
     let outcome: &'static str = match plan.outcome.as_str() {
-        "unchanged" => return Ok((target.map(|p| p.id), "unchanged")),
+        "unchanged" => {
+            if let Some(p) = &target {
+                attend(conn, cx, p.id, &p.public_id)?;
+            }
+            return Ok((target.map(|p| p.id), "unchanged"));
+        }
         "reject" => return Ok((None, "reject")),
         "link" | "duplicate" if target.is_none() => "create",
         "link" => "link",
@@ -433,6 +447,8 @@ fn apply_row(
         }
     };
     consents(conn, cx, person_id, r)?;
+    let public_id = crate::db::people::find(conn, person_id)?.public_id;
+    attend(conn, cx, person_id, &public_id)?;
     touched.push(person_id);
     if outcome == "review" {
         let other = match (plan.person_id, plan.duplicate_of) {
@@ -450,6 +466,47 @@ fn apply_row(
         }
     }
     Ok((Some(person_id), outcome))
+}
+
+/// Log an attendance list's event for a person: idempotent per activity, action and person (the
+/// same attendance in a second list is recorded once), marked with the batch for its rollback.
+fn attend(conn: &mut DbConn, cx: &Ctx<'_>, person_id: i64, person_public_id: &str) -> AppResult<()> {
+    let Some(a) = &cx.attend else { return Ok(()) };
+    crate::db::engagement::insert_events(
+        conn,
+        &[crate::db::engagement::Engagement {
+            id: 0,
+            public_id: crate::service::new_public_id(),
+            person_id,
+            activity_id: Some(a.activity.id),
+            shift_id: None,
+            kind: a.activity.kind.clone(),
+            action: a.action.clone(),
+            occurred_at: a.at,
+            department_id: a.activity.department_id,
+            source: "import".into(),
+            external_ref: Some(attendance_ref(&a.activity.public_id, &a.action, person_public_id)),
+            hours: a.hours,
+            response_ref: None,
+            detail: Some(cx.reference.clone()),
+            recorded_at: cx.now,
+            recorded_by: cx.by,
+        }],
+    )?;
+    crate::db::people::link_departments(
+        conn,
+        person_id,
+        &[a.activity.department_id],
+        "import",
+        Some(&cx.reference),
+        cx.now,
+    )?;
+    Ok(())
+}
+
+/// The idempotency reference of an imported attendance.
+pub fn attendance_ref(activity: &str, action: &str, person: &str) -> String {
+    format!("attendance:{activity}:{action}:{person}")
 }
 
 /// Run the commit of a batch (status `committing`) to the end, resuming after `rows_done`.
@@ -478,12 +535,27 @@ pub fn run_chunks(
             purposes.insert(slug, (decl, p.id, p.default_lawful_basis));
         }
     }
+    let now = crate::db::now();
+    let attend = match b.attendance() {
+        Some(a) => crate::db::engagement::find_activity(conn, &a.activity)?.map(|activity| Attend {
+            at: a
+                .occurred_at
+                .map(|t| t.naive_utc())
+                .or(activity.starts_at)
+                .unwrap_or(now),
+            action: a.action.unwrap_or_else(|| "attended".into()),
+            hours: a.hours,
+            activity,
+        }),
+        None => None,
+    };
     let cx = Ctx {
         b: &b,
+        attend,
         points,
         consents: purposes,
         reference: b.reference(),
-        now: crate::db::now(),
+        now,
         by: b.created_by,
         matcher: matcher::Matcher::load(conn, settings)?,
     };

@@ -85,6 +85,24 @@ pub struct DryRunRequest {
     pub date_order: Option<String>,
     /// Save the mapping as a template of the department under this name.
     pub save_template: Option<String>,
+    /// Make this an attendance list: every person the file names (created, linked or unchanged)
+    /// is also logged as taking part in this activity.
+    pub attendance: Option<Attendance>,
+}
+
+/// What an attendance list records for each person in it.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attendance {
+    /// The activity (public id), one of your departments'.
+    pub activity: String,
+    /// `attended` (default), `invited`, `registered`, `no_show`, `cancelled`, `volunteered` or
+    /// `responded`.
+    pub action: Option<String>,
+    /// When (default: the activity's start, else the commit time).
+    pub occurred_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Hours each (only with `volunteered`).
+    pub hours: Option<f64>,
 }
 
 /// One column of a mapping.
@@ -124,6 +142,8 @@ pub struct ImportView {
     /// The mapping in use (suggested until a dry run sets it).
     pub mapping: Vec<MappingColumn>,
     /// Consent column declarations.
+    /// The attendance declaration, for an attendance list.
+    pub attendance: Option<Attendance>,
     pub consents: BTreeMap<String, ConsentColumn>,
     /// Data rows in the file.
     pub rows_total: i64,
@@ -209,9 +229,16 @@ pub struct Batch {
     pub committed_at: Option<NaiveDateTime>,
     /// Rolled back.
     pub rolled_back_at: Option<NaiveDateTime>,
+    /// JSON attendance declaration (an attendance list).
+    pub attendance: Option<String>,
 }
 
 impl Batch {
+    /// The attendance declaration, if this is an attendance list.
+    pub fn attendance(&self) -> Option<Attendance> {
+        self.attendance.as_deref().and_then(|a| serde_json::from_str(a).ok())
+    }
+
     /// The mapping.
     pub fn mapping(&self) -> Mapping {
         serde_json::from_str(&self.mapping).unwrap_or_default()
@@ -285,6 +312,7 @@ fn view_in(b: &Batch, department: String, now: NaiveDateTime) -> ImportView {
         headers: b.headers(),
         mapping: to_columns(&b.mapping()),
         consents: b.consents(),
+        attendance: b.attendance(),
         rows_total: b.rows_total,
         rows_done: b.rows_done,
         rate,
@@ -596,6 +624,10 @@ pub fn start_dry_run(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &DryRunRequest
     }
     let consents = req.consents.clone().unwrap_or_else(|| b.consents());
     check_consents(conn, &mapping, &consents)?;
+    let attendance = match &req.attendance {
+        Some(a) => Some(check_attendance(conn, ctx, a)?),
+        None => b.attendance(),
+    };
     let date_order = req.date_order.as_deref().unwrap_or("day_first");
     if !matches!(date_order, "day_first" | "month_first") {
         return Err(AppError::field(
@@ -615,6 +647,7 @@ pub fn start_dry_run(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &DryRunRequest
             .set((
                 import_batches::mapping.eq(serde_json::to_string(&mapping).unwrap_or_default()),
                 import_batches::consents.eq(serde_json::to_string(&consents).unwrap_or_default()),
+                import_batches::attendance.eq(attendance.as_ref().and_then(|a| serde_json::to_string(a).ok())),
                 import_batches::status.eq("analysing"),
                 import_batches::rows_done.eq(0),
                 import_batches::counts.eq(serde_json::to_string(&counts).unwrap_or_default()),
@@ -637,6 +670,50 @@ pub fn start_dry_run(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &DryRunRequest
             ),
         )?;
         load(c, b.id)
+    })
+}
+
+/// Attendance actions an import may record.
+const ATTENDANCE_ACTIONS: [&str; 7] = [
+    "attended",
+    "invited",
+    "registered",
+    "no_show",
+    "cancelled",
+    "volunteered",
+    "responded",
+];
+
+fn check_attendance(conn: &mut DbConn, ctx: &Ctx, a: &Attendance) -> AppResult<Attendance> {
+    let activity = crate::service::engagement::activities::find_visible(conn, ctx, &a.activity).map_err(|_| {
+        AppError::field(
+            "attendance.activity",
+            "unknown_activity",
+            "There is no such activity (or it is not one of yours).",
+        )
+    })?;
+    let action = a.action.clone().unwrap_or_else(|| "attended".into());
+    if !ATTENDANCE_ACTIONS.contains(&action.as_str()) {
+        return Err(AppError::field(
+            "attendance.action",
+            "unknown_action",
+            format!("Use one of: {}.", ATTENDANCE_ACTIONS.join(", ")),
+        ));
+    }
+    if let Some(h) = a.hours {
+        if action != "volunteered" || !(0.0..=24.0).contains(&h) {
+            return Err(AppError::field(
+                "attendance.hours",
+                "invalid_hours",
+                "Hours go with `volunteered`, between 0 and 24.",
+            ));
+        }
+    }
+    Ok(Attendance {
+        activity: activity.public_id,
+        action: Some(action),
+        occurred_at: a.occurred_at,
+        hours: a.hours,
     })
 }
 

@@ -113,6 +113,11 @@ fn blocker(conn: &mut DbConn, b: &Batch, id: i64) -> AppResult<Option<&'static s
         .get_result(conn)?;
     let engagements: i64 = engagement_events::table
         .filter(engagement_events::person_id.eq(id))
+        .filter(
+            engagement_events::detail
+                .ne(reference.clone())
+                .or(engagement_events::detail.is_null()),
+        )
         .count()
         .get_result(conn)?;
     if other(consents + engagements) {
@@ -177,6 +182,14 @@ fn unlink(conn: &mut DbConn, b: &Batch, row: i64) -> AppResult<Option<i64>> {
         person_departments::table
             .filter(person_departments::person_id.eq(id))
             .filter(person_departments::source_ref.eq(ours.clone())),
+    )
+    .execute(conn)?;
+    // An attendance list's events (each marked with the batch that logged it).
+    diesel::delete(
+        engagement_events::table
+            .filter(engagement_events::person_id.eq(id))
+            .filter(engagement_events::source.eq("import"))
+            .filter(engagement_events::detail.eq(ours.clone())),
     )
     .execute(conn)?;
     let n = diesel::delete(
@@ -263,6 +276,18 @@ pub fn run(conn: &mut DbConn, batch_id: i64) -> AppResult<()> {
                 if let Some(id) = unlink(c, &b, *row)? {
                     touched.push(id);
                     *chunk_counts.entry("rolled_back_unlinked".into()).or_insert(0) += 1;
+                }
+            }
+            // Unchanged people keep everything but an attendance list's events.
+            for (_, _, person) in rows.iter().filter(|r| r.1 == "unchanged") {
+                if let Some(id) = person {
+                    diesel::delete(
+                        engagement_events::table
+                            .filter(engagement_events::person_id.eq(*id))
+                            .filter(engagement_events::source.eq("import"))
+                            .filter(engagement_events::detail.eq(Some(b.reference()))),
+                    )
+                    .execute(c)?;
                 }
             }
             for (row, _, person) in rows.iter().filter(|r| matches!(r.1.as_str(), "create" | "review")) {
