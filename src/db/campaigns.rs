@@ -276,8 +276,10 @@ pub fn insert_outbox(conn: &mut DbConn, rows: &[OutboxRow]) -> QueryResult<usize
     Ok(n)
 }
 
-/// Claim up to `limit` due rows for `worker` until `until`: queued rows whose time has come, and
-/// rows whose previous claim expired. Must run in a write transaction.
+/// Claim up to `limit` due rows for `worker` until `until`: rows whose previous claim expired (a
+/// worker died) first, then queued rows whose time has come, oldest due first. Each branch is an
+/// ordered range of the `outbox_due` index, so a claim costs the same with 10 or 1,000,000 rows
+/// queued. Must run in a write transaction.
 pub fn claim(
     conn: &mut DbConn,
     worker: &str,
@@ -285,13 +287,44 @@ pub fn claim(
     until: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<OutboxRow>> {
-    let pick = "SELECT id FROM outbox WHERE (status = 'queued' AND next_attempt_at <= {now}) \
-                OR (status = 'sending' AND claimed_until < {now}) ORDER BY id LIMIT {limit}";
+    let mut rows = claim_branch(conn, worker, now, until, limit, "sending", "claimed_until")?;
+    let rest = limit - rows.len() as i64;
+    if rest > 0 {
+        rows.extend(claim_branch(
+            conn,
+            worker,
+            now,
+            until,
+            rest,
+            "queued",
+            "next_attempt_at",
+        )?);
+    }
+    Ok(rows)
+}
+
+/// One branch of [`claim`]: rows in `status` whose `due_column` is at or before now. Both names
+/// are fixed by the caller, never input.
+fn claim_branch(
+    conn: &mut DbConn,
+    worker: &str,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+    limit: i64,
+    status: &'static str,
+    due_column: &'static str,
+) -> QueryResult<Vec<OutboxRow>> {
+    // For `sending` rows the index narrows by status; the few rows in flight are then filtered.
+    let order = if status == "queued" {
+        "ORDER BY next_attempt_at"
+    } else {
+        ""
+    };
     match conn {
         DbConn::Pg(c) => diesel::sql_query(format!(
             "UPDATE outbox SET status = 'sending', claimed_by = $1, claimed_until = $2, updated_at = $3 \
-             WHERE id IN ({} FOR UPDATE SKIP LOCKED) RETURNING *",
-            pick.replace("{now}", "$3").replace("{limit}", "$4")
+             WHERE id IN (SELECT id FROM outbox WHERE status = '{status}' AND {due_column} <= $3 {order} \
+             LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING *"
         ))
         .bind::<Text, _>(worker)
         .bind::<Timestamp, _>(until)
@@ -300,12 +333,11 @@ pub fn claim(
         .load(c),
         DbConn::Sqlite(c) => diesel::sql_query(format!(
             "UPDATE outbox SET status = 'sending', claimed_by = ?, claimed_until = ?, updated_at = ? \
-             WHERE id IN ({}) RETURNING *",
-            pick.replace("{now}", "?").replace("{limit}", "?")
+             WHERE id IN (SELECT id FROM outbox WHERE status = '{status}' AND {due_column} <= ? {order} LIMIT ?) \
+             RETURNING *"
         ))
         .bind::<Text, _>(worker)
         .bind::<Timestamp, _>(until)
-        .bind::<Timestamp, _>(now)
         .bind::<Timestamp, _>(now)
         .bind::<Timestamp, _>(now)
         .bind::<BigInt, _>(limit)
