@@ -68,6 +68,29 @@ async fn logging_is_idempotent_by_source_and_reference() {
 }
 
 #[actix_web::test]
+async fn a_full_batch_larger_than_the_server_wide_body_limit_is_accepted() {
+    let f = fixture().await;
+    // 10,000 events are about 1.7 MB of JSON: over `server.json_limit_bytes` (1 MiB), within
+    // the batch route's own 16 MiB.
+    let events: Vec<Value> = (0..10_000)
+        .map(|i| {
+            ev(
+                &f.person,
+                &f.banquet,
+                "invited",
+                "2026-10-01T10:00:00Z",
+                Some(&format!("BIG-{i:06}")),
+            )
+        })
+        .collect();
+    let body = json!({ "events": events });
+    assert!(body.to_string().len() > 1 << 20);
+    let r = f.app.post("/api/v1/engagements/batch", &f.officer.token, body).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["created"], 10_000);
+}
+
+#[actix_web::test]
 async fn a_bad_batch_writes_nothing_and_says_what_is_wrong() {
     let f = fixture().await;
     let events = json!({"events": [

@@ -74,9 +74,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        // A route's own limit (batches) wins over the server-wide one.
         let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map(|s| s.settings.server.json_limit_bytes)
+            .app_data::<BodyLimit>()
+            .map(|l| l.0)
+            .or_else(|| {
+                req.app_data::<web::Data<AppState>>()
+                    .map(|s| s.settings.server.json_limit_bytes)
+            })
             .unwrap_or(1 << 20);
         let json = req
             .headers()
