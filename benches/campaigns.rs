@@ -62,8 +62,17 @@ fn parse_args() -> Result<Options, String> {
             Some((n, v)) => (n.to_string(), Some(v.to_string())),
             None => (arg.clone(), None),
         };
-        let mut value = || inline.clone().or_else(|| args.next()).ok_or(format!("{name} needs a value"));
-        let number = |v: String| v.replace('_', "").parse::<u64>().map_err(|_| format!("{name}: not a number"));
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or(format!("{name} needs a value"))
+        };
+        let number = |v: String| {
+            v.replace('_', "")
+                .parse::<u64>()
+                .map_err(|_| format!("{name}: not a number"))
+        };
         match name.as_str() {
             "--bench" => {}
             "--people" => o.people = number(value()?)?,
@@ -84,7 +93,14 @@ fn parse_args() -> Result<Options, String> {
 struct Workers(Vec<Child>);
 
 impl Workers {
-    fn start(bin: &Path, work: &Path, db: &common::Database, n: usize, threads: usize, port: u16) -> Result<Workers, String> {
+    fn start(
+        bin: &Path,
+        work: &Path,
+        db: &common::Database,
+        n: usize,
+        threads: usize,
+        port: u16,
+    ) -> Result<Workers, String> {
         let mut children = Vec::new();
         for i in 0..n {
             let log = std::fs::File::create(work.join(format!("worker-{port}-{i}.log"))).map_err(|e| e.to_string())?;
@@ -164,11 +180,19 @@ fn campaign(addr: SocketAddr, manager: &str, second: &str, segment: &str, templa
         "POST",
         "/api/v1/campaigns",
         manager,
-        Some(json!({"name": "Benchmark", "segment": segment, "template": template, "purpose": PURPOSE,
-            "department": "COMMS", "sender_name": "The Lord Mayor"})),
+        Some(
+            json!({"name": "Benchmark", "segment": segment, "template": template, "purpose": PURPOSE,
+            "department": "COMMS", "sender_name": "The Lord Mayor"}),
+        ),
     )?;
     let id = c["id"].as_str().ok_or("no campaign id")?.to_string();
-    common::json_call(addr, "POST", &format!("/api/v1/campaigns/{id}/approve"), second, Some(json!({})))?;
+    common::json_call(
+        addr,
+        "POST",
+        &format!("/api/v1/campaigns/{id}/approve"),
+        second,
+        Some(json!({})),
+    )?;
     Ok(id)
 }
 
@@ -251,9 +275,11 @@ fn measure(o: &Options, bin: &Path, work: &Path, db: &common::Database) -> Resul
         "POST",
         "/api/v1/templates",
         &manager,
-        Some(json!({"name": "News", "subject": "News for {{ given_name | default: \"you\" }}",
+        Some(
+            json!({"name": "News", "subject": "News for {{ given_name | default: \"you\" }}",
             "html_body": "<p>Dear {{ given_name }},</p><p>What is on in the City this winter.</p><p><a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></p>",
-            "text_body": "Dear {{ given_name }},\n\nWhat is on in the City this winter.\n\nUnsubscribe: {{ unsubscribe_url }}\n"})),
+            "text_body": "Dear {{ given_name }},\n\nWhat is on in the City this winter.\n\nUnsubscribe: {{ unsubscribe_url }}\n"}),
+        ),
     )?;
     let (segment, template) = (
         segment["id"].as_str().unwrap_or_default().to_string(),
@@ -263,7 +289,13 @@ fn measure(o: &Options, bin: &Path, work: &Path, db: &common::Database) -> Resul
     // 1. Queue.
     let first = campaign(addr, &manager, &second, &segment, &template)?;
     let t = Instant::now();
-    let started = common::json_call(addr, "POST", &format!("/api/v1/campaigns/{first}/start"), &manager, Some(json!({})))?;
+    let started = common::json_call(
+        addr,
+        "POST",
+        &format!("/api/v1/campaigns/{first}/start"),
+        &manager,
+        Some(json!({})),
+    )?;
     let queue_secs = t.elapsed().as_secs_f64();
     let audience = started["audience_size"].as_u64().unwrap_or(0) as usize;
     eprintln!("queued {audience} in {queue_secs:.2} s");
@@ -290,7 +322,13 @@ fn measure(o: &Options, bin: &Path, work: &Path, db: &common::Database) -> Resul
     let second_id = campaign(addr, &manager, &second, &segment, &template)?;
     let sink_a = SmtpSink::start();
     let port = sink_a.port();
-    common::json_call(addr, "POST", &format!("/api/v1/campaigns/{second_id}/start"), &manager, Some(json!({})))?;
+    common::json_call(
+        addr,
+        "POST",
+        &format!("/api/v1/campaigns/{second_id}/start"),
+        &manager,
+        Some(json!({})),
+    )?;
     let t = Instant::now();
     let mut doomed = Workers::start(bin, work, db, 2, o.threads, port)?;
     sink_a.wait_for(audience * 3 / 10, Duration::from_secs(3600));

@@ -454,3 +454,30 @@ pub fn test_send(
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Pacer;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn the_pacer_spaces_sends_across_threads() {
+        let pacer = Pacer::new(50);
+        let t = Instant::now();
+        let threads: Vec<_> = (0..3)
+            .map(|_| {
+                let p = pacer.clone();
+                std::thread::spawn(move || (0..7).for_each(|_| p.wait()))
+            })
+            .collect();
+        for th in threads {
+            th.join().unwrap();
+        }
+        // 21 sends at 50/s: the first goes at once, the last 20 slots (400 ms) later.
+        assert!(t.elapsed() >= Duration::from_millis(380), "{:?}", t.elapsed());
+        let unlimited = Pacer::new(0);
+        let t = Instant::now();
+        (0..1000).for_each(|_| unlimited.wait());
+        assert!(t.elapsed() < Duration::from_millis(100));
+    }
+}
