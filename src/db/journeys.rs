@@ -30,12 +30,22 @@ pub struct EventFilter {
 /// One event as the analytics read it: person, time, kind, action, department, activity.
 pub type EventTuple = (i64, NaiveDateTime, String, String, i64, Option<i64>);
 
-/// Events of people with `lo <= id < hi`, sorted by person then time.
-pub fn events_in_range(conn: &mut DbConn, lo: i64, hi: i64, f: &EventFilter) -> QueryResult<Vec<EventTuple>> {
-    let mut q = engagement_events::table
-        .filter(engagement_events::person_id.ge(lo))
-        .filter(engagement_events::person_id.lt(hi))
-        .into_boxed::<Db>();
+/// The filter's events, selecting an [`EventTuple`].
+#[allow(clippy::type_complexity)]
+fn filtered(
+    f: &EventFilter,
+) -> diesel::dsl::Select<
+    engagement_events::BoxedQuery<'static, Db>,
+    (
+        engagement_events::person_id,
+        engagement_events::occurred_at,
+        engagement_events::kind,
+        engagement_events::action,
+        engagement_events::department_id,
+        engagement_events::activity_id,
+    ),
+> {
+    let mut q = engagement_events::table.into_boxed::<Db>();
     if let Some(t) = f.from {
         q = q.filter(engagement_events::occurred_at.ge(t));
     }
@@ -59,8 +69,21 @@ pub fn events_in_range(conn: &mut DbConn, lo: i64, hi: i64, f: &EventFilter) -> 
         engagement_events::department_id,
         engagement_events::activity_id,
     ))
-    .order((engagement_events::person_id, engagement_events::occurred_at))
-    .load(conn)
+}
+
+/// Events of people with `lo <= id < hi`, sorted by person then time.
+pub fn events_in_range(conn: &mut DbConn, lo: i64, hi: i64, f: &EventFilter) -> QueryResult<Vec<EventTuple>> {
+    filtered(f)
+        .filter(engagement_events::person_id.ge(lo))
+        .filter(engagement_events::person_id.lt(hi))
+        .order((engagement_events::person_id, engagement_events::occurred_at))
+        .load(conn)
+}
+
+/// Events with `from <= occurred_at < to` (the filter's ends), in no particular order: a range
+/// of the `engagement_events_period` index, which covers every column read.
+pub fn events_in_period(conn: &mut DbConn, f: &EventFilter) -> QueryResult<Vec<EventTuple>> {
+    filtered(f).load(conn)
 }
 
 /// The highest person id with any event (0 if none).

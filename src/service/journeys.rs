@@ -10,8 +10,9 @@
 //! - **What comes out**: counts of people, never people. Counts below `journeys.min_count` are
 //!   published as `"<k"` and the cells that would reveal them as `"hidden"` (see
 //!   [`crate::journeys_core`]). Every analytic renders as JSON, CSV or an SVG chart.
-//! - **How it is read**: one pass over events sorted by person then time, fetched in person-id
-//!   slices (bounded memory), interned into small ids before the analytics see them.
+//! - **How it is read**: the period only, two weeks at a time along a `(time, …)` covering index,
+//!   interned into small ids (32 bytes an event) and sorted by person then time in memory; then
+//!   one pass. (A person's whole history, for scores, is read in person-id slices.)
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -195,10 +196,17 @@ struct EventStream<'a> {
     error: Option<diesel::result::Error>,
 }
 
-impl EventStream<'_> {
+/// Who is left out and how names become ids.
+struct Encoder<'a> {
+    dict: &'a Dictionary,
+    departments: &'a [(i64, u16)],
+    excluded: &'a [i64],
+    only: Option<&'a [i64]>,
+}
+
+impl Encoder<'_> {
     fn encode(&self, (person, at, kind, action, department, activity): EventTuple) -> Option<EventIds> {
-        if self.excluded.binary_search(&person).is_ok()
-            || self.only.as_ref().is_some_and(|o| o.binary_search(&person).is_err())
+        if self.excluded.binary_search(&person).is_ok() || self.only.is_some_and(|o| o.binary_search(&person).is_err())
         {
             return None;
         }
@@ -214,6 +222,48 @@ impl EventStream<'_> {
             activity: activity.unwrap_or(0),
         })
     }
+}
+
+impl EventStream<'_> {
+    fn encode(&self, row: EventTuple) -> Option<EventIds> {
+        Encoder {
+            dict: self.dict,
+            departments: self.departments,
+            excluded: &self.excluded,
+            only: self.only.as_deref(),
+        }
+        .encode(row)
+    }
+}
+
+/// Days per read of [`load_period`]: bounds the rows held before they are interned.
+const WINDOW_DAYS: i64 = 14;
+
+/// The period's events as interned ids (32 bytes each), sorted by person then time. Read window
+/// by window along the `(occurred_at, …)` covering index, so only the period is read however long
+/// the history, then sorted here.
+fn load_period(conn: &mut DbConn, filter: &EventFilter, enc: &Encoder<'_>) -> AppResult<Vec<EventIds>> {
+    let (Some(from), Some(to)) = (filter.from, filter.to) else {
+        return Err(AppError::Internal("a period needs both ends".into()));
+    };
+    let mut out = Vec::new();
+    let mut t = from;
+    while t < to {
+        let end = (t + Duration::days(WINDOW_DAYS)).min(to);
+        let window = EventFilter {
+            from: Some(t),
+            to: Some(end),
+            ..filter.clone()
+        };
+        out.extend(
+            db::journeys::events_in_period(conn, &window)?
+                .into_iter()
+                .filter_map(|row| enc.encode(row)),
+        );
+        t = end;
+    }
+    out.sort_unstable_by_key(|e| (e.person, e.at_secs));
+    Ok(out)
 }
 
 impl Iterator for EventStream<'_> {
@@ -340,47 +390,39 @@ pub fn run(
         }
         None => None,
     };
-    let max = db::journeys::max_person_with_events(conn)?;
     let excluded = db::journeys::excluded_people(conn)?;
-    let mut stream = EventStream {
-        conn,
-        filter,
+    let enc = Encoder {
         dict: &dict,
         departments: &departments,
-        excluded,
-        only,
-        next_lo: 0,
-        max,
-        buf: Vec::new().into_iter(),
-        error: None,
+        excluded: &excluded,
+        only: only.as_deref(),
     };
+    let events = load_period(conn, &filter, &enc)?;
+    let stream = || events.iter().copied();
     let format = q.format.unwrap_or_default();
     let rendered = match (analytic, scope) {
         (Analytic::Transitions, _) => {
-            let v = jc::transitions_ids(&mut stream, &dict, &opts);
+            let v = jc::transitions_ids(stream(), &dict, &opts);
             render(analytic, format, period, v, |v| v.to_csv(), |v| v.to_svg())
         }
         (Analytic::Funnel, Some(scope)) => {
-            let v = jc::funnel_ids(&mut stream, &dict, &opts, scope);
+            let v = jc::funnel_ids(stream(), &dict, &opts, scope);
             render(analytic, format, period, v, |v| v.to_csv(), |v| v.to_svg())
         }
         (Analytic::Funnel, None) => Err(AppError::Internal("funnel without scope".into())),
         (Analytic::Cohorts, _) => {
-            let v = jc::cohorts_ids(&mut stream, &dict, &opts);
+            let v = jc::cohorts_ids(stream(), &dict, &opts);
             render(analytic, format, period, v, |v| v.to_csv(), |v| v.to_svg())
         }
         (Analytic::Paths, _) => {
-            let v = jc::paths_ids(&mut stream, &dict, &opts);
+            let v = jc::paths_ids(stream(), &dict, &opts);
             render(analytic, format, period, v, |v| v.to_csv(), |v| v.to_svg())
         }
         (Analytic::Reach, _) => {
-            let v = jc::reach_ids(&mut stream, &dict, &opts);
+            let v = jc::reach_ids(stream(), &dict, &opts);
             render(analytic, format, period, v, |v| v.to_csv(), |v| v.to_svg())
         }
     }?;
-    if let Some(e) = stream.error {
-        return Err(e.into());
-    }
     Ok(rendered)
 }
 
