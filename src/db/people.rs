@@ -486,6 +486,29 @@ pub fn link_departments(
     Ok(())
 }
 
+/// Link many (person, department) pairs at once (pairs already linked are left as they are).
+pub fn link_pairs(conn: &mut DbConn, pairs: &[(i64, i64)], source_kind: &str, at: NaiveDateTime) -> QueryResult<()> {
+    for chunk in pairs.chunks(200) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(p, d)| {
+                (
+                    person_departments::person_id.eq(*p),
+                    person_departments::department_id.eq(*d),
+                    person_departments::source_kind.eq(source_kind),
+                    person_departments::source_ref.eq(None::<&str>),
+                    person_departments::created_at.eq(at),
+                )
+            })
+            .collect();
+        crate::with_backend!(conn, |c| diesel::insert_into(person_departments::table)
+            .values(&rows)
+            .on_conflict_do_nothing()
+            .execute(c))?;
+    }
+    Ok(())
+}
+
 /// Set the provenance of scalar fields.
 pub fn set_provenance(conn: &mut DbConn, rows: &[ProvenanceRow]) -> QueryResult<()> {
     for row in rows {

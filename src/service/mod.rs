@@ -71,6 +71,18 @@ pub fn new_public_id() -> String {
     hex::encode(bytes)
 }
 
+/// A public id for rows written in bulk (engagement events, outbox messages): the same shape as
+/// [`new_public_id`], but its first 6 bytes are the time in milliseconds, so the unique index
+/// grows at its end instead of at random pages; the other 10 bytes are random (80 bits, from a
+/// CSPRNG seeded by the system). It reveals when the row was written, nothing else.
+pub fn new_ordered_public_id() -> String {
+    let mut bytes = [0u8; 16];
+    let millis = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+    bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+    rand::thread_rng().fill_bytes(&mut bytes[6..]);
+    hex::encode(bytes)
+}
+
 /// Whether `s` has the shape of a public id (so bad ids are refused before any query).
 pub fn is_public_id(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
@@ -106,5 +118,21 @@ mod tests {
         assert_ne!(a, random_token(32));
         assert!(is_public_id(&new_public_id()));
         assert!(!is_public_id("1"));
+    }
+}
+
+#[cfg(test)]
+mod ordered_id_tests {
+    use super::{is_public_id, new_ordered_public_id};
+
+    #[test]
+    fn ordered_ids_are_public_ids_that_sort_by_time_and_differ() {
+        let a = new_ordered_public_id();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = new_ordered_public_id();
+        assert!(is_public_id(&a) && is_public_id(&b));
+        assert!(a[..12] < b[..12], "{a} then {b}");
+        let many: std::collections::HashSet<String> = (0..10_000).map(|_| new_ordered_public_id()).collect();
+        assert_eq!(many.len(), 10_000);
     }
 }

@@ -509,7 +509,7 @@ pub fn start(conn: &mut DbConn, ctx: &Ctx, public_id: &str) -> AppResult<Campaig
                 id: 0,
                 campaign_id: c.id,
                 person_id,
-                message_ref: new_public_id(),
+                message_ref: crate::service::new_ordered_public_id(),
                 status: "queued".into(),
                 skip_reason: None,
                 attempts: 0,

@@ -18,7 +18,7 @@ use crate::db::schema::people;
 use crate::db::{self, write_tx, DbConn};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::normalize::text::clean_text;
-use crate::service::{audit, is_public_id, new_public_id, Ctx, Permission, Scope};
+use crate::service::{audit, is_public_id, new_ordered_public_id, Ctx, Permission, Scope};
 
 /// Every action an engagement event can record.
 pub const ACTIONS: &[&str] = &[
@@ -336,7 +336,7 @@ pub fn log(conn: &mut DbConn, ctx: &Ctx, events: &[EngagementInput]) -> AppResul
             };
             rows.push(Engagement {
                 id: 0,
-                public_id: new_public_id(),
+                public_id: new_ordered_public_id(),
                 person_id: *person_id,
                 activity_id: activity.map(|a| a.id),
                 shift_id: shift,
@@ -361,9 +361,7 @@ pub fn log(conn: &mut DbConn, ctx: &Ctx, events: &[EngagementInput]) -> AppResul
         let mut pairs: Vec<(i64, i64)> = rows.iter().map(|r| (r.person_id, r.department_id)).collect();
         pairs.sort_unstable();
         pairs.dedup();
-        for (person, dept) in pairs {
-            db::people::link_departments(c, person, &[dept], "engagement", None, now)?;
-        }
+        db::people::link_pairs(c, &pairs, "engagement", now)?;
         let detail = serde_json::json!({"received": events.len(), "created": created});
         audit::record(
             c,
