@@ -2,7 +2,7 @@
 //! local sink, by `lighthouse worker` processes.
 //!
 //! `cargo build --release && cargo bench --bench campaigns -- [--people 100000]
-//! [--database-url URL] [--workers 2] [--threads 2] [--seed 1] [--keep]`
+//! [--database-url URL] [--workers 2] [--threads 16] [--seed 1] [--keep]`
 //!
 //! Phases:
 //! 1. **queue**: `POST /api/v1/campaigns/{id}/start` — the segment evaluated and one outbox row
@@ -52,7 +52,7 @@ fn parse_args() -> Result<Options, String> {
         people: 100_000,
         database_url: None,
         workers: 2,
-        threads: 2,
+        threads: 16,
         seed: 1,
         keep: false,
     };
@@ -305,8 +305,9 @@ fn measure(o: &Options, bin: &Path, work: &Path, db: &common::Database) -> Resul
     let mut workers = Workers::start(bin, work, db, o.workers, o.threads, sink.port())?;
     let delivered = sink.wait_for(audience, Duration::from_secs(3600));
     let deliver_secs = t.elapsed().as_secs_f64();
+    // The last messages are settled just after the sink has them: let the workers finish.
+    let s1 = settled(addr, &manager, &first, Duration::from_secs(120))?;
     workers.kill();
-    let s1 = settled(addr, &manager, &first, Duration::from_secs(60))?;
     let rate = audience as f64 / deliver_secs;
     eprintln!("delivered {} in {deliver_secs:.1} s: {rate:.0}/s", sink.count());
     let first_refs = refs(&sink.messages());

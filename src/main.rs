@@ -28,8 +28,10 @@ enum Command {
     /// Send campaign messages (the outbox) until stopped, without serving HTTP. Several workers
     /// (and instances) can run at once; each message is claimed by one.
     Worker {
-        /// Sending threads.
-        #[arg(long, default_value_t = 2)]
+        /// Sending threads. Each spends most of its time waiting on the SMTP server (with lettre,
+        /// about 40 ms a message on a loopback connection: the end of each message waits for the
+        /// server's delayed acknowledgement), so many threads are cheap and needed.
+        #[arg(long, default_value_t = 16)]
         threads: usize,
     },
     /// Apply pending database migrations and exit.
@@ -160,6 +162,10 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
     match command {
         Command::Serve => serve(settings, pool),
         Command::Worker { threads } => {
+            let mut settings = settings;
+            // Every sending thread holds an SMTP connection while it waits for the server.
+            let wanted = u32::try_from(threads).unwrap_or(u32::MAX);
+            settings.campaigns.smtp_pool_size = settings.campaigns.smtp_pool_size.max(wanted);
             let (state, _writer) = lighthouse::build_state(settings, pool)?;
             if !state.sender.mailer.enabled() {
                 return Err("campaigns.smtp_host is empty: there is nothing to send through".into());
@@ -471,7 +477,9 @@ fn prompt_password() -> Result<String, String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
-fn serve(settings: Settings, pool: lighthouse::db::DbPool) -> Result<(), String> {
+fn serve(mut settings: Settings, pool: lighthouse::db::DbPool) -> Result<(), String> {
+    let senders = u32::try_from(settings.campaigns.workers).unwrap_or(u32::MAX);
+    settings.campaigns.smtp_pool_size = settings.campaigns.smtp_pool_size.max(senders);
     let bind = settings.server.bind.clone();
     let workers = settings.server.workers;
     let (state, writer) = lighthouse::build_state(settings, pool)?;
