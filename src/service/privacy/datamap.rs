@@ -593,6 +593,7 @@ pub const DATA_MAP: &[Entry] = &[
             "analysed_at",
             "committed_at",
             "rolled_back_at",
+            "attendance",
         ],
         personal: &[],
         link: Link::None,
