@@ -34,7 +34,16 @@ fn date() -> impl Strategy<Value = NaiveDate> {
 fn contact() -> impl Strategy<Value = (Vec<String>, Vec<String>, Option<String>)> {
     prop_oneof![
         "[a-z]{3,8}[0-9]{0,3}".prop_map(|l| (vec![format!("{l}@example.net")], vec![], None)),
-        "[1-9][0-9]{8}".prop_map(|n| (vec![], vec![format!("07{n}")], None)),
+        // A real-looking mobile: the matcher ignores filler numbers with fewer than 4 distinct
+        // digits (`+447177711144`), which would not identify anyone.
+        "[1-9][0-9]{8}"
+            .prop_filter("a filler number", |n| {
+                let mut digits: Vec<char> = format!("447{n}").chars().collect();
+                digits.sort_unstable();
+                digits.dedup();
+                digits.len() >= 4
+            })
+            .prop_map(|n| (vec![], vec![format!("07{n}")], None)),
         prop::sample::select(vec!["EC2V 7HH", "M1 1AE", "B33 8TH", "CR2 6XH", "DN55 1PT"]).prop_map(|p| (
             vec![],
             vec![],
