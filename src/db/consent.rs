@@ -149,6 +149,11 @@ pub fn find_purpose(conn: &mut DbConn, code: &str) -> QueryResult<Option<Purpose
         .optional()
 }
 
+/// A purpose by id.
+pub fn purpose(conn: &mut DbConn, id: i64) -> QueryResult<Purpose> {
+    purposes::table.find(id).select(Purpose::as_select()).first(conn)
+}
+
 /// Update a purpose's description, category and default basis.
 pub fn update_purpose(
     conn: &mut DbConn,

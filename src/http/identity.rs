@@ -73,13 +73,8 @@ pub async fn start_dedupe(
     body: Json<dedupe_job::DedupeRequest>,
 ) -> AppResult<HttpResponse> {
     let req = body.0;
-    let job = {
-        let req = dedupe_job::DedupeRequest {
-            train: req.train,
-            dry_run: req.dry_run,
-        };
-        state.db(move |c| dedupe_job::queue(c, &ctx, &req)).await?
-    };
+    let queued = req.clone();
+    let job = state.db(move |c| dedupe_job::queue(c, &ctx, &queued)).await?;
     let (pool, points, matching) = (
         state.pool.clone(),
         state.points.clone(),

@@ -144,24 +144,36 @@ fn render<T: Serialize>(
         period.from.format("%Y%m%d"),
         period.to.format("%Y%m%d")
     );
-    let file_name = |ext: &str| format!("{stem}.{ext}");
-    Ok(match format {
-        Format::Json => Rendered {
-            content_type: "application/json",
-            body: serde_json::to_string(&JourneyResult { period, result: value })
-                .map_err(|e| AppError::Internal(e.to_string()))?,
-            file_name: file_name("json"),
-        },
-        Format::Csv => Rendered {
-            content_type: "text/csv; charset=utf-8",
-            body: csv(&value),
-            file_name: file_name("csv"),
-        },
-        Format::Svg => Rendered {
-            content_type: "image/svg+xml",
-            body: svg(&value),
-            file_name: file_name("svg"),
-        },
+    rendered(
+        format,
+        &stem,
+        || serde_json::to_string(&JourneyResult { period, result: &value }),
+        || csv(&value),
+        || svg(&value),
+    )
+}
+
+/// One result in the requested form, named `stem.json|csv|svg`.
+fn rendered(
+    format: Format,
+    stem: &str,
+    json: impl FnOnce() -> serde_json::Result<String>,
+    csv: impl FnOnce() -> String,
+    svg: impl FnOnce() -> String,
+) -> AppResult<Rendered> {
+    let (content_type, body, ext) = match format {
+        Format::Json => (
+            "application/json",
+            json().map_err(|e| AppError::Internal(e.to_string()))?,
+            "json",
+        ),
+        Format::Csv => ("text/csv; charset=utf-8", csv(), "csv"),
+        Format::Svg => ("image/svg+xml", svg(), "svg"),
+    };
+    Ok(Rendered {
+        content_type,
+        body,
+        file_name: format!("{stem}.{ext}"),
     })
 }
 
@@ -475,20 +487,16 @@ pub fn person_scores(
 ) -> AppResult<Rendered> {
     let person = crate::service::people::find_visible(conn, &ctx.principal, public_id)?;
     let (dict, departments) = dictionary(conn)?;
-    let rows = db::journeys::events_of(conn, person.id)?;
-    let stream = EventStream {
-        conn,
-        filter: EventFilter::default(),
+    let enc = Encoder {
         dict: &dict,
         departments: &departments,
-        excluded: Vec::new(),
+        excluded: &[],
         only: None,
-        next_lo: 1,
-        max: 0,
-        buf: rows.into_iter(),
-        error: None,
     };
-    let events: Vec<EventIds> = stream.collect();
+    let events: Vec<EventIds> = db::journeys::events_of(conn, person.id)?
+        .into_iter()
+        .filter_map(|row| enc.encode(row))
+        .collect();
     let scores = jc::person_scores_ids(&events, &dict, ctx.meta.now.and_utc().timestamp());
     sink.send(audit::event(
         &ctx.meta,
@@ -498,24 +506,13 @@ pub fn person_scores(
         "success",
         None,
     ));
-    let file_name = |ext: &str| format!("scores-{public_id}.{ext}");
-    Ok(match format {
-        Format::Json => Rendered {
-            content_type: "application/json",
-            body: serde_json::to_string(&scores).map_err(|e| AppError::Internal(e.to_string()))?,
-            file_name: file_name("json"),
-        },
-        Format::Csv => Rendered {
-            content_type: "text/csv; charset=utf-8",
-            body: scores.to_csv(),
-            file_name: file_name("csv"),
-        },
-        Format::Svg => Rendered {
-            content_type: "image/svg+xml",
-            body: scores.to_svg(),
-            file_name: file_name("svg"),
-        },
-    })
+    rendered(
+        format,
+        &format!("scores-{public_id}"),
+        || serde_json::to_string(&scores),
+        || scores.to_csv(),
+        || scores.to_svg(),
+    )
 }
 
 /// Every active person's scores as of `now` (people with no participation are absent: they

@@ -37,25 +37,25 @@ use crate::service::privacy::keys::PointHasher;
 use crate::service::{new_public_id, Ctx};
 
 /// The recipient's own fields a template may use, by variable name.
-pub fn person_fields(conn: &mut DbConn, person_id: i64) -> AppResult<HashMap<&'static str, String>> {
-    let p = db::people::find(conn, person_id)?;
+pub fn person_fields(conn: &mut DbConn, p: &db::people::Person) -> AppResult<HashMap<&'static str, String>> {
+    let person_id = p.id;
     let mut f = HashMap::new();
     let mut put = |k: &'static str, v: Option<String>| {
         if let Some(v) = v.filter(|v| !v.trim().is_empty()) {
             f.insert(k, v);
         }
     };
-    let full = [p.given_name.clone(), p.family_name.clone()]
+    let full = [p.given_name.as_deref(), p.family_name.as_deref()]
         .into_iter()
         .flatten()
         .collect::<Vec<_>>()
         .join(" ");
     put("full_name", Some(full));
-    put("title", p.title);
-    put("given_name", p.given_name);
-    put("family_name", p.family_name);
-    put("preferred_name", p.preferred_name);
-    put("organisation", p.organisation);
+    put("title", p.title.clone());
+    put("given_name", p.given_name.clone());
+    put("family_name", p.family_name.clone());
+    put("preferred_name", p.preferred_name.clone());
+    put("organisation", p.organisation.clone());
     put(
         "email",
         db::people::emails_of(conn, &[person_id])?
@@ -131,7 +131,20 @@ pub fn token_key(points: &PointHasher) -> Vec<u8> {
 struct CampaignCache {
     campaign: Campaign,
     purpose: Purpose,
-    template: Option<Parsed>,
+    template: AppResult<Parsed>,
+}
+
+impl CampaignCache {
+    /// A campaign with its purpose and parsed template.
+    fn load(conn: &mut DbConn, campaign: Campaign) -> AppResult<CampaignCache> {
+        let purpose = db::consent::purpose(conn, campaign.purpose_id)?;
+        let t = db::campaigns::template(conn, campaign.template_id)?;
+        Ok(CampaignCache {
+            template: parse_template(&t.subject, &t.html_body, &t.text_body),
+            campaign,
+            purpose,
+        })
+    }
 }
 
 impl Sender {
@@ -149,23 +162,20 @@ impl Sender {
         for row in &rows {
             if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(row.campaign_id) {
                 let campaign = db::campaigns::campaign(conn, row.campaign_id)?;
-                let purpose = db::consent::list_purposes(conn)?
-                    .into_iter()
-                    .find(|p| p.id == campaign.purpose_id)
-                    .ok_or_else(|| AppError::Internal("campaign purpose missing".into()))?;
-                let t = db::campaigns::template(conn, campaign.template_id)?;
-                let template = parse_template(&t.subject, &t.html_body, &t.text_body).ok();
-                slot.insert(CampaignCache {
-                    campaign,
-                    purpose,
-                    template,
-                });
+                slot.insert(CampaignCache::load(conn, campaign)?);
             }
             if let Some(entry) = cache.get(&row.campaign_id) {
                 self.process(conn, entry, row)?;
             }
         }
-        for id in db::campaigns::finished_campaigns(conn)? {
+        // Only a short claim can mean a campaign has run out of messages; checking after every
+        // round would count the whole queue again each time.
+        let draining = (rows.len() as i64) < self.settings.batch_size;
+        for id in if draining {
+            db::campaigns::finished_campaigns(conn)?
+        } else {
+            Vec::new()
+        } {
             write_tx(conn, |c| {
                 db::campaigns::set_campaign_status(c, id, "sent", None, None, db::now())
             })?;
@@ -198,7 +208,7 @@ impl Sender {
             )?;
             return Ok(());
         }
-        let Some(template) = &cc.template else {
+        let Ok(template) = &cc.template else {
             self.settle(
                 conn,
                 row,
@@ -223,16 +233,16 @@ impl Sender {
             self.settle(conn, row, skip(decision.reason))?;
             return Ok(());
         }
-        let fields = person_fields(conn, row.person_id)?;
+        let person = db::people::find(conn, row.person_id)?;
+        let fields = person_fields(conn, &person)?;
         let Some(to) = fields.get("email").cloned() else {
             self.settle(conn, row, skip("no_address"))?;
             return Ok(());
         };
-        let person = db::people::find(conn, row.person_id)?;
         let message = render(
             &self.settings,
             &self.points,
-            cc,
+            (&cc.campaign, &cc.purpose),
             template,
             &fields,
             &person.public_id,
@@ -319,7 +329,7 @@ impl Sender {
 fn render(
     settings: &CampaignSettings,
     points: &PointHasher,
-    cc: &CampaignCache,
+    (campaign, purpose): (&Campaign, &Purpose),
     template: &Parsed,
     fields: &HashMap<&'static str, String>,
     person_public_id: &str,
@@ -331,22 +341,22 @@ fn render(
         &token_key(points),
         &UnsubscribeClaims {
             person: person_public_id.to_string(),
-            purpose: cc.purpose.code.clone(),
-            campaign: cc.campaign.public_id.clone(),
+            purpose: purpose.code.clone(),
+            campaign: campaign.public_id.clone(),
             issued: now.and_utc().timestamp(),
         },
     );
     let url = format!("{}/u/{token}", settings.public_base_url.trim_end_matches('/'));
     let rendered = template.render(&|k| match k {
-        "sender_name" => Some(cc.campaign.sender_name.clone()),
-        "campaign_name" => Some(cc.campaign.name.clone()),
+        "sender_name" => Some(campaign.sender_name.clone()),
+        "campaign_name" => Some(campaign.name.clone()),
         "unsubscribe_url" => Some(url.clone()),
         _ => fields.get(k).cloned(),
     });
     OutgoingMessage {
         to: to.to_string(),
         to_name: fields.get("full_name").cloned(),
-        sender_name: cc.campaign.sender_name.clone(),
+        sender_name: campaign.sender_name.clone(),
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
@@ -390,12 +400,12 @@ pub fn test_send(
     req: &TestSendRequest,
 ) -> AppResult<()> {
     let campaign = db::campaigns::find_campaign(conn, public_id)?.ok_or(AppError::NotFound)?;
-    let purpose = db::consent::list_purposes(conn)?
-        .into_iter()
-        .find(|p| p.id == campaign.purpose_id)
-        .ok_or_else(|| AppError::Internal("campaign purpose missing".into()))?;
-    let t = db::campaigns::template(conn, campaign.template_id)?;
-    let template = parse_template(&t.subject, &t.html_body, &t.text_body)?;
+    let CampaignCache {
+        campaign,
+        purpose,
+        template,
+    } = CampaignCache::load(conn, campaign)?;
+    let template = template?;
     let to = match &req.to {
         Some(a) => a.clone(),
         None => crate::db::schema::users::table
@@ -406,7 +416,7 @@ pub fn test_send(
     let (fields, person_id) = match &req.person {
         Some(p) => {
             let person = crate::service::people::find_visible(conn, &ctx.principal, p)?;
-            (person_fields(conn, person.id)?, person.public_id)
+            (person_fields(conn, &person)?, person.public_id)
         }
         None => (
             HashMap::from([
@@ -416,15 +426,10 @@ pub fn test_send(
             "test".into(),
         ),
     };
-    let cc = CampaignCache {
-        campaign,
-        purpose,
-        template: None,
-    };
     let mut message = render(
         &sender.settings,
         &sender.points,
-        &cc,
+        (&campaign, &purpose),
         &template,
         &fields,
         &person_id,

@@ -152,6 +152,11 @@ pub struct TimelineQuery {
     pub limit: Option<i64>,
 }
 
+/// Hours go with `volunteered` only, between 0 and 24.
+pub fn hours_fit(action: &str, hours: f64) -> bool {
+    action == "volunteered" && (0.0..=24.0).contains(&hours)
+}
+
 fn text(errors: &mut Vec<FieldError>, field: String, v: Option<&str>, max: usize) -> Option<String> {
     let v = v.map(str::trim).filter(|v| !v.is_empty())?;
     match clean_text(v, max) {
@@ -283,7 +288,7 @@ pub fn log(conn: &mut DbConn, ctx: &Ctx, events: &[EngagementInput]) -> AppResul
                 ));
             }
             if let Some(h) = e.hours {
-                if e.action != "volunteered" || !(0.0..=24.0).contains(&h) {
+                if !hours_fit(&e.action, h) {
                     errors.push(FieldError::new(
                         f("hours"),
                         "invalid_hours",

@@ -25,7 +25,7 @@ use crate::service::{new_public_id, Ctx};
 pub const STALE_SECS: i64 = 120;
 
 /// Start a dedupe pass.
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DedupeRequest {
     /// Re-estimate the matching model from the data first.

@@ -701,7 +701,7 @@ fn check_attendance(conn: &mut DbConn, ctx: &Ctx, a: &Attendance) -> AppResult<A
         ));
     }
     if let Some(h) = a.hours {
-        if action != "volunteered" || !(0.0..=24.0).contains(&h) {
+        if !crate::service::engagement::events::hours_fit(&action, h) {
             return Err(AppError::field(
                 "attendance.hours",
                 "invalid_hours",

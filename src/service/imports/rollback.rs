@@ -184,14 +184,7 @@ fn unlink(conn: &mut DbConn, b: &Batch, row: i64) -> AppResult<Option<i64>> {
             .filter(person_departments::source_ref.eq(ours.clone())),
     )
     .execute(conn)?;
-    // An attendance list's events (each marked with the batch that logged it).
-    diesel::delete(
-        engagement_events::table
-            .filter(engagement_events::person_id.eq(id))
-            .filter(engagement_events::source.eq("import"))
-            .filter(engagement_events::detail.eq(ours.clone())),
-    )
-    .execute(conn)?;
+    drop_attendance(conn, id, &reference)?;
     let n = diesel::delete(
         consent_events::table
             .filter(consent_events::person_id.eq(id))
@@ -231,6 +224,18 @@ fn unlink(conn: &mut DbConn, b: &Batch, row: i64) -> AppResult<Option<i64>> {
         .execute(conn)?;
     }
     Ok(Some(id))
+}
+
+/// Delete the attendance events a batch logged for a person (each is marked with the batch).
+fn drop_attendance(conn: &mut DbConn, person_id: i64, reference: &str) -> AppResult<()> {
+    diesel::delete(
+        engagement_events::table
+            .filter(engagement_events::person_id.eq(person_id))
+            .filter(engagement_events::source.eq("import"))
+            .filter(engagement_events::detail.eq(reference)),
+    )
+    .execute(conn)?;
+    Ok(())
 }
 
 fn note_conflict(conn: &mut DbConn, b: &Batch, row: i64, why: &str) -> AppResult<()> {
@@ -281,13 +286,7 @@ pub fn run(conn: &mut DbConn, batch_id: i64) -> AppResult<()> {
             // Unchanged people keep everything but an attendance list's events.
             for (_, _, person) in rows.iter().filter(|r| r.1 == "unchanged") {
                 if let Some(id) = person {
-                    diesel::delete(
-                        engagement_events::table
-                            .filter(engagement_events::person_id.eq(*id))
-                            .filter(engagement_events::source.eq("import"))
-                            .filter(engagement_events::detail.eq(Some(b.reference()))),
-                    )
-                    .execute(c)?;
+                    drop_attendance(c, *id, &b.reference())?;
                 }
             }
             for (row, _, person) in rows.iter().filter(|r| matches!(r.1.as_str(), "create" | "review")) {
