@@ -56,7 +56,7 @@ pub async fn logout(state: web::Data<AppState>, ctx: Ctx) -> AppResult<HttpRespo
 
 /// The signed-in user.
 pub async fn me(state: web::Data<AppState>, ctx: Ctx) -> AppResult<HttpResponse> {
-    let view = state.db(move |c| users::get(c, &ctx.principal.public_id)).await?;
+    let view = state.db(move |c| users::me(c, &ctx.principal.public_id)).await?;
     super::json(200, &view)
 }
 

@@ -22,6 +22,7 @@ pub mod ops;
 pub mod people;
 pub mod privacy;
 pub mod users;
+pub mod client;
 
 use actix_web::dev::ResourceDef;
 use actix_web::http::Method;
@@ -133,7 +134,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep!(GET "/api/v1/openapi.json", Public, openapi::document, "operations", "This OpenAPI 3.1 document"),
         ep!(POST "/api/v1/auth/login", Public, auth::login, "auth", "Sign in: returns a token and sets the session cookie", req = LoginRequest, res = LoginResponse),
         ep!(POST "/api/v1/auth/logout", SignedIn, auth::logout, "auth", "End this session", status = 204),
-        ep!(GET "/api/v1/auth/me", SignedIn, auth::me, "auth", "The signed-in user", res = UserView),
+        ep!(GET "/api/v1/auth/me", SignedIn, auth::me, "auth", "The signed-in user and the permissions their roles grant", res = crate::service::users::MeView),
         ep!(POST "/api/v1/auth/password", SignedIn, auth::change_password, "auth", "Change your password (ends your other sessions)", status = 204, req = ChangePasswordRequest),
         ep!(GET "/api/v1/auth/tokens", SignedIn, auth::list_tokens, "auth", "Your API tokens", res = Vec<TokenView>),
         ep!(POST "/api/v1/auth/tokens", SignedIn, auth::create_token, "auth", "Create an API token (shown once)", status = 201, req = NewTokenRequest, res = TokenView),
@@ -230,6 +231,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             middleware::authorize(access, req, next)
         })));
     }
+    client::configure(cfg);
     cfg.default_service(web::to(not_found));
 }
 

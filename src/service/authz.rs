@@ -111,6 +111,44 @@ pub enum Permission {
     CampaignsManage,
 }
 
+/// Every permission, in declaration order.
+pub const ALL_PERMISSIONS: [Permission; 23] = {
+    use Permission::*;
+    [
+        PeopleRead,
+        PeopleWrite,
+        DepartmentsRead,
+        DepartmentsManage,
+        UsersManage,
+        AuditRead,
+        ConsentWrite,
+        PurposesRead,
+        PurposesManage,
+        SubjectAccess,
+        Erase,
+        Restrict,
+        SeeRestricted,
+        SuppressionsManage,
+        ActivitiesRead,
+        ActivitiesWrite,
+        KindsManage,
+        EngagementWrite,
+        JourneysRead,
+        PeopleMerge,
+        DedupeRun,
+        ImportsRun,
+        CampaignsManage,
+    ]
+};
+
+/// The permissions a set of roles grants, in declaration order.
+pub fn permissions_of(roles: &[Role]) -> Vec<Permission> {
+    ALL_PERMISSIONS
+        .into_iter()
+        .filter(|p| roles_granting(*p).iter().any(|r| roles.contains(r)))
+        .collect()
+}
+
 /// The permission table: which roles grant which permission.
 pub fn roles_granting(permission: Permission) -> &'static [Role] {
     use Role::*;

@@ -30,6 +30,24 @@ pub struct UserView {
     pub version: i64,
 }
 
+/// The signed-in user: their account and what their roles allow (the web client shows only
+/// what the user may do; the server still checks every request).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct MeView {
+    /// The account.
+    #[serde(flatten)]
+    pub user: UserView,
+    /// Permissions the user's roles grant.
+    pub permissions: Vec<super::authz::Permission>,
+}
+
+/// The signed-in user with their permissions.
+pub fn me(conn: &mut DbConn, public_id: &str) -> AppResult<MeView> {
+    let user = get(conn, public_id)?;
+    let permissions = super::authz::permissions_of(&user.roles);
+    Ok(MeView { user, permissions })
+}
+
 /// The API view of a user.
 pub fn view(conn: &mut DbConn, u: &User) -> AppResult<UserView> {
     let ids = db::users::department_ids(conn, u.id)?;

@@ -1,0 +1,48 @@
+// The shell of the client: sign-in, the start page, sign-out, headers.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { standardFixture, newPage, signIn, checkPage, closeBrowser } from './harness.mjs';
+
+let fx;
+before(async () => { fx = await standardFixture(); });
+after(async () => { await closeBrowser(); await fx.svc.stop(); });
+
+test('sign in, see the start page for the role, sign out', async () => {
+  const page = await newPage(fx.svc);
+  const res = await page.goto('/');
+  const csp = res.headers()['content-security-policy'];
+  assert.match(csp, /script-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe-inline/);
+  await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+  await checkPage(page, 'sign-in');
+
+  await page.getByLabel('Email address').fill(fx.users.admin.email);
+  await page.getByLabel('Password').fill('wrong password here');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('The email address or password is not right.').waitFor();
+  await checkPage(page, 'sign-in-error');
+
+  await signIn(page, fx.users.admin);
+  await page.getByRole('link', { name: 'Administration' }).first().waitFor();
+  await checkPage(page, 'start-admin');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+  await page.getByText('You have signed out.').waitFor();
+});
+
+test('an analyst sees only what their role allows', async () => {
+  const page = await newPage(fx.svc);
+  await signIn(page, fx.users.analyst);
+  assert.equal(await page.getByRole('link', { name: 'People' }).count(), 0);
+  await page.getByRole('link', { name: 'Journeys' }).first().waitFor();
+  await page.goto('/#/people');
+  await page.getByRole('heading', { level: 1, name: 'You cannot see this page' }).waitFor();
+});
+
+test('an expired session sends the user back to sign in, then returns them', async () => {
+  const page = await newPage(fx.svc);
+  await signIn(page, fx.users.admin);
+  await page.context().clearCookies();
+  await page.goto('/#/admin');
+  await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+});

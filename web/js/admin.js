@@ -1,0 +1,3 @@
+// admin screens (to be written)
+import { route } from './core.js';
+export { route };

@@ -1,0 +1,113 @@
+// Entry point: sign-in and sign-out, the navigation for the user's role, the start page, and
+// the router. Screens register themselves when their module is imported.
+import {
+  h, api, ApiError, session, can, loadSession, route, navigate, dispatch, currentPath, page,
+  field, button, form, notice, replace, link, setSessionEndedHandler,
+} from './core.js';
+import './people.js';
+import './privacy.js';
+import './imports.js';
+import './review.js';
+import './journeys.js';
+import './campaigns.js';
+import './admin.js';
+
+const NAV = [
+  ['/people', 'People', 'people_read'],
+  ['/imports', 'Imports', 'imports_run'],
+  ['/review', 'Review duplicates', 'people_merge'],
+  ['/journeys', 'Journeys', 'journeys_read'],
+  ['/campaigns', 'Campaigns', 'campaigns_manage'],
+  ['/privacy', 'Data protection', 'audit_read'],
+  ['/admin', 'Administration', 'users_manage'],
+];
+
+function renderNav() {
+  const nav = document.getElementById('nav');
+  if (!session.user) { replace(nav); return; }
+  const here = currentPath();
+  const items = NAV.filter(([, , p]) => can(p)).map(([path, text]) =>
+    h('li', {}, h('a', { href: '#' + path, class: 'nav__link', 'aria-current': here.startsWith(path) ? 'page' : null }, text)));
+  replace(nav,
+    h('ul', { class: 'nav__list' }, items,
+      h('li', { class: 'nav__user' }, h('span', { class: 'nav__name' }, session.user.name),
+        h('button', { type: 'button', class: 'nav__signout', on: { click: signOut } }, 'Sign out'))));
+}
+
+let returnTo = null;
+
+async function signOut() {
+  try { await api('POST', '/api/v1/auth/logout'); } catch (e) { /* already ended */ }
+  session.user = null;
+  renderNav();
+  notice('You have signed out.');
+  navigate('/signin');
+}
+
+setSessionEndedHandler(() => {
+  const here = currentPath();
+  if (here !== '/signin') returnTo = here;
+  renderNav();
+  notice('Your session has ended. Sign in again to carry on.', 'warning');
+  navigate('/signin');
+});
+
+route('/signin', () => {
+  if (session.user) { navigate('/'); return; }
+  page('Sign in',
+    h('p', {}, 'Sign in with your City staff account.'),
+    form([
+      field({ name: 'email', label: 'Email address', type: 'email', autocomplete: 'username', spellcheck: false, width: 'long' }),
+      field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', width: 'long' }),
+      button('Sign in'),
+    ], async (v) => {
+      try {
+        await api('POST', '/api/v1/auth/login', { body: { email: v.email.trim(), password: v.password } });
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 429) {
+          throw new ApiError(429, { ...e.problem, detail: 'This account is locked for a while after too many failed attempts. Try again later, or ask an administrator.' });
+        }
+        if (e instanceof ApiError && e.status === 401) {
+          throw new ApiError(400, { ...e.problem, detail: 'The email address or password is not right.', errors: [] });
+        }
+        throw e;
+      }
+      await loadSession();
+      renderNav();
+      const to = returnTo && returnTo !== '/signin' ? returnTo : '/';
+      returnTo = null;
+      navigate(to);
+    }));
+}, { public: true });
+
+route('/', () => {
+  const cards = [
+    ['/people', 'People', 'Find someone, see their record across departments, their consent and what they took part in.', 'people_read'],
+    ['/imports', 'Import a list', 'Upload a departmental CSV or Excel list, check every row, then commit it.', 'imports_run'],
+    ['/review', 'Review possible duplicates', 'Decide whether two records are the same person.', 'people_merge'],
+    ['/journeys', 'Journeys', 'How people move between City activities.', 'journeys_read'],
+    ['/campaigns', 'Campaigns', 'Segments, templates and emails that respect consent.', 'campaigns_manage'],
+    ['/privacy', 'Data protection', 'The audit log, suppression list and data protection requests.', 'audit_read'],
+    ['/admin', 'Administration', 'Staff accounts, departments and purposes.', 'users_manage'],
+  ].filter(([, , , p]) => can(p));
+  page(`Welcome, ${session.user.name}`,
+    h('p', { class: 'lead' }, 'What do you want to do?'),
+    h('ul', { class: 'cards' }, cards.map(([path, title, text]) =>
+      h('li', { class: 'card' }, h('h2', { class: 'card__title' }, link(path, title)), h('p', {}, text)))),
+    cards.length ? null : h('p', {}, 'Your account has no role yet. Ask an administrator.'));
+});
+
+window.addEventListener('hashchange', async () => { renderNav(); await dispatch(); });
+
+(async function start() {
+  await loadSession();
+  renderNav();
+  if (!session.user && currentPath() !== '/signin') {
+    if (currentPath() !== '/') returnTo = currentPath();
+    navigate('/signin');
+    return;
+  }
+  await dispatch();
+})();
+
+export { link };

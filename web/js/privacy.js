@@ -1,0 +1,3 @@
+// privacy screens (to be written)
+import { route } from './core.js';
+export { route };
