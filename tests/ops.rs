@@ -54,3 +54,66 @@ async fn openapi_describes_every_route_and_its_schemas() {
         .iter()
         .any(|p| p["name"] == "postcode" && p["in"] == "query"));
 }
+
+#[actix_web::test]
+async fn web_client_is_served_with_a_strict_policy() {
+    let app = TestApp::new().await;
+    let page = app.req("GET", "/", None, None).await;
+    assert_eq!(page.status, 200);
+    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    assert!(page.text.contains("<script type=\"module\" src=\"/assets/js/app.js\">"));
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe"), "{csp}");
+    let tag = page.header("etag").unwrap();
+
+    // Revalidation answers 304 without a body.
+    let again = app
+        .send(
+            actix_web::test::TestRequest::get()
+                .uri("/")
+                .insert_header(("if-none-match", tag.as_str())),
+        )
+        .await;
+    assert_eq!(again.status, 304);
+
+    let js = app.req("GET", "/assets/js/core.js", None, None).await;
+    assert_eq!(js.status, 200);
+    assert!(js.header("content-type").unwrap().starts_with("text/javascript"));
+    assert!(
+        !js.text.contains("innerHTML"),
+        "values are built as text nodes, never as markup"
+    );
+    assert_eq!(app.req("GET", "/assets/app.css", None, None).await.status, 200);
+    // Only the listed files: nothing else, nothing outside the folder.
+    for path in [
+        "/assets/../Cargo.toml",
+        "/assets/js/none.js",
+        "/assets/index.html",
+        "/assets/%2e%2e/README.md",
+    ] {
+        let r = app.req("GET", path, None, None).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert!(r.header("content-type").unwrap().contains("problem+json"));
+    }
+}
+
+#[actix_web::test]
+async fn me_lists_the_permissions_of_the_roles() {
+    let app = TestApp::new().await;
+    let analyst = app.user(&[lighthouse::service::Role::Analyst], &[]).await;
+    let me = app.get("/api/v1/auth/me", &analyst.token).await;
+    assert_eq!(me.status, 200);
+    let perms: Vec<&str> = me.body["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(perms.contains(&"journeys_read"));
+    assert!(!perms.contains(&"people_read"));
+    assert_eq!(me.body["roles"][0], "analyst");
+}

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod auth;
 pub mod campaigns;
+pub mod client;
 pub mod consent;
 pub mod departments;
 pub mod engagement;
@@ -22,7 +23,6 @@ pub mod ops;
 pub mod people;
 pub mod privacy;
 pub mod users;
-pub mod client;
 
 use actix_web::dev::ResourceDef;
 use actix_web::http::Method;

@@ -39,10 +39,24 @@ test('an analyst sees only what their role allows', async () => {
   await page.getByRole('heading', { level: 1, name: 'You cannot see this page' }).waitFor();
 });
 
-test('an expired session sends the user back to sign in, then returns them', async () => {
+test('a page opened without a session asks to sign in, then goes where it was asked', async () => {
   const page = await newPage(fx.svc);
-  await signIn(page, fx.users.admin);
-  await page.context().clearCookies();
   await page.goto('/#/admin');
   await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+  await page.getByLabel('Email address').fill(fx.users.admin.email);
+  await page.getByLabel('Password').fill(fx.users.admin.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/#\/admin$/);
+});
+
+test('the start page is small: under 200 KB without images', async () => {
+  const page = await newPage(fx.svc);
+  let bytes = 0;
+  page.on('response', async (r) => {
+    if (r.request().resourceType() === 'image') return;
+    try { bytes += (await r.body()).length; } catch (e) { /* redirects have no body */ }
+  });
+  await signIn(page, fx.users.admin);
+  await page.waitForLoadState('networkidle');
+  assert.ok(bytes > 0 && bytes < 200 * 1024, `page weight ${bytes} bytes`);
 });

@@ -1,4 +1,4 @@
-// Core of the web client: DOM building (text only: never innerHTML, so every value is
+// Core of the web client: DOM building (text nodes only, never parsed markup, so every value is
 // escaped by construction), the API client (session cookie + CSRF header, problem+json
 // errors), the hash router, page layout, forms with GOV.UK-style error summaries, and small
 // display helpers. Screens live in their own modules and only use what is exported here.
