@@ -59,10 +59,38 @@ fn etag(body: &[u8]) -> String {
     format!("\"{:x}-{h:016x}\"", body.len())
 }
 
+fn gzip(body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 3), flate2::Compression::best());
+    // Writing to a Vec cannot fail.
+    let _ = enc.write_all(body);
+    enc.finish().unwrap_or_default()
+}
+
+/// The built-in files, gzipped once on first use.
+fn gzipped(index: usize) -> &'static [u8] {
+    static GZ: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    &GZ.get_or_init(|| ASSETS.iter().map(|a| gzip(a.body)).collect())[index]
+}
+
+fn accepts_gzip(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',').any(|t| {
+                let mut parts = t.split(';');
+                let coding = parts.next().unwrap_or("").trim();
+                let refused = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+                coding.eq_ignore_ascii_case("gzip") && !refused
+            })
+        })
+}
+
 fn serve(req: &HttpRequest, path: &str) -> HttpResponse {
     // Only the files listed above are served, from the binary or (in development) the
     // configured folder: no other path can be reached.
-    let Some(asset) = ASSETS.iter().find(|a| a.path == path) else {
+    let Some((index, asset)) = ASSETS.iter().enumerate().find(|(_, a)| a.path == path) else {
         return AppError::NotFound.error_response();
     };
     let dir = req
@@ -77,7 +105,11 @@ fn serve(req: &HttpRequest, path: &str) -> HttpResponse {
             Err(e) => return AppError::Internal(format!("web_dir {dir}: {e}")).error_response(),
         }
     };
-    let tag = etag(&body);
+    let compress = accepts_gzip(req);
+    let mut tag = etag(&body);
+    if compress {
+        tag.insert_str(tag.len() - 1, "-gz");
+    }
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -90,11 +122,20 @@ fn serve(req: &HttpRequest, path: &str) -> HttpResponse {
     };
     res.insert_header((header::CONTENT_SECURITY_POLICY, CLIENT_CSP))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header((header::ETAG, tag));
+        .insert_header((header::ETAG, tag))
+        .insert_header((header::VARY, "Accept-Encoding"));
     if fresh {
         return res.finish();
     }
-    res.content_type(asset.media).body(body.into_owned())
+    res.content_type(asset.media);
+    if !compress {
+        return res.body(body.into_owned());
+    }
+    res.insert_header((header::CONTENT_ENCODING, "gzip"));
+    match body {
+        std::borrow::Cow::Borrowed(_) => res.body(gzipped(index)),
+        std::borrow::Cow::Owned(b) => res.body(gzip(&b)),
+    }
 }
 
 async fn index(req: HttpRequest) -> HttpResponse {

@@ -415,7 +415,7 @@ export function showErrors(f, e, fieldMap) {
   const conflict = e instanceof ApiError && (e.status === 409 || e.status === 412);
   const summary = h('div', { class: 'error-summary', role: 'alert', tabindex: '-1' },
     h('h2', { class: 'error-summary__title' }, conflict ? 'Someone else changed this first' : 'There is a problem'),
-    h('p', {}, items.length && problem.code === 'validation' ? 'Check the fields below.' : problem.detail || e.message),
+    h('p', {}, items.length && problem.code === 'validation_failed' ? 'Check the fields below.' : problem.detail || e.message),
     items.length ? h('ul', { class: 'error-summary__list' }, items) : null);
   f.prepend(summary);
   summary.focus();
