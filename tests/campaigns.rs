@@ -420,6 +420,43 @@ async fn segments_validate_with_paths_resist_injection_and_evaluate() {
         )
         .await;
     assert_eq!(by_name.body["count"], 5, "{}", by_name.text);
+    // A district is the outward code: "ec1a" finds EC1A 1BB, and not EC1 or EC1A's neighbours.
+    for (postcode, family) in [("EC1A 1BB", "Barts"), ("EC1V 4PW", "Angel")] {
+        f.app
+            .person(
+                &f.officer.token,
+                json!({"given_name": "Dee", "family_name": family, "addresses": [{"line1": "1 Street", "postcode": postcode}]}),
+            )
+            .await;
+    }
+    for (definition, expected) in [
+        (
+            json!({"field": {"name": "postcode_district", "op": "eq", "value": "ec1a"}}),
+            1,
+        ),
+        (
+            json!({"field": {"name": "postcode_district", "op": "in", "value": ["EC1A", "EC1V", "SW1"]}}),
+            2,
+        ),
+        (
+            json!({"field": {"name": "postcode_district", "op": "eq", "value": "EC1"}}),
+            0,
+        ),
+        (
+            json!({"field": {"name": "postcode", "op": "starts_with", "value": "ec1"}}),
+            2,
+        ),
+    ] {
+        let r = f
+            .app
+            .post(
+                "/api/v1/segments/preview",
+                &f.manager.token,
+                json!({ "definition": definition }),
+            )
+            .await;
+        assert_eq!(r.body["count"], expected, "{definition}: {}", r.text);
+    }
     // Restricted people are never in a segment.
     let dpo = f.app.user(&[Role::DataProtectionOfficer], &[]).await;
     let r = f

@@ -140,6 +140,15 @@ async fn unmerge_restores_byte_identical_exports() {
         serde_json::to_string(&before_b).unwrap(),
         serde_json::to_string(&after_b).unwrap()
     );
+    // The merge history shows it, undone.
+    let h = f
+        .app
+        .get(&format!("/api/v1/people/{}/merges", f.a), &f.officer.token)
+        .await;
+    assert_eq!(h.status, 200, "{}", h.text);
+    assert_eq!(h.body.as_array().unwrap().len(), 1, "{}", h.text);
+    assert_eq!(h.body[0]["merged"][0], f.b.as_str());
+    assert!(h.body[0]["undone_at"].is_string(), "{}", h.text);
     // The pair is now known not to be the same person.
     assert_eq!(
         f.app
@@ -286,6 +295,12 @@ async fn possible_duplicates_are_proposed_with_an_explanation_and_a_rejection_st
     assert!(none.body["total"].as_i64().unwrap() <= 1);
     let by_dept = app.get("/api/v1/matches?department=OPEN", &officer.token).await;
     assert_eq!(by_dept.body["total"], 1);
+    let theirs = app.get(&format!("/api/v1/matches?person={b}"), &officer.token).await;
+    assert_eq!(theirs.body["total"], 1, "{}", theirs.text);
+    let mary = app.get("/api/v1/people?name=Mary", &officer.token).await;
+    let mary = mary.body["items"][0]["id"].as_str().unwrap().to_string();
+    let none = app.get(&format!("/api/v1/matches?person={mary}"), &officer.token).await;
+    assert_eq!(none.body["total"], 0, "{}", none.text);
     let bad = app.get("/api/v1/matches?min_score=2", &officer.token).await;
     assert_eq!(bad.status, 422, "{}", bad.text);
     let bad = app.get("/api/v1/matches?department=NOPE", &officer.token).await;
@@ -564,4 +579,18 @@ async fn dedupe_started_over_http_reports_progress_and_runs_one_at_a_time() {
             .status,
         404
     );
+}
+
+#[actix_web::test]
+async fn the_same_name_and_email_twice_is_proposed_for_review() {
+    let app = TestApp::new().await;
+    app.department("BARB");
+    let officer = app.user(&[Role::EngagementOfficer], &[]).await;
+    let body = json!({"given_name": "Priya", "family_name": "Raman", "emails": [{"address": "priya.raman@btinternet.com"}], "departments": ["BARB"]});
+    let a = app.person(&officer.token, body.clone()).await;
+    let b = app.person(&officer.token, body).await;
+    let r = app.get("/api/v1/matches", &officer.token).await;
+    assert_eq!(r.body["total"], 1, "{}", r.text);
+    assert_eq!(r.body["items"][0]["a"]["id"], a["id"]);
+    assert_eq!(r.body["items"][0]["b"]["id"], b["id"]);
 }

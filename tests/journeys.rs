@@ -397,7 +397,21 @@ async fn a_segment_narrows_the_analytics_to_its_people() {
         .await;
     assert_eq!(s.status, 201, "{}", s.text);
     let id = s.body["id"].as_str().unwrap();
-    let reach = f.analytic("reach", &format!("&segment={id}")).await;
+    // Segments are the campaigns team's: an analyst may not filter by one.
+    let denied = f
+        .app
+        .get(
+            &format!("/api/v1/journeys/reach?{PERIOD}&segment={id}"),
+            &f.analyst.token,
+        )
+        .await;
+    assert_eq!(denied.status, 403, "{}", denied.text);
+    let r = f
+        .app
+        .get(&format!("/api/v1/journeys/reach?{PERIOD}&segment={id}"), &manager.token)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let reach = r.body["result"].clone();
     // A and C (×2) all went to the banquet too; A also volunteered. Totals that would expose
     // the zero of "PLAN only" are hidden, the overlaps are shown.
     assert_eq!(reach["more_than_one"], 4, "{reach}");
@@ -407,7 +421,7 @@ async fn a_segment_narrows_the_analytics_to_its_people() {
         .app
         .get(
             &format!("/api/v1/journeys/reach?{PERIOD}&segment=0123456789abcdef0123456789abcdef"),
-            &f.analyst.token,
+            &manager.token,
         )
         .await;
     assert_eq!(r.status, 422, "{}", r.text);

@@ -61,6 +61,7 @@ fn expected() -> Vec<(&'static str, &'static str, Who)> {
         ("PATCH", "/api/v1/purposes/{code}", Who::Roles(ADMIN)),
         ("POST", "/api/v1/purposes/{code}/wordings", Who::Roles(ADMIN)),
         ("POST", "/api/v1/people/{id}/merge", Who::Roles(CONSENT_WRITE)),
+        ("GET", "/api/v1/people/{id}/merges", Who::Roles(CONSENT_WRITE)),
         ("POST", "/api/v1/people/{id}/unmerge", Who::Roles(CONSENT_WRITE)),
         ("POST", "/api/v1/imports", Who::Roles(CONSENT_WRITE)),
         ("GET", "/api/v1/imports", Who::Roles(CONSENT_WRITE)),

@@ -90,7 +90,11 @@ async fn web_client_is_served_with_a_strict_policy() {
     assert_eq!(app.req("GET", "/assets/app.css", None, None).await.status, 200);
     // Compressed for browsers that accept it, with its own validator.
     let gz = app
-        .send(actix_web::test::TestRequest::get().uri("/assets/js/core.js").insert_header(("accept-encoding", "gzip, br")))
+        .send(
+            actix_web::test::TestRequest::get()
+                .uri("/assets/js/core.js")
+                .insert_header(("accept-encoding", "gzip, br")),
+        )
         .await;
     assert_eq!(gz.header("content-encoding").as_deref(), Some("gzip"));
     assert_eq!(gz.header("vary").as_deref(), Some("Accept-Encoding"));

@@ -36,6 +36,11 @@ pub async fn unmerge(
     super::json(200, &state.db(move |c| identity::unmerge(c, &ctx, &id, &body.0)).await?)
 }
 
+/// The merges into a person.
+pub async fn merges(state: web::Data<AppState>, ctx: Ctx, id: web::Path<String>) -> AppResult<HttpResponse> {
+    super::json(200, &state.db(move |c| identity::merges_of(c, &ctx, &id)).await?)
+}
+
 /// The review queue.
 pub async fn matches(state: web::Data<AppState>, ctx: Ctx, q: Query<MatchQuery>) -> AppResult<HttpResponse> {
     let sink = state.audit.clone();

@@ -158,6 +158,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep!(PATCH "/api/v1/purposes/{code}", Needs(PurposesManage), consent::update_purpose, "consent", "Change a purpose", req = UpdatePurposeRequest, res = PurposeView),
         ep!(POST "/api/v1/purposes/{code}/wordings", Needs(PurposesManage), consent::add_wording, "consent", "Add a wording version", status = 201, req = NewWordingRequest, res = PurposeView),
         ep!(POST "/api/v1/people/{id}/merge", Needs(PeopleMerge), identity::merge, "identity", "Merge people into this one (survivorship per field; reversible)", req = MergeRequest, res = MergeResult),
+        ep!(GET "/api/v1/people/{id}/merges", Needs(PeopleMerge), identity::merges, "identity", "The merges into this person, newest first, undone ones included", res = Vec<crate::service::identity::MergeEntry>),
         ep!(POST "/api/v1/people/{id}/unmerge", Needs(PeopleMerge), identity::unmerge, "identity", "Undo a merge exactly", req = UnmergeRequest, res = UnmergeResult),
         ep!(POST "/api/v1/imports", Needs(ImportsRun), imports::upload, "imports", "Upload a CSV or .xlsx file (the body; streamed) for a department: checks it, suggests a mapping", status = 201, res = ImportView, query = UploadQuery),
         ep!(GET "/api/v1/imports", Needs(ImportsRun), imports::list, "imports", "Imports of your departments, newest first", res = ImportPage),

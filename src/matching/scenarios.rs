@@ -311,3 +311,27 @@ fn household_evidence_alone_never_links() {
     };
     assert_eq!(run(&mother, &son).1, Decision::NewPerson);
 }
+
+#[test]
+fn the_same_name_and_email_is_at_least_a_review_unless_the_email_is_a_placeholder() {
+    let a = MatchRecord {
+        emails: vec!["priya.raman@btinternet.com".into()],
+        ..rec("Priya", "Raman")
+    };
+    let (s, d) = run(&a, &a.clone());
+    assert_ne!(d, Decision::NewPerson, "{s:#?}");
+    // example.org (RFC 2606) is what lists put in when they have no address: it says nothing.
+    let p = MatchRecord {
+        emails: vec!["priya.raman@example.org".into()],
+        ..rec("Priya", "Raman")
+    };
+    let (s, d) = run(&p, &p.clone());
+    assert_eq!(d, Decision::NewPerson, "{s:#?}");
+    assert_eq!(
+        s.contributions
+            .iter()
+            .find(|c| c.field == Field::Email)
+            .map(|c| c.level),
+        Some("missing")
+    );
+}

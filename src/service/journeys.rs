@@ -390,6 +390,12 @@ pub fn run(
         kind: if scope.is_some() { None } else { q.kind.clone() },
     };
     let only = match &q.segment {
+        // Segments are the campaigns team's: whoever may not see them may not filter by them.
+        Some(_) if !ctx.principal.can(crate::service::Permission::CampaignsManage) => {
+            return Err(AppError::Forbidden(
+                "Filtering by a segment needs the campaigns permission.".into(),
+            ));
+        }
         Some(id) => {
             let segment = crate::service::campaigns::segments::find(conn, id)
                 .map_err(|_| AppError::field("segment", "unknown_segment", "There is no such segment."))?;

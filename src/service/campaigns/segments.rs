@@ -277,8 +277,12 @@ fn leaf_ids(conn: &mut DbConn, leaf: &Leaf, now: NaiveDateTime, universe: &[i64]
     })
 }
 
-fn text_matches(value: Option<&str>, f: &FieldCond, norm: fn(&str) -> String) -> bool {
+/// Whether a stored value meets a text condition: the stored value is normalised by `norm`, the
+/// condition's operand by `operand` (the same, except for a district: the stored postcode is cut
+/// to its outward code, the operand already is one).
+fn text_matches(value: Option<&str>, f: &FieldCond, norm: fn(&str) -> String, operand: fn(&str) -> String) -> bool {
     let v = value.map(str::trim).filter(|v| !v.is_empty()).map(norm);
+    let norm = operand;
     match (f.op, &f.value, v) {
         (FieldOp::IsSet, _, v) => v.is_some(),
         (FieldOp::IsNotSet, _, v) => v.is_none(),
@@ -336,8 +340,13 @@ fn day_start(d: NaiveDate) -> NaiveDateTime {
 fn field_ids(conn: &mut DbConn, f: &FieldCond) -> AppResult<Vec<i64>> {
     let active = people::table.filter(people::status.eq("active"));
     let keep_text = |rows: Vec<(i64, Option<String>)>, norm: fn(&str) -> String| -> Vec<i64> {
+        let operand = if f.name == FieldName::PostcodeDistrict {
+            postcode
+        } else {
+            norm
+        };
         rows.into_iter()
-            .filter(|(_, v)| text_matches(v.as_deref(), f, norm))
+            .filter(|(_, v)| text_matches(v.as_deref(), f, norm, operand))
             .map(|(id, _)| id)
             .collect()
     };

@@ -332,6 +332,44 @@ pub fn settle_candidate(conn: &mut DbConn, a: i64, b: i64, status: &str, ctx: &C
     Ok(())
 }
 
+/// One merge into a person, as the merge history shows it.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct MergeEntry {
+    /// Id of the merge (give it to unmerge).
+    pub id: String,
+    /// The people merged into this one (public ids).
+    pub merged: Vec<String>,
+    /// When.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When it was undone, if it was.
+    pub undone_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The merges into a person, newest first (undone ones included).
+pub fn merges_of(conn: &mut DbConn, ctx: &Ctx, survivor_id: &str) -> AppResult<Vec<MergeEntry>> {
+    let survivor = crate::service::people::find_visible(conn, &ctx.principal, survivor_id)?;
+    let rows: Vec<(String, String, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>)> = merges::table
+        .filter(merges::survivor_id.eq(survivor.id))
+        .select((
+            merges::public_id,
+            merges::merged_ids,
+            merges::created_at,
+            merges::undone_at,
+        ))
+        .order(merges::id.desc())
+        .limit(500)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, merged, created, undone)| MergeEntry {
+            id,
+            merged: serde_json::from_str(&merged).unwrap_or_default(),
+            created_at: created.and_utc(),
+            undone_at: undone.map(|t| t.and_utc()),
+        })
+        .collect())
+}
+
 /// Undo a merge exactly (later changes stay where they were made).
 pub fn unmerge(conn: &mut DbConn, ctx: &Ctx, survivor_id: &str, req: &UnmergeRequest) -> AppResult<UnmergeResult> {
     write_tx(conn, |c| {

@@ -23,6 +23,8 @@ pub struct MatchQuery {
     pub status: Option<String>,
     /// Only pairs where either person is linked to this department (code).
     pub department: Option<String>,
+    /// Only pairs involving this person (public id): their possible duplicates.
+    pub person: Option<String>,
     /// Lowest match probability, 0–1.
     pub min_score: Option<f64>,
     /// Highest match probability, 0–1.
@@ -138,6 +140,7 @@ fn filtered<'a>(
     min: f64,
     max: f64,
     department: Option<i64>,
+    person: Option<i64>,
 ) -> match_candidates::BoxedQuery<'a, Db> {
     let mut q = match_candidates::table
         .filter(match_candidates::status.eq(status))
@@ -154,6 +157,9 @@ fn filtered<'a>(
         q = q
             .filter(match_candidates::person_a.eq_any(seen()))
             .filter(match_candidates::person_b.eq_any(seen()));
+    }
+    if let Some(p) = person {
+        q = q.filter(match_candidates::person_a.eq(p).or(match_candidates::person_b.eq(p)));
     }
     if let Some(d) = department {
         let linked = || {
@@ -216,8 +222,14 @@ pub fn list(conn: &mut DbConn, ctx: &Ctx, sink: &audit::AuditSink, q: &MatchQuer
                 .id,
         ),
     };
-    let total: i64 = filtered(ctx, status, min, max, department).count().get_result(conn)?;
-    let rows: Vec<Candidate> = filtered(ctx, status, min, max, department)
+    let person = match &q.person {
+        None => None,
+        Some(id) => Some(crate::service::people::find_visible(conn, &ctx.principal, id)?.id),
+    };
+    let total: i64 = filtered(ctx, status, min, max, department, person)
+        .count()
+        .get_result(conn)?;
+    let rows: Vec<Candidate> = filtered(ctx, status, min, max, department, person)
         .select(Candidate::as_select())
         .order((match_candidates::probability.desc(), match_candidates::id))
         .limit(limit)
