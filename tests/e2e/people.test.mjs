@@ -100,6 +100,65 @@ test('find a person by name and email, open them, edit them, and meet a conflict
   await page.close();
 });
 
+test('a person with a pending proposal shows it under "Possible duplicates", with a link to compare the pair', async () => {
+  // Forms of the same name, the same date of birth, phone and address: proposed for review.
+  const jon = await person({ given_name: 'Jon', family_name: 'Smith', date_of_birth: '1970-03-02', phones: [{ number: '07700 900123' }], addresses: [{ line1: '1 London Wall', postcode: 'ec2v7hh' }], departments: ['EVENTS'] });
+  const jonathan = await person({ given_name: 'Jonathan', family_name: 'SMITH', date_of_birth: '1970-03-02', phones: [{ number: '+44 7700 900123' }], addresses: [{ line1: '1 London Wall', postcode: 'EC2V 7HH' }], departments: ['EVENTS'] });
+  const q = await admin('GET', `/api/v1/matches?person=${jon.id}`);
+  assert.equal(q.total, 1, 'the pair is proposed for review');
+  const match = q.items[0];
+  assert.deepEqual([match.a.id, match.b.id].sort(), [jon.id, jonathan.id].sort());
+
+  const page = await newPage(fx.svc);
+  await signIn(page, fx.users.officer);
+  await openPerson(page, jon.id, /Jon Smith/);
+  const dups = page.locator('section').filter({ has: page.getByRole('heading', { level: 2, name: 'Possible duplicates' }) });
+  const row = dups.getByRole('row').filter({ hasText: 'Jonathan SMITH' });
+  await row.waitFor();
+  await row.getByText(/^(over 99\.9|\d+\.\d)% likely to be the same person$/).waitFor();
+  assert.equal(await row.getByRole('link', { name: 'Jonathan SMITH', exact: true }).getAttribute('href'), `#/people/${jonathan.id}`);
+  assert.equal(await dups.getByRole('row').count(), 2, 'a heading row and the one pair');
+  await checkPage(page, 'person-possible-duplicates');
+  await row.getByRole('link', { name: /^Compare/ }).click();
+  await h1(page, /Are these the same person\?/);
+  assert.equal(new URL(page.url()).hash, `#/review/${match.id}`);
+  await page.getByRole('table', { name: 'The two records side by side' }).getByRole('row', { name: /Given name.*Jon.*Jonathan/ }).waitFor();
+
+  // The other record lists the pair too.
+  await openPerson(page, jonathan.id, /Jonathan SMITH/);
+  await dups.getByRole('row').filter({ hasText: 'Jon Smith' }).getByRole('link', { name: /^Compare/ }).waitFor();
+
+  // Someone without a proposal: said so.
+  const lone = await person({ given_name: 'Solitaire', family_name: 'Single', departments: ['EVENTS'] });
+  await openPerson(page, lone.id, /Solitaire Single/);
+  await dups.getByText('No possible duplicates.').waitFor();
+  assert.deepEqual(page.problems, []);
+  await page.close();
+
+  // A role that cannot merge people does not see the section.
+  const dpoPage = await newPage(fx.svc);
+  await signIn(dpoPage, fx.users.dpo);
+  await openPerson(dpoPage, jon.id, /Jon Smith/);
+  await dpoPage.getByRole('heading', { level: 2, name: 'Consent' }).waitFor();
+  assert.equal(await dpoPage.getByRole('heading', { level: 2, name: 'Possible duplicates' }).count(), 0);
+  await dpoPage.close();
+});
+
+test('search results carry the query they are for', async () => {
+  await person({ given_name: 'Quinton', family_name: 'Resultsfor', departments: ['EVENTS'] });
+  const page = await newPage(fx.svc);
+  await signIn(page, fx.users.officer);
+  await page.goto('/#/people');
+  await h1(page, 'Find a person');
+  await search(page).fill('Resultsfor');
+  await page.getByRole('link', { name: 'Quinton Resultsfor' }).waitFor();
+  await eventually(() => page.evaluate(() => document.querySelector('[data-results-for]')?.getAttribute('data-results-for') === 'Resultsfor'), 5_000, 'data-results-for');
+  await search(page).fill('Nobody by this name');
+  await page.getByRole('status').filter({ hasText: 'No one found' }).waitFor();
+  assert.equal(await page.locator('#people-results').getAttribute('data-results-for'), 'Nobody by this name');
+  await page.close();
+});
+
 test('add a person, with validation errors from the API shown against the fields', async () => {
   const page = await newPage(fx.svc);
   await signIn(page, fx.users.officer);

@@ -1,8 +1,8 @@
-// Review of possible duplicates: the queue, a pair side by side, merging (and undoing it),
-// rejecting, and the merge history offered on the person page.
+// Review of possible duplicates: the queue, a pair side by side, merging (and undoing it from
+// the merge history on the person page), rejecting.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { standardFixture, apiAs, newPage, signIn, checkPage, closeBrowser } from './harness.mjs';
+import { standardFixture, apiAs, newPage, signIn, checkPage, closeBrowser, eventually } from './harness.mjs';
 
 let fx;
 let editor;
@@ -27,21 +27,6 @@ before(async () => {
   assert.ok(people.margaretMatch && people.pembertonMatch);
 });
 after(async () => { await closeBrowser(); await fx.svc.stop(); });
-
-/** Render the merge history action (core's personActions) for a person into the page, as the
- * person page does. */
-async function showPersonActions(page, id) {
-  await page.evaluate(async (personId) => {
-    const core = await import('/assets/js/core.js');
-    const person = await core.api('GET', `/api/v1/people/${personId}`);
-    const main = document.getElementById('main');
-    for (const action of core.personActions) {
-      let node = null;
-      try { node = action(person); } catch (e) { node = null; }
-      if (node && node.classList.contains('merge-history')) main.appendChild(node);
-    }
-  }, id);
-}
 
 test('merge a proposed pair, then undo the merge', async () => {
   const page = await newPage(fx.svc);
@@ -74,16 +59,22 @@ test('merge a proposed pair, then undo the merge', async () => {
   assert.equal(survivor.emails.length, 2, 'the survivor holds both emails');
   assert.equal((await fx.admin('GET', `/api/v1/people/${people.m1.id}`)).id, people.m2.id, 'the merged id leads to the survivor');
 
-  // The merge history on the person page offers to undo it.
-  await showPersonActions(page, people.m2.id);
+  // The survivor's page lists the merge in its merge history, which offers to undo it.
+  await toSurvivor.click();
+  await page.getByRole('heading', { level: 1, name: /Margaret Featherstone/ }).waitFor();
   const history = page.locator('.merge-history');
   await history.getByRole('heading', { name: 'Merge history' }).waitFor();
-  await history.getByText(/Another record was merged into this one/).waitFor();
+  const item = history.getByRole('listitem').filter({ hasText: /Merged into this record on/ });
+  await item.waitFor();
+  assert.equal(await history.getByRole('listitem').count(), 1);
+  assert.equal(await item.getByRole('link', { name: `record ${people.m1.id}` }).getAttribute('href'), `#/people/${people.m1.id}`);
   await checkPage(page, 'review-merge-history');
-  await history.getByRole('button', { name: /^Undo this merge made / }).click();
+  await item.getByRole('link', { name: /^Undo this merge made / }).click();
 
   await page.getByRole('heading', { level: 1, name: 'Undo a merge' }).waitFor();
-  assert.match(new URL(page.url()).hash, new RegExp(`^#/people/${people.m2.id}/unmerge\\?merge=[0-9a-f]+$`));
+  const unmergeHash = new URL(page.url()).hash;
+  assert.match(unmergeHash, new RegExp(`^#/people/${people.m2.id}/unmerge\\?merge=[0-9a-f]+$`));
+  await page.getByText(/This undoes the merge of another record into Margaret Featherstone made /).waitFor();
   await checkPage(page, 'review-unmerge');
   await page.getByRole('button', { name: 'Yes, undo this merge' }).click();
   await page.getByRole('heading', { level: 1, name: 'Merge undone' }).waitFor();
@@ -95,11 +86,21 @@ test('merge a proposed pair, then undo the merge', async () => {
   assert.equal(back.id, people.m1.id);
   assert.equal(back.status, 'active');
 
-  // Undoing it again is refused with a clear message.
-  await page.goto(`/#/people/${people.m2.id}/unmerge`);
+  // The history now says when it was undone, and no longer offers to undo it.
+  await page.getByRole('link', { name: 'Back to the record of Margaret Featherstone' }).click();
+  await page.getByRole('heading', { level: 1, name: /Margaret Featherstone/ }).waitFor();
+  await history.getByText(/^Undone on /).waitFor();
+  assert.equal(await history.getByRole('link', { name: /Undo this merge/ }).count(), 0);
+
+  // The confirmation page opened again says it was already undone and offers no button.
+  await page.goto(`/${unmergeHash}`);
   await page.getByRole('heading', { level: 1, name: 'Undo a merge' }).waitFor();
-  await page.getByRole('button', { name: 'Yes, undo this merge' }).click();
-  await page.locator('.error-summary').getByText('There is no merge of this person to undo.').waitFor();
+  await page.getByText(/This merge was already undone on /).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Yes, undo this merge' }).count(), 0);
+  // Without a merge chosen, it points back to the merge history.
+  await page.goto(`/#/people/${people.m2.id}/unmerge`);
+  await page.getByText('No merge was chosen.').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Yes, undo this merge' }).count(), 0);
   assert.deepEqual(page.problems, []);
 });
 
@@ -131,30 +132,46 @@ test('reject a pair as not the same person', async () => {
   assert.deepEqual(page.problems, []);
 });
 
-test('an administrator sees merges from the audit log and can undo one', async () => {
+test('an engagement officer sees the merge history on the person page and undoes a merge', async () => {
   const admin = fx.admin;
   const a = await admin('POST', '/api/v1/people', { given_name: 'Siobhan', family_name: 'Kelly', emails: [{ address: 'siobhan.k@example.org' }], addresses: [{ line1: '9 Wood Street', postcode: 'EC2V 7AN', country: 'GB' }] });
   const b = await admin('POST', '/api/v1/people', { given_name: 'Siobhan', family_name: 'Kelly', emails: [{ address: 's.kelly@example.com' }], addresses: [{ line1: '9 Wood Street', postcode: 'EC2V 7AN', country: 'GB' }] });
+  const c = await admin('POST', '/api/v1/people', { given_name: 'Siobhan', family_name: 'Kelly', emails: [{ address: 'kelly.siobhan@example.net' }] });
+  // Two merges into a: the older one already undone.
+  await admin('POST', `/api/v1/people/${a.id}/merge`, { merge: [c.id] });
+  await admin('POST', `/api/v1/people/${a.id}/unmerge`, {});
   await admin('POST', `/api/v1/people/${a.id}/merge`, { merge: [b.id] });
+  const merges = await admin('GET', `/api/v1/people/${a.id}/merges`);
+  assert.equal(merges.length, 2);
 
   const page = await newPage(fx.svc);
   page.setDefaultTimeout(20_000);
-  await signIn(page, fx.users.admin);
-  await page.goto('/#/review');
-  await page.getByRole('heading', { level: 1, name: 'Review possible duplicates' }).waitFor();
-  await showPersonActions(page, a.id);
+  await signIn(page, fx.users.officer);
+  await page.goto(`/#/people/${a.id}`);
+  await page.getByRole('heading', { level: 1, name: /Siobhan Kelly/ }).waitFor();
   const history = page.locator('.merge-history');
-  await history.getByText(/Another record was merged into this one/).waitFor();
-  await history.getByRole('button', { name: /^Undo this merge made / }).click();
+  const items = history.getByRole('listitem');
+  await items.first().waitFor();
+  assert.equal(await items.count(), 2, 'both merges, newest first');
+  const newest = items.nth(0);
+  const oldest = items.nth(1);
+  assert.equal(await newest.getByRole('link', { name: `record ${b.id}` }).getAttribute('href'), `#/people/${b.id}`);
+  assert.equal(await oldest.getByRole('link', { name: `record ${c.id}` }).getAttribute('href'), `#/people/${c.id}`);
+  await oldest.getByText(/^Undone on /).waitFor();
+  assert.equal(await oldest.getByRole('link', { name: /Undo this merge/ }).count(), 0);
+  await checkPage(page, 'review-merge-history-officer');
+
+  await newest.getByRole('link', { name: /^Undo this merge made / }).click();
   await page.getByRole('heading', { level: 1, name: 'Undo a merge' }).waitFor();
+  assert.equal(new URL(page.url()).hash, `#/people/${a.id}/unmerge?merge=${merges[0].id}`);
   await page.getByRole('button', { name: 'Yes, undo this merge' }).click();
   await page.getByRole('heading', { level: 1, name: 'Merge undone' }).waitFor();
   assert.equal((await admin('GET', `/api/v1/people/${b.id}`)).id, b.id);
 
   // Once undone, the history no longer offers it.
-  await page.goto('/#/review');
-  await page.getByRole('heading', { level: 1, name: 'Review possible duplicates' }).waitFor();
-  await showPersonActions(page, a.id);
-  await page.locator('.merge-history').getByText('No other records have been merged into this one.').waitFor();
+  await page.goto(`/#/people/${a.id}`);
+  await page.getByRole('heading', { level: 1, name: /Siobhan Kelly/ }).waitFor();
+  await eventually(async () => (await history.getByText(/^Undone on /).count()) === 2, 10_000, 'both merges undone');
+  assert.equal(await history.getByRole('link', { name: /Undo this merge/ }).count(), 0);
   assert.deepEqual(page.problems, []);
 });

@@ -18,15 +18,21 @@ const NAV = [
   ['/review', 'Review duplicates', 'people_merge'],
   ['/journeys', 'Journeys', 'journeys_read'],
   ['/campaigns', 'Campaigns', 'campaigns_manage'],
+  // The data protection area needs the audit log; whoever may only manage the suppression list
+  // (engagement officers) gets a link straight to it instead.
   ['/privacy', 'Data protection', 'audit_read'],
+  ['/privacy/suppressions', 'Suppression list', (can) => !can('audit_read') && can('suppressions_manage')],
   ['/admin', 'Administration', 'users_manage'],
 ];
+
+/** Whether a nav item or start page card is for the user: a permission, or a test of them. */
+const allowed = (p) => (typeof p === 'function' ? p(can) : can(p));
 
 function renderNav() {
   const nav = document.getElementById('nav');
   if (!session.user) { replace(nav); return; }
   const here = currentPath();
-  const items = NAV.filter(([, , p]) => can(p)).map(([path, text]) =>
+  const items = NAV.filter(([, , p]) => allowed(p)).map(([path, text]) =>
     h('li', {}, h('a', { href: '#' + path, class: 'nav__link', 'aria-current': here.startsWith(path) ? 'page' : null }, text)));
   replace(nav,
     h('ul', { class: 'nav__list' }, items,
@@ -88,8 +94,9 @@ route('/', () => {
     ['/journeys', 'Journeys', 'How people move between City activities.', 'journeys_read'],
     ['/campaigns', 'Campaigns', 'Segments, templates and emails that respect consent.', 'campaigns_manage'],
     ['/privacy', 'Data protection', 'The audit log, suppression list and data protection requests.', 'audit_read'],
+    ['/privacy/suppressions', 'Suppression list', 'Email addresses and phone numbers that must never be contacted.', (c) => !c('audit_read') && c('suppressions_manage')],
     ['/admin', 'Administration', 'Staff accounts, departments and purposes.', 'users_manage'],
-  ].filter(([, , , p]) => can(p));
+  ].filter(([, , , p]) => allowed(p));
   page(`Welcome, ${session.user.name}`,
     h('p', { class: 'lead' }, 'What do you want to do?'),
     h('ul', { class: 'cards' }, cards.map(([path, title, text]) =>

@@ -174,13 +174,14 @@ route('/people', (params, current) => {
     const mine = ++seq;
     const q = input.value.trim();
     lastQuery = input.value;
-    if (!q) { replace(results); status.textContent = ''; return; }
+    if (!q) { replace(results); results.removeAttribute('data-results-for'); status.textContent = ''; return; }
     let found;
     try {
       found = (await api('POST', '/api/v1/people/search', { body: { q, limit: 20 } })).items;
     } catch (e) {
       if (mine !== seq || !current() || (e instanceof ApiError && e.status === 401)) return;
       replace(results);
+      results.removeAttribute('data-results-for');
       status.textContent = e instanceof ApiError && e.problem.errors && e.problem.errors.length ? e.problem.errors[0].message : e.message;
       return;
     }
@@ -189,8 +190,10 @@ route('/people', (params, current) => {
       ? `${plural(found.length, 'person', 'people')} found${found.length === 20 ? '. Showing the first 20: type more to narrow the search' : ''}.`
       : 'No one found. Check the spelling, or try an email address, phone number or postcode.';
     replace(results, found.length ? resultsTable(found, names) : null);
+    // The query these results are for (tests and the benchmark wait for it).
+    results.setAttribute('data-results-for', q);
   }
-  const later = debounce(run, 200);
+  const later = debounce(run, 150);
   input.addEventListener('input', later);
   const f = h('form', { class: 'people-search', role: 'search', novalidate: true, on: { submit: (ev) => { ev.preventDefault(); run(); } } }, box);
   page('Find a person', f, status, results,
@@ -229,29 +232,92 @@ route('/people/new', async (params, current) => {
 
 route('/people/:id', async ({ id }, current) => {
   busy();
+  // Lists that are not about this person start at once; the person's own requests once the
+  // record has loaded (nothing is asked about a merged or erased record).
+  const namesP = deptNames();
+  const kindsP = settle(kinds());
+  const purposesP = settle(purposes());
   const p = await loadPerson(id, current);
   if (!p) return;
-  const [cons, tl, scores, names, ks, ps] = await Promise.all([
-    settle(api('GET', `${personPath(id)}/consents`)),
-    settle(api('GET', `${personPath(id)}/timeline`, { query: { limit: 20 } })),
-    settle(api('GET', `${personPath(id)}/scores`)),
-    deptNames(),
-    settle(kinds()),
-    settle(purposes()),
-  ]);
-  if (!current()) return;
-  const kindNames = new Map((ks.value || []).map((k) => [k.code, k.label]));
+  const cons = settle(api('GET', `${personPath(id)}/consents`));
+  const tl = settle(api('GET', `${personPath(id)}/timeline`, { query: { limit: 20 } }));
+  const scores = settle(api('GET', `${personPath(id)}/scores`));
+  const dups = can('people_merge') ? settle(api('GET', '/api/v1/matches', { query: { person: id, status: 'pending', limit: DUPLICATES_LIMIT } })) : null;
+
+  // The heading and the record first; each other section fills in as its request returns.
+  const detailsBox = h('div', {}, details(p, new Map()));
+  const slot = (what) => h('div', { class: 'person-section__body' }, loading(`Loading the ${what}…`));
+  const dupsBox = dups ? slot('possible duplicates') : null;
+  const consBox = slot('consent');
+  const tlBox = slot('timeline');
+  const scoresBox = slot('engagement scores');
   page(personName(p), { back: ['/people', 'Back to search'], caption: 'Person' },
     p.status === 'restricted' ? h('div', { class: 'inset person-status' }, tag('Restricted', 'yellow'), ' ',
       'Processing of this person’s data is restricted. Do not contact them or use their data.') : null,
     actionsSection(p),
-    section('Personal details', details(p, names)),
+    section('Personal details', detailsBox),
     section('Contact details', contacts(p)),
-    section('Consent', cons.error ? failed('consent', cons.error) : consentBlock(cons.value, new Map((ps.value || []).map((x) => [x.code, x.description])))),
-    section('Timeline', tl.error ? failed('timeline', tl.error) : timelineBlock(id, tl.value, names, kindNames)),
-    section('Engagement scores', scores.error ? failed('scores', scores.error) : scoresBlock(scores.value)),
+    dupsBox ? section('Possible duplicates', dupsBox) : null,
+    section('Consent', consBox),
+    section('Timeline', tlBox),
+    section('Engagement scores', scoresBox),
     section('Where this record came from', sourcesBlock(p)));
+
+  const fill = async (box, what, work) => {
+    let content;
+    try {
+      content = await work();
+    } catch (e) {
+      content = failed(what, e);
+    }
+    if (current()) replace(box, content);
+  };
+  await Promise.all([
+    namesP.then((m) => { if (current() && p.departments.length) replace(detailsBox, details(p, m)); }),
+    dupsBox ? fill(dupsBox, 'possible duplicates', async () => {
+      const r = await dups;
+      if (r.error) throw r.error;
+      return duplicatesBlock(p, r.value);
+    }) : null,
+    fill(consBox, 'consent', async () => {
+      const [c, ps] = await Promise.all([cons, purposesP]);
+      if (c.error) throw c.error;
+      return consentBlock(c.value, new Map((ps.value || []).map((x) => [x.code, x.description])));
+    }),
+    fill(tlBox, 'timeline', async () => {
+      const [t, m, ks] = await Promise.all([tl, namesP, kindsP]);
+      if (t.error) throw t.error;
+      return timelineBlock(id, t.value, m, new Map((ks.value || []).map((k) => [k.code, k.label])));
+    }),
+    fill(scoresBox, 'scores', async () => {
+      const s = await scores;
+      if (s.error) throw s.error;
+      return scoresBlock(s.value);
+    }),
+  ]);
 }, { permission: 'people_read' });
+
+const DUPLICATES_LIMIT = 50;
+const likelihood = (x) => (x >= 0.999 ? 'over 99.9%' : `${(x * 100).toFixed(1)}%`);
+
+/** The pending proposals involving a person: the other record, the likelihood, a link to
+ * compare the two in the review screen. */
+function duplicatesBlock(p, res) {
+  if (!res.items.length) return h('p', { class: 'muted' }, 'No possible duplicates.');
+  const rows = res.items.map((m) => {
+    const other = m.a && m.a.id === p.id ? m.b : m.b && m.b.id === p.id ? m.a : (m.a || m.b);
+    const name = other ? personName(other) : 'A record no longer available';
+    return h('tr', {},
+      td(other ? link(`/people/${other.id}`, name) : h('span', { class: 'muted' }, name)),
+      td(`${likelihood(m.probability)} likely to be the same person`),
+      td(link(`/review/${m.id}`, ['Compare', h('span', { class: 'visually-hidden' }, ` with ${name}`)])));
+  });
+  return [
+    h('p', {}, 'These records may be the same person entered twice. Compare each pair, then merge them or mark them as not the same person.'),
+    grid('Possible duplicates of this person', ['Other record', 'Likelihood', 'Review'], rows, { hide: true, cls: 'person-duplicates' }),
+    res.total > res.items.length ? h('p', { class: 'hint' }, `Showing the ${res.items.length} most likely of ${res.total}. `, link('/review', 'See the review queue')) : null,
+  ];
+}
 
 function actionsSection(p) {
   const own = [['people_write', 'edit', 'Edit details'], ['consent_write', 'consent', 'Record consent'], ['engagement_write', 'engagement', 'Log an engagement']]

@@ -1,6 +1,6 @@
 // Review of possible duplicates: the queue, one pair side by side (merge or "not the same
-// person"), and undoing a merge (a "Merge history" action on the person page, and a
-// confirmation page at /people/:id/unmerge).
+// person"), and undoing a merge (a "Merge history" action on the person page listing the
+// merges into the person, and a confirmation page at /people/:id/unmerge?merge=<id>).
 import {
   h, api, ApiError, route, page, form, field, select, choices, button, table, tag, section, notice,
   navigate, link, can, session, fmtDate, fmtDateTime, departments, personActions, hashQuery, withQuery,
@@ -26,10 +26,6 @@ const GUARDS = {
   suffix_unconfirmed: 'Only one record has a suffix such as Junior, and the dates of birth do not confirm it.',
   household_evidence_only: 'Only household details (address, postcode or landline) support the match, so they may be relatives living together.',
 };
-
-// Merges made in this browser session (survivor id → [{merge, merged, at, undone}]): for users
-// who cannot read the audit log, the only list of merges the API offers.
-const knownMerges = new Map();
 
 export function fullName(p) {
   if (!p) return 'Record no longer available';
@@ -179,16 +175,13 @@ function mergeSection(m) {
       const body = { survivor: v.survivor, fields };
       if (v.survivorship) body.survivorship = v.survivorship;
       const res = await api('POST', `/api/v1/matches/${m.id}/accept`, { body });
-      const list = knownMerges.get(res.person.id) || [];
-      list.unshift({ merge: res.merge, merged: res.merged, at: new Date().toISOString() });
-      knownMerges.set(res.person.id, list);
       page('Records merged', { caption: 'Review possible duplicates' },
         h('div', { class: 'notice notice--success', role: 'status' },
           h('p', {}, `The two records are now one: ${fullName(res.person)}.`),
           h('p', { class: 'review-notice-link' }, link(`/people/${res.person.id}`, `Go to the record of ${fullName(res.person)}`))),
         h('p', {}, 'If this was a mistake, you can put the records back as they were.'),
         h('div', { class: 'button-group' },
-          button('Undo this merge', { kind: 'secondary', onClick: () => navigate(withQuery(`/people/${res.person.id}/unmerge`, { merge: res.merge })) }),
+          button('Undo this merge', { kind: 'secondary', onClick: () => navigate(unmergePath(res.person.id, res.merge)) }),
           link('/review', 'Back to the review queue')));
     }));
 }
@@ -209,52 +202,66 @@ function rejectSection(m) {
 
 // ---------- merge history and unmerge ----------
 
-async function mergesOf(person) {
-  if (!can('audit_read')) return (knownMerges.get(person.id) || []).filter((x) => !x.undone);
-  const q = (action) => api('GET', '/api/v1/audit', { query: { target_kind: 'person', target_id: person.id, action, limit: 200 } });
-  const [merged, unmerged] = await Promise.all([q('person.merge'), q('person.unmerge')]);
-  const undone = new Set(unmerged.items.map((e) => e.detail && e.detail.merge));
-  return merged.items.filter((e) => e.outcome === 'success' && e.detail && e.detail.merge && !undone.has(e.detail.merge))
-    .map((e) => ({ merge: e.detail.merge, merged: e.detail.merged || [], at: e.occurred_at }));
+const mergesOf = (personId) => api('GET', `/api/v1/people/${encodeURIComponent(personId)}/merges`);
+const unmergePath = (personId, merge) => withQuery(`/people/${personId}/unmerge`, { merge });
+
+/** The people merged in by one merge, as links to their records (a merged record's page leads
+ * on to the record it was merged into). */
+function mergedLinks(x) {
+  if (!x.merged.length) return 'records no longer available';
+  return x.merged.map((id, i) => [i ? (i === x.merged.length - 1 ? ' and ' : ', ') : null, link(`/people/${id}`, `record ${id}`, { class: 'link merge-history__person' })]);
 }
 
 personActions.push((person) => {
   if (!person || !person.id || !can('people_merge')) return null;
-  const box = h('div', { class: 'merge-history' }, h('h3', {}, 'Merge history'), loading('Loading the merge history…'));
-  const unmerge = (merge) => navigate(withQuery(`/people/${person.id}/unmerge`, { merge }));
-  mergesOf(person).then((list) => {
-    replace(box, h('h3', {}, 'Merge history'),
-      list.length ? h('ul', { class: 'merge-history__list' }, list.map((x) => h('li', {},
-        h('span', {}, `${x.merged.length === 1 ? 'Another record was' : `${x.merged.length} other records were`} merged into this one on ${fmtDateTime(x.at)}. `),
-        button(['Undo this merge', h('span', { class: 'visually-hidden' }, ` made ${fmtDateTime(x.at)}`)], { kind: 'secondary', onClick: () => unmerge(x.merge) })))) : null,
-      can('audit_read')
-        ? (list.length ? null : h('p', { class: 'muted' }, 'No other records have been merged into this one.'))
-        : h('div', {},
-          h('p', { class: 'hint' }, list.length ? 'Only merges made in this browser session are listed.' : 'If other records were merged into this one, you can undo the latest merge.'),
-          list.length ? null : button('Undo the latest merge', { kind: 'secondary', onClick: () => unmerge('') })));
-  }).catch((e) => replace(box, h('h3', {}, 'Merge history'), h('p', { class: 'muted' }, `The merge history cannot be shown: ${e.message}`)));
+  const title = () => h('h3', {}, 'Merge history');
+  const box = h('div', { class: 'merge-history' }, title(), loading('Loading the merge history…'));
+  mergesOf(person.id).then((list) => {
+    replace(box, title(), list.length
+      ? h('ul', { class: 'merge-history__list' }, list.map((x) => h('li', { class: 'merge-history__item' },
+        h('p', {}, `Merged into this record on ${fmtDateTime(x.created_at)}: `, mergedLinks(x), '.'),
+        x.undone_at
+          ? h('p', { class: 'muted' }, `Undone on ${fmtDateTime(x.undone_at)}.`)
+          : h('p', {}, link(unmergePath(person.id, x.id), ['Undo this merge', h('span', { class: 'visually-hidden' }, ` made ${fmtDateTime(x.created_at)}`)])))))
+      : h('p', { class: 'muted' }, 'No other records have been merged into this one.'));
+  }).catch((e) => {
+    if (e instanceof ApiError && e.status === 401) return;
+    replace(box, title(), h('p', { class: 'muted' }, `The merge history cannot be shown: ${e.message}`));
+  });
   return box;
 });
 
-route('/people/:id/unmerge', async ({ id }) => {
+route('/people/:id/unmerge', async ({ id }, current) => {
   const mergeId = hashQuery().get('merge') || '';
   const person = await api('GET', `/api/v1/people/${encodeURIComponent(id)}`);
-  const known = (knownMerges.get(person.id) || []).find((x) => x.merge === mergeId);
+  const merges = await mergesOf(person.id);
+  if (!current()) return;
   const back = [`/people/${person.id}`, 'Back to the record'];
+  const chosen = merges.find((x) => x.id === mergeId);
+  if (!chosen) {
+    page('Undo a merge', { back, caption: fullName(person) },
+      h('p', {}, mergeId ? `There is no such merge into ${fullName(person)}.` : 'No merge was chosen.'),
+      h('p', {}, 'Choose the merge to undo from the merge history on ', link(back[0], 'the record'), '.'));
+    return;
+  }
+  if (chosen.undone_at) {
+    page('Undo a merge', { back, caption: fullName(person) },
+      h('p', {}, `This merge was already undone on ${fmtDateTime(chosen.undone_at)}.`),
+      h('p', {}, link(back[0], 'Back to the record')));
+    return;
+  }
+  const n = chosen.merged.length;
   page('Undo a merge', { back, caption: fullName(person) },
-    h('p', {}, mergeId
-      ? (known ? `This undoes the merge of ${known.merged.length === 1 ? 'another record' : `${known.merged.length} records`} into ${fullName(person)} made ${fmtDateTime(known.at)}.` : `This undoes the chosen merge into ${fullName(person)}.`)
-      : `This undoes the latest merge into ${fullName(person)}.`),
+    h('p', {}, `This undoes the merge of ${n === 1 ? 'another record' : `${n} records`} into ${fullName(person)} made ${fmtDateTime(chosen.created_at)}: `, mergedLinks(chosen), '.'),
     h('p', { class: 'warning-text' }, 'The records go back exactly as they were before the merge. Changes made since stay on the record where they were made. The records will not be proposed as duplicates again.'),
     form([h('div', { class: 'button-group' }, button('Yes, undo this merge', { kind: 'warning' }), link(back[0], 'Cancel'))], async () => {
       let res;
       try {
-        res = await api('POST', `/api/v1/people/${person.id}/unmerge`, { body: mergeId ? { merge: mergeId } : {} });
+        res = await api('POST', `/api/v1/people/${person.id}/unmerge`, { body: { merge: chosen.id } });
       } catch (e) {
         if (e instanceof ApiError) for (const x of e.problem.errors || []) if (x.field === 'merge') x.field = '';
         throw e;
       }
-      for (const x of knownMerges.get(person.id) || []) if (x.merge === res.merge) x.undone = true;
       page('Merge undone', { caption: fullName(person) },
         h('div', { class: 'notice notice--success', role: 'status' }, h('p', {}, `The merge has been undone: ${res.people.length} records are separate again.`)),
         table({
@@ -267,6 +274,7 @@ route('/people/:id/unmerge', async ({ id }) => {
             { label: 'Added', render: (p) => fmtDate(p.created_at) },
           ],
         }),
+        h('p', {}, link(`/people/${person.id}`, `Back to the record of ${fullName(person)}`)),
         h('p', {}, link('/review', 'Go to the review queue')));
     }));
 }, { permission: 'people_merge' });
