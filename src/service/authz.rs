@@ -59,10 +59,22 @@ impl Role {
     }
 }
 
-/// What a route needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Permission {
+/// Declares [`Permission`] and [`ALL_PERMISSIONS`] from one list, so neither can miss one.
+macro_rules! permissions {
+    ($($(#[$doc:meta])* $name:ident,)+) => {
+        /// What a route needs.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Permission {
+            $($(#[$doc])* $name,)+
+        }
+
+        /// Every permission, in declaration order.
+        pub const ALL_PERMISSIONS: &[Permission] = &[$(Permission::$name,)+];
+    };
+}
+
+permissions! {
     /// Read people (within scope).
     PeopleRead,
     /// Create and edit people (within scope).
@@ -111,40 +123,11 @@ pub enum Permission {
     CampaignsManage,
 }
 
-/// Every permission, in declaration order.
-pub const ALL_PERMISSIONS: [Permission; 23] = {
-    use Permission::*;
-    [
-        PeopleRead,
-        PeopleWrite,
-        DepartmentsRead,
-        DepartmentsManage,
-        UsersManage,
-        AuditRead,
-        ConsentWrite,
-        PurposesRead,
-        PurposesManage,
-        SubjectAccess,
-        Erase,
-        Restrict,
-        SeeRestricted,
-        SuppressionsManage,
-        ActivitiesRead,
-        ActivitiesWrite,
-        KindsManage,
-        EngagementWrite,
-        JourneysRead,
-        PeopleMerge,
-        DedupeRun,
-        ImportsRun,
-        CampaignsManage,
-    ]
-};
-
 /// The permissions a set of roles grants, in declaration order.
 pub fn permissions_of(roles: &[Role]) -> Vec<Permission> {
     ALL_PERMISSIONS
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|p| roles_granting(*p).iter().any(|r| roles.contains(r)))
         .collect()
 }

@@ -255,7 +255,10 @@ impl TestApp {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        (out.status.success(), text)
+        if !out.status.success() {
+            return (false, format!("{}\n{text}", out.status));
+        }
+        (true, text)
     }
 
     /// Run SQL text and return how many rows a COUNT query gives (fixtures and checks).
