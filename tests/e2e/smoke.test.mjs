@@ -60,3 +60,19 @@ test('the start page is small: under 200 KB transferred without images', async (
   await page.waitForLoadState('networkidle');
   assert.ok(bytes > 0 && bytes < 200 * 1024, `page weight ${bytes} bytes`);
 });
+
+test('a locked account is told so, in plain English', async () => {
+  const page = await newPage(fx.svc);
+  await page.goto('/#/signin');
+  for (let i = 0; i < 10; i++) {
+    await page.getByLabel('Email address').fill(fx.users.analyst.email);
+    await page.getByLabel('Password').fill(`wrong password ${i}`);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('The email address or password is not right.').waitFor();
+  }
+  await page.getByLabel('Email address').fill(fx.users.analyst.email);
+  await page.getByLabel('Password').fill(fx.users.analyst.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText(/This account is locked for a while/).waitFor();
+  await checkPage(page, 'sign-in-locked');
+});
