@@ -189,6 +189,14 @@ async fn a_list_is_dry_run_then_committed_exactly_and_a_reimport_changes_nothing
         "no is recorded as refused, never as consent"
     );
 
+    // The saved template is listed for the department.
+    let saved = f.app.get("/api/v1/import-templates?department=BARB", t).await;
+    assert_eq!(saved.status, 200, "{}", saved.text);
+    assert_eq!(saved.body[0]["name"], "box office", "{}", saved.text);
+    assert!(!saved.body[0]["mapping"].as_array().unwrap().is_empty());
+    let none = f.app.get("/api/v1/import-templates?department=NOPE", t).await;
+    assert_eq!(none.status, 422, "{}", none.text);
+
     // The same file again, with the saved template: nothing changes.
     let r = upload(
         &f.app,
@@ -418,6 +426,11 @@ async fn department_editors_import_only_for_their_departments() {
     )
     .await;
     assert_eq!(mine.status, 201, "{}", mine.text);
+    let theirs = f
+        .app
+        .get("/api/v1/import-templates?department=OPEN", &editor.token)
+        .await;
+    assert_eq!(theirs.status, 422, "another department's templates: {}", theirs.text);
     let list = f.app.get("/api/v1/imports", &editor.token).await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1, "{}", list.text);
     let analyst = f.app.user(&[Role::Analyst], &[]).await;

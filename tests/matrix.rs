@@ -65,6 +65,7 @@ fn expected() -> Vec<(&'static str, &'static str, Who)> {
         ("POST", "/api/v1/people/{id}/unmerge", Who::Roles(CONSENT_WRITE)),
         ("POST", "/api/v1/imports", Who::Roles(CONSENT_WRITE)),
         ("GET", "/api/v1/imports", Who::Roles(CONSENT_WRITE)),
+        ("GET", "/api/v1/import-templates", Who::Roles(CONSENT_WRITE)),
         ("GET", "/api/v1/imports/{id}", Who::Roles(CONSENT_WRITE)),
         ("POST", "/api/v1/imports/{id}/dry-run", Who::Roles(CONSENT_WRITE)),
         ("POST", "/api/v1/imports/{id}/commit", Who::Roles(CONSENT_WRITE)),

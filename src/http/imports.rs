@@ -69,6 +69,15 @@ pub async fn list(state: web::Data<AppState>, ctx: Ctx) -> AppResult<HttpRespons
     super::json(200, &state.db(move |c| imports::list(c, &ctx)).await?)
 }
 
+/// A department's saved mapping templates.
+pub async fn templates(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    q: Query<imports::templates::TemplateQuery>,
+) -> AppResult<HttpResponse> {
+    super::json(200, &state.db(move |c| imports::templates::list(c, &ctx, &q.0)).await?)
+}
+
 /// One import with its progress.
 pub async fn get(state: web::Data<AppState>, ctx: Ctx, id: web::Path<String>) -> AppResult<HttpResponse> {
     let now = ctx.meta.now;

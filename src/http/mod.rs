@@ -162,6 +162,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep!(POST "/api/v1/people/{id}/unmerge", Needs(PeopleMerge), identity::unmerge, "identity", "Undo a merge exactly", req = UnmergeRequest, res = UnmergeResult),
         ep!(POST "/api/v1/imports", Needs(ImportsRun), imports::upload, "imports", "Upload a CSV or .xlsx file (the body; streamed) for a department: checks it, suggests a mapping", status = 201, res = ImportView, query = UploadQuery),
         ep!(GET "/api/v1/imports", Needs(ImportsRun), imports::list, "imports", "Imports of your departments, newest first", res = ImportPage),
+        ep!(GET "/api/v1/import-templates", Needs(ImportsRun), imports::templates, "imports", "A department's saved mapping templates (column choices and consent columns)", res = Vec<crate::service::imports::templates::TemplateView>, query = crate::service::imports::templates::TemplateQuery),
         ep!(GET "/api/v1/imports/{id}", Needs(ImportsRun), imports::get, "imports", "An import: status, mapping, counts and progress (rows done, rate, time left)", res = ImportView),
         ep!(POST "/api/v1/imports/{id}/dry-run", Needs(ImportsRun), imports::dry_run, "imports", "Set the mapping and consent columns and predict every row's outcome (changes no one)", status = 202, req = DryRunRequest, res = ImportView),
         ep!(POST "/api/v1/imports/{id}/commit", Needs(ImportsRun), imports::commit, "imports", "Apply what the dry run predicted, in resumable chunks", status = 202, res = ImportView),

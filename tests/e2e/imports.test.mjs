@@ -158,3 +158,23 @@ test('a file the service cannot read is explained on the upload page', async () 
   await page.locator('.field--error[data-field="file"]').waitFor();
   await checkPage(page, 'imports-new-bad-file');
 });
+
+test('column choices saved with one list are offered for the next', async () => {
+  // An earlier list, checked with its column choices saved under a name (through the API).
+  const uploaded = await editor('POST', '/api/v1/imports?department=EVENTS&file_name=earlier.csv',
+    'First name,Surname,Email\r\nZara,Quinn,zara.quinn@example.org\r\n', { 'Content-Type': 'text/csv' });
+  await editor('POST', `/api/v1/imports/${uploaded.id}/dry-run`, { save_template: 'Box office export' });
+
+  const page = await newPage(fx.svc);
+  await signIn(page, fx.users.editor);
+  await page.goto('/#/imports/new');
+  await page.getByRole('heading', { level: 1, name: 'Import a list' }).waitFor();
+  await page.getByText('More options').click();
+  const choice = page.getByLabel('Saved column choices to use (optional)');
+  await page.locator('select[name=template] option', { hasText: 'Box office export' }).waitFor({ state: 'attached' });
+  await choice.selectOption('Box office export');
+  await page.getByLabel('File', { exact: true }).setInputFiles({ name: 'later.csv', mimeType: 'text/csv', buffer: Buffer.from('First name,Surname,Email\r\nYusuf,Reid,yusuf.reid@example.org\r\n') });
+  await page.getByRole('button', { name: 'Upload and check the columns' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Check the columns' }).waitFor();
+  await checkPage(page, 'imports-with-template');
+});

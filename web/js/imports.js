@@ -94,8 +94,17 @@ route('/imports/new', async () => {
     h('div', { class: 'inset' },
       field({ name: 'sheet', label: 'Worksheet (Excel only)', hint: 'Leave blank to use the first worksheet.', width: 'medium' }),
       field({ name: 'source_system', label: 'System the list comes from (optional)', hint: 'For example “Box office”. With a reference column, importing a later export of the same system changes only what is new.', width: 'medium' }),
-      field({ name: 'template', label: 'Saved column choices to use (optional)', hint: 'The name given when the columns of an earlier list were saved.', width: 'medium' })));
-  page('Import a list', { back: ['/imports', 'Back to imports'], caption: 'Imports' },
+      select({ name: 'template', label: 'Saved column choices to use (optional)', hint: 'Choices saved with an earlier list of this department.', options: [['', 'None: suggest them from the column names']] })));
+  const templateSelect = more.querySelector('select[name=template]');
+  const loadTemplates = async (code) => {
+    replace(templateSelect, h('option', { value: '' }, 'None: suggest them from the column names'));
+    if (!code) return;
+    try {
+      const saved = await api('GET', '/api/v1/import-templates', { query: { department: code } });
+      for (const t of saved) templateSelect.appendChild(h('option', { value: t.name }, t.name));
+    } catch (e) { /* the list is a convenience: the upload still works without it */ }
+  };
+  const main = page('Import a list', { back: ['/imports', 'Back to imports'], caption: 'Imports' },
     h('p', {}, 'Nothing changes until you have checked what every row would do and chosen to import it.'),
     depts.length ? form([
       select({ name: 'department', label: 'Department the list belongs to', options: [['', 'Choose a department'], ...depts.map((d) => [d.code, d.name])], value: depts.length === 1 ? depts[0].code : '' }),
@@ -122,6 +131,11 @@ route('/imports/new', async () => {
       notice(`“${view.file_name}” uploaded: ${plural(view.rows_total, 'row', 'rows')} and ${plural(view.headers.length, 'column', 'columns')}.`);
       navigate(`/imports/${view.id}`);
     }) : h('p', {}, 'Your account is not linked to a department. Ask an administrator.'));
+  const deptSelect = main.querySelector('select[name=department]');
+  if (deptSelect) {
+    deptSelect.addEventListener('change', () => loadTemplates(deptSelect.value));
+    loadTemplates(deptSelect.value);
+  }
 }, { permission: 'imports_run' });
 
 /** The first rows of a CSV file, read in the browser to show sample values beside each column
@@ -254,7 +268,7 @@ async function mappingStep(v, isCurrent) {
     consentBox,
     choices({ name: 'date_order', legend: 'How are dates written in this file?', type: 'radio', value: monthFirst ? 'month_first' : 'day_first',
       options: [['day_first', 'Day first, as in the UK (31/12/1980)'], ['month_first', 'Month first, as in the US (12/31/1980)']] }),
-    field({ name: 'save_template', label: 'Save these choices for next time (optional)', width: 'medium', hint: 'Give them a name, for example “Box office export”. Next time, give this name under “More options” when you upload.' }),
+    field({ name: 'save_template', label: 'Save these choices for next time (optional)', width: 'medium', hint: 'Give them a name, for example “Box office export”. Next time, choose them under “More options” when you upload.' }),
     button('Check the rows'),
   ], async (vals) => {
     const mapping = v.headers.map((hdr, column) => ({ column, header: hdr, target: vals[`mapping[${column}].target`] })).filter((m) => m.target !== 'ignore');

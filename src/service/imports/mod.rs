@@ -11,6 +11,7 @@ pub mod report;
 pub mod rollback;
 pub mod runner;
 pub mod scan;
+pub mod templates;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -141,9 +142,9 @@ pub struct ImportView {
     pub headers: Vec<String>,
     /// The mapping in use (suggested until a dry run sets it).
     pub mapping: Vec<MappingColumn>,
-    /// Consent column declarations.
     /// The attendance declaration, for an attendance list.
     pub attendance: Option<Attendance>,
+    /// Consent column declarations.
     pub consents: BTreeMap<String, ConsentColumn>,
     /// Data rows in the file.
     pub rows_total: i64,
@@ -265,7 +266,7 @@ impl Batch {
     }
 }
 
-fn to_columns(m: &Mapping) -> Vec<MappingColumn> {
+pub(super) fn to_columns(m: &Mapping) -> Vec<MappingColumn> {
     m.columns
         .iter()
         .map(|c| MappingColumn {
@@ -443,7 +444,7 @@ fn check_source_system(s: &str) -> AppResult<()> {
 }
 
 /// A department the caller may import for.
-fn department_for(conn: &mut DbConn, ctx: &Ctx, code: &str) -> AppResult<i64> {
+pub(super) fn department_for(conn: &mut DbConn, ctx: &Ctx, code: &str) -> AppResult<i64> {
     let id = crate::db::departments::find_by_code(conn, code)?
         .ok_or_else(|| AppError::field("department", "unknown_department", "There is no such department."))?
         .id;
@@ -639,7 +640,7 @@ pub fn start_dry_run(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &DryRunRequest
     let now = ctx.meta.now;
     write_tx(conn, |c| {
         if let Some(name) = &req.save_template {
-            save_template(c, ctx, b.department_id, name, &mapping, &consents)?;
+            templates::save(c, ctx, b.department_id, name, &mapping, &consents)?;
         }
         let mut counts = BTreeMap::new();
         counts.insert("month_first".to_string(), i64::from(date_order == "month_first"));
@@ -774,40 +775,6 @@ fn check_consents(conn: &mut DbConn, mapping: &Mapping, consents: &BTreeMap<Stri
     } else {
         Err(AppError::Validation(errors))
     }
-}
-
-fn save_template(
-    conn: &mut DbConn,
-    ctx: &Ctx,
-    department_id: i64,
-    name: &str,
-    mapping: &Mapping,
-    consents: &BTreeMap<String, ConsentColumn>,
-) -> AppResult<()> {
-    if name.trim().is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(AppError::field(
-            "save_template",
-            "invalid",
-            "Use 1–100 printable characters.",
-        ));
-    }
-    diesel::delete(
-        import_templates::table
-            .filter(import_templates::department_id.eq(department_id))
-            .filter(import_templates::name.eq(name)),
-    )
-    .execute(conn)?;
-    diesel::insert_into(import_templates::table)
-        .values((
-            import_templates::department_id.eq(department_id),
-            import_templates::name.eq(name),
-            import_templates::mapping.eq(serde_json::to_string(mapping).unwrap_or_default()),
-            import_templates::consents.eq(serde_json::to_string(consents).unwrap_or_default()),
-            import_templates::created_by.eq(Some(ctx.principal.user_id)),
-            import_templates::updated_at.eq(ctx.meta.now),
-        ))
-        .execute(conn)?;
-    Ok(())
 }
 
 /// Move a batch into a running phase (commit or rollback) if it is in `from`.
