@@ -420,6 +420,59 @@ async fn segments_validate_with_paths_resist_injection_and_evaluate() {
         )
         .await;
     assert_eq!(by_name.body["count"], 5, "{}", by_name.text);
+    // `contactable` is the whole contact decision: granted, not suppressed, not restricted.
+    let contactable =
+        json!({"definition": {"consent": {"purpose": "newsletter", "channel": "email", "state": "contactable"}}});
+    let r = f
+        .app
+        .post("/api/v1/segments/preview", &f.manager.token, contactable.clone())
+        .await;
+    assert_eq!(r.body["count"], 3, "{}", r.text);
+    let s = f
+        .app
+        .post(
+            "/api/v1/suppressions",
+            &f.officer.token,
+            json!({"channel": "email", "address": f.people[1].1.to_uppercase(), "reason": "objection"}),
+        )
+        .await;
+    assert_eq!(s.status, 204, "{}", s.text);
+    let r = f
+        .app
+        .post("/api/v1/segments/preview", &f.manager.token, contactable)
+        .await;
+    assert_eq!(
+        r.body["count"], 2,
+        "a suppressed address is never contactable: {}",
+        r.text
+    );
+    let granted = f
+        .app
+        .post(
+            "/api/v1/segments/preview",
+            &f.manager.token,
+            json!({"definition": {"consent": {"purpose": "newsletter", "channel": "email"}}}),
+        )
+        .await;
+    assert_eq!(
+        granted.body["count"], 3,
+        "the recorded state is still a grant: {}",
+        granted.text
+    );
+    let sms = f
+        .app
+        .post(
+            "/api/v1/segments/preview",
+            &f.manager.token,
+            json!({"definition": {"consent": {"purpose": "newsletter", "channel": "sms", "state": "contactable"}}}),
+        )
+        .await;
+    assert_eq!(sms.status, 422, "{}", sms.text);
+    assert_eq!(
+        sms.body["errors"][0]["field"], "definition/consent/state",
+        "{}",
+        sms.text
+    );
     // A district is the outward code: "ec1a" finds EC1A 1BB, and not EC1 or EC1A's neighbours.
     for (postcode, family) in [("EC1A 1BB", "Barts"), ("EC1V 4PW", "Angel")] {
         f.app

@@ -113,9 +113,10 @@ string_enum!(
     Channel { Email = "email", Sms = "sms", Post = "post", Phone = "phone" }
 );
 string_enum!(
-    /// A consent state (`none`: no recorded consent).
+    /// A consent state (`none`: no recorded consent; `contactable`: the contact decision allows
+    /// contact now, with lawful basis, suppression and restriction all weighed — email only).
     ConsentState { Granted = "granted", Withdrawn = "withdrawn", Refused = "refused", Expired = "expired",
-    None = "none" }
+    None = "none", Contactable = "contactable" }
 );
 
 impl FieldName {

@@ -407,10 +407,18 @@ impl Parser {
         let purpose = self.req(obj, path, "purpose", |p, v, at| p.code(v, at, Code::Purpose));
         let channel = self.req(obj, path, "channel", |p, v, at| p.pick::<Channel>(v, at, "channel"));
         let state = self.opt(obj, path, "state", |p, v, at| p.pick::<ConsentState>(v, at, "state"));
+        let (channel, state) = (channel?, state?.unwrap_or(ConsentState::Granted));
+        if state == ConsentState::Contactable && channel != Channel::Email {
+            self.err(
+                &format!("{path}/state"),
+                "`contactable` is decided for the email channel only.",
+            );
+            return None;
+        }
         Some(ConsentCond {
             purpose: purpose?,
-            channel: channel?,
-            state: state?.unwrap_or(ConsentState::Granted),
+            channel,
+            state,
         })
     }
 }

@@ -40,7 +40,7 @@ const DATE_OPS = [['eq', 'is on'], ['before', 'is before'], ['after', 'is after'
 const ACTIONS = ['invited', 'registered', 'attended', 'no_show', 'cancelled', 'volunteered', 'responded', 'sent',
   'delivered', 'opened', 'clicked', 'bounced', 'unsubscribed', 'complained'];
 const CHANNELS = [['email', 'Email'], ['sms', 'Text message'], ['post', 'Post'], ['phone', 'Phone']];
-const STATES = [['granted', 'Given'], ['withdrawn', 'Withdrawn'], ['refused', 'Refused'], ['expired', 'Expired'], ['none', 'Never recorded']];
+const STATES = [['granted', 'Given'], ['withdrawn', 'Withdrawn'], ['refused', 'Refused'], ['expired', 'Expired'], ['none', 'Never recorded'], ['contactable', 'May be emailed now (consent, suppression and restrictions all checked)']];
 const SCORES = [['recency', 'Recency (how recently they took part)'], ['frequency', 'Frequency (how often)'], ['breadth', 'Breadth (how many kinds)']];
 const SCORE_OPS = [['gte', 'at least'], ['lte', 'at most'], ['eq', 'exactly']];
 const TYPES = [

@@ -240,6 +240,11 @@ fn leaf_ids(conn: &mut DbConn, leaf: &Leaf, now: NaiveDateTime, universe: &[i64]
                     Vec::new()
                 });
             };
+            if c.state == ConsentState::Contactable {
+                // The full contact decision (the parser allows it for email only).
+                let purpose = crate::db::consent::purpose(conn, purpose)?;
+                return crate::service::consent::contactable_ids_by_email(conn, &purpose, now);
+            }
             // The latest state per person for the purpose and channel, over all their points.
             let rows: Vec<(i64, String, NaiveDateTime, Option<NaiveDateTime>)> = consent_state::table
                 .filter(consent_state::purpose_id.eq(purpose))

@@ -6,18 +6,19 @@
 //! arriving older events are kept in the history without changing the state. Consent for a
 //! specific contact point must name one of the person's current points.
 
+pub mod contactable;
 pub mod decide;
 pub mod purposes;
 pub mod types;
 
+pub use self::contactable::{contactable_by_email, contactable_ids_by_email};
+
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use self::decide::{ContactDecision, Facts, StateFact};
 use self::types::{Category, Channel, ConsentStatus, LawfulBasis, Source};
 use crate::db::consent::{ConsentEvent, ConsentState, Purpose};
-use crate::db::schema::{people, person_emails, suppressions};
 use crate::db::{self, write_tx, DbConn};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::normalize::{email::parse_email, phone::normalize_phone};
@@ -501,136 +502,4 @@ pub fn check(
         req.address.as_deref(),
         ctx.meta.now,
     )
-}
-
-/// Everyone who may be emailed for `purpose` now, at their primary address: (person id, address).
-/// Streams one indexed join and applies the same [`decide::decide`] as the single check.
-pub fn contactable_by_email(
-    pool: &crate::db::DbPool,
-    purpose: &Purpose,
-    now: NaiveDateTime,
-) -> AppResult<Vec<(i64, String)>> {
-    use crate::db::schema::consent_state as cs;
-    type StateRow = (
-        i64,
-        String,
-        String,
-        String,
-        String,
-        NaiveDateTime,
-        Option<NaiveDateTime>,
-    );
-    // The people with their primary emails, and the suppression list with the consent state, are
-    // read at the same time on two connections.
-    let load_people = || -> AppResult<Vec<(i64, String, String, String)>> {
-        let mut conn = pool.get()?;
-        let conn = &mut *conn;
-        // Two scans joined here rather than a join in SQL: SQLite would otherwise walk the people
-        // index and probe the emails one by one, more than twice as slow for a million people.
-        let active: Vec<i64> = people::table
-            .filter(people::status.eq("active"))
-            .select(people::id)
-            .order(people::id)
-            .load(conn)?;
-        let mut rows = person_emails::table
-            .filter(person_emails::is_primary.eq(true))
-            .select((
-                person_emails::person_id,
-                person_emails::address,
-                person_emails::address_key,
-                person_emails::point_hash,
-            ))
-            .load::<(i64, String, String, String)>(conn)?;
-        rows.sort_unstable_by_key(|r| r.0);
-        let mut ai = 0;
-        rows.retain(|r| {
-            while ai < active.len() && active[ai] < r.0 {
-                ai += 1;
-            }
-            ai < active.len() && active[ai] == r.0
-        });
-        Ok(rows)
-    };
-    let load_states = || -> AppResult<(std::collections::HashSet<String>, Vec<StateRow>)> {
-        let mut conn = pool.get()?;
-        let conn = &mut *conn;
-        // The suppression list is small next to the people: one set in memory beats a look-up per
-        // person.
-        let suppressed: std::collections::HashSet<String> = suppressions::table
-            .filter(suppressions::kind.eq("email"))
-            .select(suppressions::point_hash)
-            .load::<String>(conn)?
-            .into_iter()
-            .collect();
-        // Only the columns the decision reads, all held by the covering index on consent_state.
-        let states: Vec<StateRow> = cs::table
-            .filter(cs::purpose_id.eq(purpose.id))
-            .filter(cs::channel.eq("email"))
-            .select((
-                cs::person_id,
-                cs::contact_point,
-                cs::status,
-                cs::lawful_basis,
-                cs::capture_method,
-                cs::captured_at,
-                cs::expires_at,
-            ))
-            .order(cs::person_id)
-            .load(conn)?;
-        Ok((suppressed, states))
-    };
-    let (rows, loaded) = std::thread::scope(|s| {
-        let people = s.spawn(load_people);
-        let states = load_states();
-        let people = people
-            .join()
-            .unwrap_or_else(|_| Err(AppError::Internal("the people reader stopped".into())));
-        (people, states)
-    });
-    let rows = rows?;
-    let (suppressed, states) = loaded?;
-    let to_fact = |s: &StateRow| -> Option<StateFact> {
-        Some(StateFact {
-            status: ConsentStatus::parse(&s.2)?,
-            basis: LawfulBasis::parse(&s.3)?,
-            capture_method: s.4.clone(),
-            captured_at: s.5,
-            expires_at: s.6,
-        })
-    };
-    let category = Category::parse(&purpose.category).unwrap_or(Category::Marketing);
-    let default_basis = LawfulBasis::parse(&purpose.default_lawful_basis).unwrap_or(LawfulBasis::Consent);
-    let mut out = Vec::new();
-    let mut si = 0;
-    for (person_id, address, key, hash) in rows {
-        while si < states.len() && states[si].0 < person_id {
-            si += 1;
-        }
-        let mut point = None;
-        let mut wide = None;
-        let mut j = si;
-        while j < states.len() && states[j].0 == person_id {
-            if states[j].1.is_empty() {
-                wide = to_fact(&states[j]);
-            } else if states[j].1 == key {
-                point = to_fact(&states[j]);
-            }
-            j += 1;
-        }
-        let facts = Facts {
-            person_status: "active",
-            category,
-            default_basis,
-            channel: Channel::Email,
-            address_known: true,
-            suppressed: suppressed.contains(&hash),
-            point,
-            channel_wide: wide,
-            now,
-        };
-        if decide::decide(&facts).allowed {
-            out.push((person_id, address));
-        }
-    }
-    Ok(out)
 }
