@@ -604,3 +604,66 @@ async fn an_attendance_list_logs_engagement_once_and_rolls_back() {
         0
     );
 }
+
+#[actix_web::test]
+async fn an_erased_persons_address_stays_suppressed_when_a_list_brings_it_back() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let old = f
+        .app
+        .person(
+            t,
+            json!({"given_name": "Erin", "family_name": "Gone", "emails": [{"address": "erin.gone@btinternet.com"}]}),
+        )
+        .await;
+    let dpo = f.app.user(&[Role::DataProtectionOfficer], &[]).await;
+    let r = f
+        .app
+        .post(
+            &format!("/api/v1/people/{}/erase", old["id"].as_str().unwrap()),
+            &dpo.token,
+            json!({"reason": "Art. 17 request"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // A departmental list still holds her, with a "yes" to the newsletter.
+    let list = "Forename,Surname,E-mail,Newsletter\r\nErin,Gone,Erin.Gone@btinternet.com,yes\r\n";
+    let r = upload(
+        &f.app,
+        t,
+        "department=BARB&file_name=old-list.csv",
+        list.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let mut mapping = r.body["mapping"].as_array().unwrap().clone();
+    mapping.retain(|m| m["header"] != "Newsletter");
+    mapping.push(json!({"column": 3, "header": "Newsletter", "target": "consent:newsletter"}));
+    let v = dry_run(
+        &f.app,
+        t,
+        &id,
+        json!({"mapping": mapping, "consents": consent_columns()}),
+    )
+    .await;
+    assert_eq!(v["counts"]["create"], 1, "{v}");
+    commit(&f.app, t, &id).await;
+    let found = f.app.get("/api/v1/people?email=erin.gone@btinternet.com", t).await;
+    let again = found.body["items"][0]["id"]
+        .as_str()
+        .expect("the list's row became a person")
+        .to_string();
+    let consents = f.app.get(&format!("/api/v1/people/{again}/consents"), t).await;
+    assert_eq!(consents.body["history"][0]["status"], "granted", "{}", consents.text);
+    let c = f
+        .app
+        .post(
+            &format!("/api/v1/people/{again}/contact-check"),
+            t,
+            json!({"purpose": "newsletter", "channel": "email"}),
+        )
+        .await;
+    assert_eq!(c.body["allowed"], false, "{}", c.text);
+    assert_eq!(c.body["reason"], "suppressed", "{}", c.text);
+}
