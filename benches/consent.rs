@@ -104,17 +104,27 @@ fn database(o: &Options, scratch: &std::path::Path) -> Result<String, String> {
         }
         let mut admin =
             diesel::PgConnection::establish(&format!("{server}/postgres")).map_err(|e| format!("{server}: {e}"))?;
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"))
-            .map_err(|e| e.to_string())?;
+        // Two statements: a multi-statement string runs as one transaction, and DROP DATABASE
+        // refuses to run inside one.
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            admin.batch_execute(&sql).map_err(|e| e.to_string())?;
+        }
     }
     Ok(url)
 }
 
 /// The ledger, suppressions and restrictions described at the top of this file.
-fn seed_consent(conn: &mut DbConn) -> Result<(), String> {
+fn seed_consent(conn: &mut DbConn, postgres: bool) -> Result<(), String> {
     let t = "'2026-01-01 00:00:00'";
-    let past = "'2026-06-01 00:00:00'";
+    // A literal in a CASE is text to PostgreSQL: say it is a timestamp (SQLite stores text).
+    let past = if postgres {
+        "TIMESTAMP '2026-06-01 00:00:00'"
+    } else {
+        "'2026-06-01 00:00:00'"
+    };
     let sql = format!(
         "INSERT INTO purposes (code, description, category, default_lawful_basis, created_at, updated_at) \
            VALUES ('{PURPOSE}', 'Benchmark newsletter', 'marketing', 'consent', {t}, {t});
@@ -195,7 +205,7 @@ fn run(o: &Options) -> Result<(), String> {
     if !seeded {
         eprintln!("writing the consent ledger …");
         let started = Instant::now();
-        seed_consent(&mut conn)?;
+        seed_consent(&mut conn, backend == "postgres")?;
         if backend == "postgres" {
             conn.batch_execute("VACUUM ANALYZE").map_err(|e| e.to_string())?;
         } else {

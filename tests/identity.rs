@@ -163,7 +163,6 @@ async fn unmerge_restores_byte_identical_exports() {
 }
 
 #[actix_web::test]
-#[ignore = "known gap: an edit that rewrites the survivor's contact rows can reuse a snapshot row id (SQLite), so unmerge cannot yet re-insert the merged person's row; see the closing note"]
 async fn changes_after_a_merge_stay_with_the_survivor_on_unmerge() {
     let f = fixture().await;
     f.app

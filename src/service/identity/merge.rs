@@ -150,6 +150,53 @@ pub fn rebuild_consent_state(conn: &mut DbConn, person_id: i64) -> AppResult<()>
     Ok(())
 }
 
+/// Put a snapshot email row back under its old id, or under a new one when a row added since
+/// (an edit rewrites contact rows; SQLite reuses freed ids) holds that id now.
+fn put_back_email(conn: &mut DbConn, e: &EmailRow) -> AppResult<()> {
+    let taken: i64 = person_emails::table.find(e.id).count().get_result(conn)?;
+    if taken == 0 {
+        diesel::insert_into(person_emails::table).values(e).execute(conn)?;
+        return Ok(());
+    }
+    diesel::insert_into(person_emails::table)
+        .values((
+            person_emails::person_id.eq(e.person_id),
+            person_emails::address.eq(&e.address),
+            person_emails::address_key.eq(&e.address_key),
+            person_emails::is_primary.eq(e.is_primary),
+            person_emails::source_kind.eq(&e.source_kind),
+            person_emails::source_ref.eq(&e.source_ref),
+            person_emails::set_by.eq(e.set_by),
+            person_emails::set_at.eq(e.set_at),
+            person_emails::point_hash.eq(&e.point_hash),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// [`put_back_email`] for a phone row.
+fn put_back_phone(conn: &mut DbConn, p: &PhoneRow) -> AppResult<()> {
+    let taken: i64 = person_phones::table.find(p.id).count().get_result(conn)?;
+    if taken == 0 {
+        diesel::insert_into(person_phones::table).values(p).execute(conn)?;
+        return Ok(());
+    }
+    diesel::insert_into(person_phones::table)
+        .values((
+            person_phones::person_id.eq(p.person_id),
+            person_phones::number.eq(&p.number),
+            person_phones::label.eq(&p.label),
+            person_phones::is_primary.eq(p.is_primary),
+            person_phones::source_kind.eq(&p.source_kind),
+            person_phones::source_ref.eq(&p.source_ref),
+            person_phones::set_by.eq(p.set_by),
+            person_phones::set_at.eq(p.set_at),
+            person_phones::point_hash.eq(&p.point_hash),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Put a merged person back from their snapshot, taking their rows back from `survivor`.
 pub fn restore_merged(conn: &mut DbConn, snap: &PersonSnapshot) -> AppResult<()> {
     let id = snap.person.id;
@@ -163,7 +210,7 @@ pub fn restore_merged(conn: &mut DbConn, snap: &PersonSnapshot) -> AppResult<()>
         .execute(conn)?;
     }
     for e in &snap.emails {
-        diesel::insert_into(person_emails::table).values(e).execute(conn)?;
+        put_back_email(conn, e)?;
     }
     for p in &snap.phones {
         diesel::delete(
@@ -174,7 +221,7 @@ pub fn restore_merged(conn: &mut DbConn, snap: &PersonSnapshot) -> AppResult<()>
         .execute(conn)?;
     }
     for p in &snap.phones {
-        diesel::insert_into(person_phones::table).values(p).execute(conn)?;
+        put_back_phone(conn, p)?;
     }
     for (address_id, primary, _, _) in &snap.addresses {
         diesel::update(person_addresses::table.find(address_id))
@@ -261,18 +308,28 @@ pub fn restore_survivor(
                 .filter(person_emails::address_key.eq(&e.address_key)),
         )
         .execute(conn)?;
-        diesel::delete(person_emails::table.find(e.id)).execute(conn)?;
-        diesel::insert_into(person_emails::table).values(e).execute(conn)?;
+        diesel::delete(
+            person_emails::table
+                .find(e.id)
+                .filter(person_emails::address_key.eq(&e.address_key)),
+        )
+        .execute(conn)?;
+        put_back_email(conn, e)?;
     }
     for p in &snap.phones {
-        diesel::delete(person_phones::table.find(p.id)).execute(conn)?;
+        diesel::delete(
+            person_phones::table
+                .find(p.id)
+                .filter(person_phones::number.eq(&p.number)),
+        )
+        .execute(conn)?;
         diesel::delete(
             person_phones::table
                 .filter(person_phones::person_id.eq(id))
                 .filter(person_phones::number.eq(&p.number)),
         )
         .execute(conn)?;
-        diesel::insert_into(person_phones::table).values(p).execute(conn)?;
+        put_back_phone(conn, p)?;
     }
     let from_merged: BTreeSet<&String> = merged.iter().flat_map(|m| m.tags.iter()).collect();
     let mut tags: Vec<String> = dbp::tags_of(conn, &[id])?
