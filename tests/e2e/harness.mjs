@@ -224,10 +224,12 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true });
 }
 
-/** Check a page and keep a picture of it. */
+/** Check a page (axe-core, script errors, every control reachable with Tab) and keep a
+ * picture of it. */
 export async function checkPage(page, name) {
   await checkA11y(page, name);
   await screenshot(page, name);
+  await checkKeyboard(page, name);
 }
 
 /** Wait until `fn` returns truthy (polling), or fail after `ms`. */
@@ -239,4 +241,43 @@ export async function eventually(fn, ms = 10_000, what = 'condition') {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Every visible interactive element on the page can be reached with the Tab key (radios count
+ * once per group: arrow keys move within it). Fails naming what Tab never reaches. */
+export async function checkKeyboard(page, label) {
+  const wanted = await page.evaluate(() => {
+    const seenRadio = new Set();
+    let n = 0;
+    for (const el of document.querySelectorAll('[data-kb]')) el.removeAttribute('data-kb');
+    const els = [...document.querySelectorAll('a[href], button, input, select, textarea, summary, [tabindex]')];
+    for (const el of els) {
+      if (el.disabled || el.getAttribute('tabindex') === '-1' || el.type === 'hidden') continue;
+      const r = el.getBoundingClientRect();
+      const style = getComputedStyle(el);
+      if (style.visibility === 'hidden' || style.display === 'none' || (r.width === 0 && r.height === 0 && !el.classList.contains('skip-link'))) continue;
+      if (el.closest('details:not([open])') && el.tagName !== 'SUMMARY') continue;
+      if (el.type === 'radio') {
+        if (seenRadio.has(el.name)) continue;
+        seenRadio.add(el.name);
+        for (const other of document.querySelectorAll(`input[type=radio][name="${CSS.escape(el.name)}"]`)) other.setAttribute('data-kb', `radio:${el.name}`);
+        n++;
+        continue;
+      }
+      el.setAttribute('data-kb', String(n++));
+    }
+    return [...new Set([...document.querySelectorAll('[data-kb]')].map((e) => e.getAttribute('data-kb')))];
+  });
+  await page.evaluate(() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); });
+  await page.locator('body').focus().catch(() => {});
+  const reached = new Set();
+  for (let i = 0; i < wanted.length + 10; i++) {
+    await page.keyboard.press('Tab');
+    const id = await page.evaluate(() => document.activeElement && document.activeElement.getAttribute('data-kb'));
+    if (id !== null) reached.add(id);
+    if (reached.size === wanted.length) break;
+  }
+  const missed = wanted.filter((w) => !reached.has(w));
+  const names = await page.evaluate((ids) => ids.map((id) => { const el = document.querySelector(`[data-kb="${CSS.escape(id)}"]`); return el ? `${el.tagName.toLowerCase()} "${(el.textContent || el.name || '').trim().slice(0, 40)}"` : id; }), missed);
+  assert.deepEqual(names, [], `not reachable by keyboard on ${label}`);
 }
