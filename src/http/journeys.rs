@@ -20,7 +20,10 @@ fn respond(r: Rendered) -> HttpResponse {
 
 async fn analytic(state: web::Data<AppState>, ctx: Ctx, q: JourneyQuery, which: Analytic) -> AppResult<HttpResponse> {
     let settings = state.settings.journeys.clone();
-    let r = state.db(move |c| journeys::run(c, &ctx, &settings, which, &q)).await?;
+    let pool = state.pool.clone();
+    let r = state
+        .db(move |c| journeys::run(c, Some(&pool), &ctx, &settings, which, &q))
+        .await?;
     Ok(respond(r))
 }
 
