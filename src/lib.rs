@@ -4,6 +4,7 @@
 //! Layers: `http` (actix-web handlers, thin) → `service` (rules and transactions) → `db`
 //! (diesel queries on either backend). The CLI in `main.rs` uses the same services.
 
+pub mod base64url;
 pub mod campaigns_core;
 pub mod config;
 pub mod db;

@@ -128,13 +128,15 @@ fn serve(req: &HttpRequest, path: &str) -> HttpResponse {
         return res.finish();
     }
     res.content_type(asset.media);
-    if !compress {
-        return res.body(body.into_owned());
+    if compress {
+        res.insert_header((header::CONTENT_ENCODING, "gzip"));
     }
-    res.insert_header((header::CONTENT_ENCODING, "gzip"));
-    match body {
-        std::borrow::Cow::Borrowed(_) => res.body(gzipped(index)),
-        std::borrow::Cow::Owned(b) => res.body(gzip(&b)),
+    // The built-in files are served from the binary without a copy.
+    match (body, compress) {
+        (std::borrow::Cow::Borrowed(b), false) => res.body(b),
+        (std::borrow::Cow::Borrowed(_), true) => res.body(gzipped(index)),
+        (std::borrow::Cow::Owned(b), false) => res.body(b),
+        (std::borrow::Cow::Owned(b), true) => res.body(gzip(&b)),
     }
 }
 

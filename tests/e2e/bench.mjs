@@ -19,10 +19,8 @@
 // Prints a table and writes bench-out/web-<backend>.json.
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { root } from './harness.mjs';
+import { root, freePort, launchChromium } from './harness.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : dflt; };
@@ -34,9 +32,6 @@ const bin = process.env.LIGHTHOUSE_BIN || join(root, 'target', 'release', 'light
 if (!existsSync(bin)) { console.error(`${bin} is missing: run cargo build --release first`); process.exit(2); }
 const backend = dbUrl.startsWith('postgres') ? 'postgres' : 'sqlite';
 
-function freePort() {
-  return new Promise((resolve) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); }); });
-}
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))]; };
 const round = (x) => Math.round(x * 10) / 10;
 
@@ -77,7 +72,7 @@ for (let k = 0; picked.length < samples && k < samples; k++) {
   for (const p of pageOf.items) { if (picked.length < samples && p.emails && p.emails.length) picked.push(p); }
 }
 
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'] });
+const browser = await launchChromium();
 const context = await browser.newContext({ baseURL: url, viewport: { width: 1280, height: 900 } });
 const page = await context.newPage();
 await page.goto('/#/signin');

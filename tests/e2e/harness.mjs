@@ -24,7 +24,8 @@ mkdirSync(screenshotDir, { recursive: true });
 
 export const PASSWORD = 'correct horse battery staple 42';
 
-function freePort() {
+/** A free loopback port. */
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -166,14 +167,20 @@ export async function standardFixture() {
 
 let browserPromise = null;
 
+/** Headless Chromium from Debian (CHROMIUM overrides the path), with nothing reaching out to
+ * the network on its own. */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+}
+
 /** One headless Chromium per test file. */
 export function browser() {
   if (!browserPromise) {
-    browserPromise = chromium.launch({
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-    });
+    browserPromise = launchChromium();
   }
   return browserPromise;
 }

@@ -18,7 +18,7 @@ use crate::campaigns_core::segment::{
 };
 use crate::db::schema::{
     activities, consent_state, departments, engagement_events, people, person_addresses, person_departments,
-    person_emails, person_tags, purposes,
+    person_emails, person_tags,
 };
 use crate::db::{self, write_tx, DbConn};
 use crate::error::{AppError, AppResult, FieldError};
@@ -228,12 +228,7 @@ fn leaf_ids(conn: &mut DbConn, leaf: &Leaf, now: NaiveDateTime, universe: &[i64]
         Leaf::Engaged(e) => engaged_ids(conn, e, now)?,
         Leaf::Score(s) => score_ids(conn, s, now, universe)?,
         Leaf::Consent(c) => {
-            let Some(purpose) = purposes::table
-                .filter(purposes::code.eq(&c.purpose))
-                .select(purposes::id)
-                .first::<i64>(conn)
-                .optional()?
-            else {
+            let Some(purpose) = crate::db::consent::find_purpose(conn, &c.purpose)? else {
                 return Ok(if c.state == ConsentState::None {
                     universe.to_vec()
                 } else {
@@ -242,9 +237,9 @@ fn leaf_ids(conn: &mut DbConn, leaf: &Leaf, now: NaiveDateTime, universe: &[i64]
             };
             if c.state == ConsentState::Contactable {
                 // The full contact decision (the parser allows it for email only).
-                let purpose = crate::db::consent::purpose(conn, purpose)?;
                 return crate::service::consent::contactable_ids_by_email(conn, &purpose, now);
             }
+            let purpose = purpose.id;
             // The latest state per person for the purpose and channel, over all their points.
             let rows: Vec<(i64, String, NaiveDateTime, Option<NaiveDateTime>)> = consent_state::table
                 .filter(consent_state::purpose_id.eq(purpose))

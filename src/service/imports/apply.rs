@@ -175,7 +175,8 @@ fn provenance(cx: &Ctx<'_>, person_id: i64, fields: &[&str]) -> Vec<ProvenanceRo
 }
 
 /// A new person from a row.
-fn create_person(conn: &mut DbConn, cx: &Ctx<'_>, r: &CleanRow) -> AppResult<i64> {
+/// Create the person a row describes: (internal id, public id).
+fn create_person(conn: &mut DbConn, cx: &Ctx<'_>, r: &CleanRow) -> AppResult<(i64, String)> {
     let fields = person_fields(
         r.title.clone(),
         r.given_name.clone(),
@@ -214,7 +215,7 @@ fn create_person(conn: &mut DbConn, cx: &Ctx<'_>, r: &CleanRow) -> AppResult<i64
     .filter_map(|(f, has)| has.then_some(f))
     .collect();
     dbp::set_provenance(conn, &provenance(cx, person.id, &set))?;
-    Ok(person.id)
+    Ok((person.id, person.public_id))
 }
 
 /// Add what a row knows to an existing person, never overwriting what they hold.
@@ -417,7 +418,7 @@ fn apply_row(
         "review" => "review",
         _ => "create",
     };
-    let person_id = match (&target, outcome) {
+    let (person_id, public_id) = match (&target, outcome) {
         (Some(p), "link" | "duplicate") => {
             enrich(conn, cx, p, r)?;
             crate::db::people::link_departments(
@@ -429,10 +430,10 @@ fn apply_row(
                 cx.now,
             )?;
             source_record(conn, cx, p.id, r, "linked", plan.match_score)?;
-            p.id
+            (p.id, p.public_id.clone())
         }
         _ => {
-            let id = create_person(conn, cx, r)?;
+            let (id, public_id) = create_person(conn, cx, r)?;
             crate::db::people::link_departments(
                 conn,
                 id,
@@ -443,11 +444,10 @@ fn apply_row(
             )?;
             let decision = if outcome == "review" { "review" } else { "created" };
             source_record(conn, cx, id, r, decision, plan.match_score)?;
-            id
+            (id, public_id)
         }
     };
     consents(conn, cx, person_id, r)?;
-    let public_id = crate::db::people::find(conn, person_id)?.public_id;
     attend(conn, cx, person_id, &public_id)?;
     touched.push(person_id);
     if outcome == "review" {
