@@ -2,7 +2,7 @@
 //! real HTTP with many keep-alive clients.
 //!
 //! `cargo build --release && cargo bench --bench people -- [--people N] [--database-url URL]
-//! [--clients 32] [--seconds 20] [--search-seconds S] [--warmup 3] [--seed 1] [--keep] [--reuse]`
+//! [--clients 32] [--light-clients 8] [--seconds 20] [--search-seconds S] [--warmup 3] [--seed 1] [--keep] [--reuse]`
 //!
 //! It builds nothing: it runs `target/release/lighthouse` (or `LIGHTHOUSE_BIN`) against a fresh
 //! database (a temporary SQLite file by default; `--database-url sqlite://PATH` or
@@ -32,6 +32,7 @@ struct Options {
     people: u64,
     database_url: Option<String>,
     clients: usize,
+    light_clients: usize,
     seconds: u64,
     search_seconds: u64,
     warmup: u64,
@@ -45,6 +46,7 @@ fn parse_args() -> Result<Options, String> {
         people: 1_000_000,
         database_url: None,
         clients: 32,
+        light_clients: 8,
         seconds: 20,
         search_seconds: 0,
         warmup: 3,
@@ -74,6 +76,7 @@ fn parse_args() -> Result<Options, String> {
             "--people" => o.people = num(value()?)?,
             "--database-url" => o.database_url = Some(value()?),
             "--clients" => o.clients = num(value()?)?.clamp(1, 1024) as usize,
+            "--light-clients" => o.light_clients = num(value()?)?.min(1024) as usize,
             "--seconds" => o.seconds = num(value()?)?.max(1),
             "--search-seconds" => o.search_seconds = num(value()?)?.max(1),
             "--warmup" => o.warmup = num(value()?)?,
@@ -201,29 +204,38 @@ fn run(o: &Options) -> Result<(), String> {
             Some(json!({"q": prefix}).to_string()),
         )
     };
-    let phases = [
-        load("read by id", addr, &token, o.clients, o.warmup, o.seconds, None, &read),
-        load(
-            "search by email",
-            addr,
-            &token,
-            o.clients,
-            o.warmup,
-            o.search_seconds,
-            Some("\"items\":[]"),
-            &by_email,
-        ),
-        load(
-            "search by name prefix",
-            addr,
-            &token,
-            o.clients,
-            o.warmup,
-            o.search_seconds,
-            Some("\"items\":[]"),
-            &by_name,
-        ),
-    ];
+    let mut phases = vec![load(
+        "read by id",
+        addr,
+        &token,
+        o.clients,
+        o.warmup,
+        o.seconds,
+        None,
+        &read,
+    )];
+    // The searches at full load, then (unless `--light-clients 0`) at a lighter, interactive one.
+    let mut loads = vec![(o.clients, String::new())];
+    if o.light_clients > 0 {
+        loads.push((o.light_clients, format!(" ({} clients)", o.light_clients)));
+    }
+    for (clients, suffix) in loads {
+        type Make<'a> = &'a (dyn Fn(u64) -> Req + Sync);
+        let searches: [(&str, Make); 2] = [("search by email", &by_email), ("search by name prefix", &by_name)];
+        for (name, make) in searches {
+            let name = format!("{name}{suffix}");
+            phases.push(load(
+                &name,
+                addr,
+                &token,
+                clients,
+                o.warmup,
+                o.search_seconds,
+                Some("\"items\":[]"),
+                make,
+            ));
+        }
+    }
     drop(server);
     report(o, &db, generate_secs, &phases)?;
     if !o.keep {
@@ -251,7 +263,7 @@ fn report(o: &Options, db: &Database, generate_secs: f64, phases: &[Phase]) -> R
         println!("generate: {generate_secs:.1} s ({rate:.0} people/s)");
     }
     println!(
-        "{:<24}{:>9}{:>10}{:>9}{:>9}{:>9}{:>8}{:>8}  target",
+        "{:<36}{:>9}{:>10}{:>9}{:>9}{:>9}{:>8}{:>8}  target",
         "phase", "requests", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "misses"
     );
     let mut out = Vec::new();
@@ -267,7 +279,7 @@ fn report(o: &Options, db: &Database, generate_secs: f64, phases: &[Phase]) -> R
             (format!("p99 < {SEARCH_TARGET_P99_MS} ms"), pass)
         };
         println!(
-            "{:<24}{:>9}{:>10.0}{:>9.2}{:>9.2}{:>9.2}{:>8}{:>8}  {target}: {}",
+            "{:<36}{:>9}{:>10.0}{:>9.2}{:>9.2}{:>9.2}{:>8}{:>8}  {target}: {}",
             p.name,
             p.requests,
             p.rate(),

@@ -163,6 +163,19 @@ async fn search_finds_people_by_any_contact_point_or_name_prefix() {
             .collect();
         assert_eq!(ids, vec![id], "search {q}");
     }
+    // A result is a summary: who they are and how to tell them apart, not the whole record.
+    let r = search("07700900123").await;
+    assert_eq!(
+        r.body["items"][0],
+        json!({
+            "id": id, "title": "Mr", "given_name": "Jon", "family_name": "Smith",
+            "preferred_name": null, "date_of_birth": "1980-02-29", "organisation": null,
+            "email": "jon@work.example.com", "phone": "+447700900123", "postcode": "EC2V 7HH",
+            "departments": ["BARB"], "status": "active"
+        }),
+        "{}",
+        r.text
+    );
     let r = search("zoe").await;
     assert_eq!(r.body["items"][0]["given_name"], "Zoë", "accent-insensitive");
     let r = search("obrien").await;

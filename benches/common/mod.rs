@@ -380,7 +380,7 @@ pub type Req = (&'static str, String, Option<String>);
 
 /// What one timed phase measured.
 pub struct Phase {
-    pub name: &'static str,
+    pub name: String,
     pub requests: u64,
     pub errors: u64,
     pub misses: u64,
@@ -412,7 +412,7 @@ pub fn percentile_ms(sorted_micros: &[u32], p: f64) -> f64 {
 /// body contains `miss_marker` counts as a miss (answered, but nothing found).
 #[allow(clippy::too_many_arguments)]
 pub fn load(
-    name: &'static str,
+    name: &str,
     addr: SocketAddr,
     token: &str,
     clients: usize,
@@ -462,7 +462,7 @@ pub fn load(
     let mut micros: Vec<u32> = results.iter().flat_map(|r| r.0.iter().copied()).collect();
     micros.sort_unstable();
     Phase {
-        name,
+        name: name.to_string(),
         requests: micros.len() as u64,
         errors: results.iter().map(|r| r.1).sum(),
         misses: results.iter().map(|r| r.2).sum(),

@@ -34,9 +34,10 @@ pub struct AuditEvent {
     pub detail: Option<String>,
 }
 
-/// An audit event to write.
+/// An audit event to write. An absent value is written as NULL (not left to the column default),
+/// so every insert has the same SQL and SQLite reuses one prepared statement.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = audit_events)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub struct NewAuditEvent {
     /// When.
     pub occurred_at: NaiveDateTime,
@@ -60,13 +61,22 @@ pub struct NewAuditEvent {
     pub detail: Option<String>,
 }
 
-/// Write events (one multi-row statement per chunk).
+/// Write events: on PostgreSQL one multi-row statement per chunk (fewer round trips); on SQLite one
+/// prepared single-row statement run for each (parsing a 500-row statement every time cost more
+/// than the rows themselves).
 pub fn insert_many(conn: &mut DbConn, events: &[NewAuditEvent]) -> QueryResult<usize> {
     let mut n = 0;
-    for chunk in events.chunks(500) {
-        n += crate::with_backend!(conn, |c| diesel::insert_into(audit_events::table)
-            .values(chunk)
-            .execute(c))?;
+    match conn {
+        DbConn::Pg(c) => {
+            for chunk in events.chunks(500) {
+                n += diesel::insert_into(audit_events::table).values(chunk).execute(c)?;
+            }
+        }
+        DbConn::Sqlite(c) => {
+            for ev in events {
+                n += diesel::insert_into(audit_events::table).values(ev).execute(c)?;
+            }
+        }
     }
     Ok(n)
 }

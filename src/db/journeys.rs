@@ -25,6 +25,21 @@ pub struct EventFilter {
     pub departments: Option<Vec<i64>>,
     /// Only this kind.
     pub kind: Option<String>,
+    /// Steps that count only in one place: these actions pass only for this activity or kind
+    /// (a funnel's invitations and registrations elsewhere say nothing about it); `actions` must
+    /// not list them.
+    pub scoped_steps: Option<ScopedSteps>,
+}
+
+/// Actions read only within one activity or kind.
+#[derive(Debug, Clone)]
+pub struct ScopedSteps {
+    /// The actions.
+    pub actions: Vec<&'static str>,
+    /// The activity (internal id) they must belong to, else …
+    pub activity: Option<i64>,
+    /// … the kind.
+    pub kind: Option<String>,
 }
 
 /// One event as the analytics read it: person, time, kind, action, department, activity.
@@ -52,8 +67,18 @@ fn filtered(
     if let Some(t) = f.to {
         q = q.filter(engagement_events::occurred_at.lt(t));
     }
-    if !f.actions.is_empty() {
-        q = q.filter(engagement_events::action.eq_any(f.actions.clone()));
+    match &f.scoped_steps {
+        None if !f.actions.is_empty() => q = q.filter(engagement_events::action.eq_any(f.actions.clone())),
+        None => {}
+        Some(steps) => {
+            let step = engagement_events::action.eq_any(steps.actions.clone());
+            let plain = engagement_events::action.eq_any(f.actions.clone());
+            q = match (steps.activity, &steps.kind) {
+                (Some(a), _) => q.filter(plain.or(step.and(engagement_events::activity_id.eq(a)).assume_not_null())),
+                (None, Some(k)) => q.filter(plain.or(step.and(engagement_events::kind.eq(k.clone())))),
+                (None, None) => q.filter(plain),
+            };
+        }
     }
     if let Some(d) = &f.departments {
         q = q.filter(engagement_events::department_id.eq_any(d.clone()));

@@ -2,6 +2,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Date, Nullable, Text};
 
 use super::schema::{
     departments, field_provenance, people, person_addresses, person_departments, person_emails, person_phones,
@@ -381,6 +382,101 @@ pub fn addresses_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<AddressRo
             person_addresses::id,
         ))
         .load(conn)
+}
+
+/// A person as a search result shows them: names, primary contact points and departments.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct SummaryRow {
+    /// Internal id.
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    /// Public id.
+    #[diesel(sql_type = Text)]
+    pub public_id: String,
+    /// Title.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub title: Option<String>,
+    /// Given name.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub given_name: Option<String>,
+    /// Family name.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub family_name: Option<String>,
+    /// Preferred name.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub preferred_name: Option<String>,
+    /// Date of birth.
+    #[diesel(sql_type = Nullable<Date>)]
+    pub date_of_birth: Option<NaiveDate>,
+    /// Organisation.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub organisation: Option<String>,
+    /// Status.
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    /// Primary email address (else the first).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub email: Option<String>,
+    /// Primary phone (else the first).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub phone: Option<String>,
+    /// Postcode of the primary address (else the first).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub postcode: Option<String>,
+    /// Linked departments as `id:CODE` joined by commas (codes are `[A-Z0-9_-]`), any order.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub departments: Option<String>,
+}
+
+impl SummaryRow {
+    /// The linked departments as (id, code), by code.
+    pub fn department_links(&self) -> Vec<(i64, String)> {
+        let mut links: Vec<(i64, String)> = self
+            .departments
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .filter_map(|pair| {
+                let (id, code) = pair.split_once(':')?;
+                Some((id.parse().ok()?, code.to_string()))
+            })
+            .collect();
+        links.sort_by(|a, b| a.1.cmp(&b.1));
+        links
+    }
+}
+
+/// The summaries of these people, in any order: one statement whose text never changes (the ids
+/// travel as one bound list), so each backend keeps it prepared.
+pub fn summaries(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<SummaryRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (departments, id_list) = match conn {
+        DbConn::Sqlite(_) => (
+            "group_concat(d.id || ':' || d.code, ',')",
+            "p.id IN (SELECT value FROM json_each('[' || $1 || ']'))",
+        ),
+        DbConn::Pg(_) => (
+            "string_agg(d.id::text || ':' || d.code, ',')",
+            "p.id = ANY(CAST('{' || $1 || '}' AS BIGINT[]))",
+        ),
+    };
+    let sql = format!(
+        "SELECT p.id, p.public_id, p.title, p.given_name, p.family_name, p.preferred_name, \
+         p.date_of_birth, p.organisation, p.status, \
+         (SELECT e.address FROM person_emails e WHERE e.person_id = p.id \
+          ORDER BY e.is_primary DESC, e.id LIMIT 1) AS email, \
+         (SELECT t.number FROM person_phones t WHERE t.person_id = p.id \
+          ORDER BY t.is_primary DESC, t.id LIMIT 1) AS phone, \
+         (SELECT a.postcode FROM person_addresses a WHERE a.person_id = p.id \
+          ORDER BY a.is_primary DESC, a.id LIMIT 1) AS postcode, \
+         (SELECT {departments} FROM person_departments pd \
+          JOIN departments d ON d.id = pd.department_id WHERE pd.person_id = p.id) AS departments \
+         FROM people p WHERE {id_list}"
+    );
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    diesel::sql_query(sql).bind::<Text, _>(list).load(conn)
 }
 
 /// Tags of these people as (person, tag).

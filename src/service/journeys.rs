@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::JourneySettings;
-use crate::db::journeys::{EventFilter, EventTuple};
+use crate::db::journeys::{EventFilter, EventTuple, ScopedSteps};
 use crate::db::{self, DbConn};
 use crate::error::{AppError, AppResult};
 use crate::journeys_core::{self as jc, Dictionary, EventIds, FunnelScope, Options};
@@ -32,7 +32,7 @@ const SLICE: i64 = 50_000;
 
 /// The participation actions (and, for funnels, the steps before them).
 const PARTICIPATION: [&str; 3] = ["attended", "volunteered", "responded"];
-const FUNNEL_ACTIONS: [&str; 5] = ["invited", "registered", "attended", "volunteered", "responded"];
+const FUNNEL_STEPS: [&str; 2] = ["invited", "registered"];
 
 /// How an analytic is rendered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
@@ -410,14 +410,23 @@ pub fn run(
     let filter = EventFilter {
         from: Some(period.from.naive_utc()),
         to: Some(period.to.naive_utc()),
-        actions: if scope.is_some() {
-            FUNNEL_ACTIONS.to_vec()
-        } else {
-            PARTICIPATION.to_vec()
-        },
+        actions: PARTICIPATION.to_vec(),
         departments: department_ids,
         // A funnel's kind says which activities it follows; "came back" may be any kind.
         kind: if scope.is_some() { None } else { q.kind.clone() },
+        // Invitations and registrations count only within the funnel's scope: reading the rest
+        // would only be thrown away.
+        scoped_steps: scope.as_ref().map(|s| ScopedSteps {
+            actions: FUNNEL_STEPS.to_vec(),
+            activity: match s {
+                FunnelScope::Activity(a) => Some(*a),
+                FunnelScope::Kind(_) => None,
+            },
+            kind: match s {
+                FunnelScope::Kind(k) => Some(k.clone()),
+                FunnelScope::Activity(_) => None,
+            },
+        }),
     };
     let only = match &q.segment {
         // Segments are the campaigns team's: whoever may not see them may not filter by them.

@@ -472,7 +472,8 @@ function personChooser() {
   const show = (people) => {
     replace(results, people.map((p, i) => {
       const rid = `person-choice-${i}-${p.id}`;
-      const email = p.emails && p.emails[0] ? ` (${p.emails[0].address})` : '';
+      // A search gives the primary email; a segment's sample only names.
+      const email = p.email ? ` (${p.email})` : '';
       return h('div', { class: 'choice' },
         h('input', { type: 'radio', id: rid, name: 'person', value: p.id, class: 'choice__input', checked: i === 0 }),
         h('label', { for: rid, class: 'choice__label' }, personName(p) + email));

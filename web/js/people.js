@@ -204,8 +204,8 @@ route('/people', (params, current) => {
 function resultsTable(items, names) {
   return grid('People found', ['Name', 'Email address', 'Postcode', 'Departments'], items.map((p) => h('tr', {},
     td(link(`/people/${p.id}`, personName(p)), p.status === 'restricted' ? [' ', tag('Restricted', 'yellow')] : null),
-    td(p.emails[0] ? p.emails[0].address : ''),
-    td(p.addresses[0] && p.addresses[0].postcode),
+    td(p.email || ''),
+    td(p.postcode || ''),
     td(p.departments.map((d) => names.get(d) || d).join(', ')))), { hide: true });
 }
 

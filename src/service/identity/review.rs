@@ -246,7 +246,7 @@ pub fn list(conn: &mut DbConn, ctx: &Ctx, sink: &audit::AuditSink, q: &MatchQuer
     for (id, v) in internal.into_iter().zip(assemble(conn, found)?) {
         views.insert(id, v);
     }
-    crate::service::people::audit_reads(ctx, sink, "person.review_read", views.values());
+    crate::service::people::audit_reads(ctx, sink, "person.review_read", views.values().map(|v| v.id.as_str()));
     let items = rows
         .into_iter()
         .map(|r| MatchView {

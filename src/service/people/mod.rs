@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use self::input::{
     person_fields, Checker, CleanAddress, CleanEmail, CleanPhone, NewPersonRequest, UpdatePersonRequest,
 };
-use self::view::{assemble, PersonView};
+use self::view::{assemble, PersonSummary, PersonView};
 use super::departments::resolve_codes;
 use super::privacy::keys::PointHasher;
 use super::{audit, new_public_id, Ctx, Permission, Principal, Scope};
@@ -563,7 +563,7 @@ pub fn list(conn: &mut DbConn, ctx: &Ctx, sink: &audit::AuditSink, q: &ListQuery
     }
     let (rows, total) = dbp::list(conn, &filter, limit, offset, true)?;
     let items = assemble(conn, rows)?;
-    audit_reads(ctx, sink, "person.list_read", &items);
+    audit_reads(ctx, sink, "person.list_read", items.iter().map(|p| p.id.as_str()));
     Ok(PersonPage {
         items,
         total: total.unwrap_or(0),
@@ -577,14 +577,14 @@ pub(crate) fn audit_reads<'a>(
     ctx: &Ctx,
     sink: &audit::AuditSink,
     action: &str,
-    items: impl IntoIterator<Item = &'a PersonView>,
+    public_ids: impl IntoIterator<Item = &'a str>,
 ) {
-    for p in items {
+    for id in public_ids {
         sink.send(audit::event(
             &ctx.meta,
             Some(&ctx.principal),
             action,
-            Some(("person", &p.id)),
+            Some(("person", id)),
             "success",
             None,
         ));
@@ -604,8 +604,8 @@ pub struct SearchRequest {
 /// Search results, best matches first (exact contact points before name prefixes).
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct SearchResults {
-    /// Matching people.
-    pub items: Vec<PersonView>,
+    /// Matching people, summarised (`GET /api/v1/people/{id}` has the whole record).
+    pub items: Vec<PersonSummary>,
 }
 
 /// Find people by any email, phone, postcode or name prefix.
@@ -646,26 +646,25 @@ pub fn search(conn: &mut DbConn, ctx: &Ctx, sink: &audit::AuditSink, req: &Searc
     let mut seen = std::collections::HashSet::new();
     ids.retain(|id| seen.insert(*id));
     // Load only as many as the page needs (more only when some turn out not to be visible).
-    let mut people: Vec<Person> = Vec::new();
+    let statuses = visible_statuses(&ctx.principal);
+    let mut items: Vec<PersonSummary> = Vec::new();
     for batch in ids.chunks(limit as usize) {
-        let found = dbp::find_many(conn, batch)?;
-        let mut visible: Vec<Person> = batch
-            .iter()
-            .filter_map(|id| found.iter().find(|p| p.id == *id).cloned())
-            .filter(|p| visible_statuses(&ctx.principal).contains(&p.status.as_str()))
-            .collect();
-        if let Scope::Departments(_) = ctx.principal.scope {
-            let pids: Vec<i64> = visible.iter().map(|p| p.id).collect();
-            let links = dbp::departments_of(conn, &pids)?;
-            visible.retain(|p| links.iter().any(|l| l.0 == p.id && ctx.principal.in_scope(&[l.1])));
+        let mut found = dbp::summaries(conn, batch)?;
+        for id in batch {
+            let Some(at) = found.iter().position(|r| r.id == *id) else {
+                continue;
+            };
+            let row = found.swap_remove(at);
+            let linked: Vec<i64> = row.department_links().into_iter().map(|d| d.0).collect();
+            if ctx.principal.in_scope(&linked) && statuses.contains(&row.status.as_str()) {
+                items.push(row.into());
+            }
         }
-        people.extend(visible);
-        if people.len() >= limit as usize {
+        if items.len() >= limit as usize {
             break;
         }
     }
-    people.truncate(limit as usize);
-    let items = assemble(conn, people)?;
-    audit_reads(ctx, sink, "person.search_read", &items);
+    items.truncate(limit as usize);
+    audit_reads(ctx, sink, "person.search_read", items.iter().map(|p| p.id.as_str()));
     Ok(SearchResults { items })
 }

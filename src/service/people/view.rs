@@ -192,6 +192,57 @@ pub fn assemble(conn: &mut DbConn, people: Vec<Person>) -> AppResult<Vec<PersonV
         .collect())
 }
 
+/// A person in a list of search results: enough to recognise and choose them, and no more. The
+/// whole record (every address, provenance) is one `GET` away; a list of twenty people should not
+/// spread all of it (data minimisation), and it is what makes search fast.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct PersonSummary {
+    /// Public id.
+    pub id: String,
+    /// Title.
+    pub title: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Preferred name.
+    pub preferred_name: Option<String>,
+    /// Date of birth.
+    pub date_of_birth: Option<NaiveDate>,
+    /// Organisation.
+    pub organisation: Option<String>,
+    /// Primary email address.
+    pub email: Option<String>,
+    /// Primary phone (E.164).
+    pub phone: Option<String>,
+    /// Postcode of the primary address.
+    pub postcode: Option<String>,
+    /// Department codes the person is linked to.
+    pub departments: Vec<String>,
+    /// `active` or `restricted`.
+    pub status: String,
+}
+
+impl From<dbp::SummaryRow> for PersonSummary {
+    fn from(r: dbp::SummaryRow) -> Self {
+        let departments = r.department_links().into_iter().map(|d| d.1).collect();
+        PersonSummary {
+            id: r.public_id,
+            title: r.title,
+            given_name: r.given_name,
+            family_name: r.family_name,
+            preferred_name: r.preferred_name,
+            date_of_birth: r.date_of_birth,
+            organisation: r.organisation,
+            email: r.email,
+            phone: r.phone,
+            postcode: r.postcode,
+            departments,
+            status: r.status,
+        }
+    }
+}
+
 /// Rows grouped by person id.
 pub(crate) fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> i64) -> BTreeMap<i64, Vec<T>> {
     let mut map: BTreeMap<i64, Vec<T>> = BTreeMap::new();
