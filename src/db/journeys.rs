@@ -11,6 +11,7 @@ use diesel::prelude::*;
 use super::people::Db;
 use super::schema::{engagement_events, people};
 use super::DbConn;
+use crate::journeys_core::FunnelScope;
 
 /// Which events an analytic reads.
 #[derive(Debug, Clone, Default)]
@@ -36,10 +37,8 @@ pub struct EventFilter {
 pub struct ScopedSteps {
     /// The actions.
     pub actions: Vec<&'static str>,
-    /// The activity (internal id) they must belong to, else …
-    pub activity: Option<i64>,
-    /// … the kind.
-    pub kind: Option<String>,
+    /// The activity or kind they must belong to.
+    pub within: FunnelScope,
 }
 
 /// One event as the analytics read it: person, time, kind, action, department, activity.
@@ -73,10 +72,11 @@ fn filtered(
         Some(steps) => {
             let step = engagement_events::action.eq_any(steps.actions.clone());
             let plain = engagement_events::action.eq_any(f.actions.clone());
-            q = match (steps.activity, &steps.kind) {
-                (Some(a), _) => q.filter(plain.or(step.and(engagement_events::activity_id.eq(a)).assume_not_null())),
-                (None, Some(k)) => q.filter(plain.or(step.and(engagement_events::kind.eq(k.clone())))),
-                (None, None) => q.filter(plain),
+            q = match &steps.within {
+                FunnelScope::Activity(a) => {
+                    q.filter(plain.or(step.and(engagement_events::activity_id.eq(*a)).assume_not_null()))
+                }
+                FunnelScope::Kind(k) => q.filter(plain.or(step.and(engagement_events::kind.eq(k.clone())))),
             };
         }
     }

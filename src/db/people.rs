@@ -337,21 +337,21 @@ pub fn update_fields(
     find(conn, id).map(Some)
 }
 
-/// Rows of one table for these people: `person_id = ?` for one person (a statement SQLite can
-/// keep prepared), `person_id IN (…)` for several.
+/// Load rows of `$source` for these people, selected and ordered as given. One person is
+/// `person_id = ?`: a statically typed statement run on the backend's own connection, which diesel
+/// keeps prepared by its type (through the multi-backend connection it would write the SQL again
+/// on every call: a tenth of a person read's time). Several are `person_id IN (…)`, which no
+/// backend keeps prepared anyway.
 macro_rules! load_of_people {
-    ($conn:expr, $table:ident, $ids:expr, $select:expr, $order:expr) => {
-        // Statically typed statements run on the backend's own connection: diesel keeps them
-        // prepared by their type and never writes their SQL again (through the multi-backend
-        // connection it would, on every call: a tenth of a person read's time).
+    ($conn:expr, $source:expr, $person_id:expr, $ids:expr, $select:expr, $order:expr) => {
         match $ids {
-            [one] => crate::with_backend!($conn, |c| $table::table
-                .filter($table::person_id.eq(*one))
+            [one] => crate::with_backend!($conn, |c| $source
+                .filter($person_id.eq(*one))
                 .select($select)
                 .order($order)
                 .load(c)),
-            many => $table::table
-                .filter($table::person_id.eq_any(many))
+            many => $source
+                .filter($person_id.eq_any(many))
                 .select($select)
                 .order($order)
                 .load($conn),
@@ -363,7 +363,8 @@ macro_rules! load_of_people {
 pub fn emails_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<EmailRow>> {
     load_of_people!(
         conn,
-        person_emails,
+        person_emails::table,
+        person_emails::person_id,
         ids,
         EmailRow::as_select(),
         (
@@ -378,7 +379,8 @@ pub fn emails_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<EmailRow>> {
 pub fn phones_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<PhoneRow>> {
     load_of_people!(
         conn,
-        person_phones,
+        person_phones::table,
+        person_phones::person_id,
         ids,
         PhoneRow::as_select(),
         (
@@ -393,7 +395,8 @@ pub fn phones_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<PhoneRow>> {
 pub fn addresses_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<AddressRow>> {
     load_of_people!(
         conn,
-        person_addresses,
+        person_addresses::table,
+        person_addresses::person_id,
         ids,
         AddressRow::as_select(),
         (
@@ -466,44 +469,57 @@ impl SummaryRow {
     }
 }
 
+/// The summary statement with a backend's department aggregate and id-list test.
+macro_rules! summary_sql {
+    ($departments:literal, $id_list:literal) => {
+        concat!(
+            "SELECT p.id, p.public_id, p.title, p.given_name, p.family_name, p.preferred_name, ",
+            "p.date_of_birth, p.organisation, p.status, ",
+            "(SELECT e.address FROM person_emails e WHERE e.person_id = p.id ",
+            "ORDER BY e.is_primary DESC, e.id LIMIT 1) AS email, ",
+            "(SELECT t.number FROM person_phones t WHERE t.person_id = p.id ",
+            "ORDER BY t.is_primary DESC, t.id LIMIT 1) AS phone, ",
+            "(SELECT a.postcode FROM person_addresses a WHERE a.person_id = p.id ",
+            "ORDER BY a.is_primary DESC, a.id LIMIT 1) AS postcode, ",
+            "(SELECT ",
+            $departments,
+            " FROM person_departments pd JOIN departments d ON d.id = pd.department_id ",
+            "WHERE pd.person_id = p.id) AS departments ",
+            "FROM people p WHERE ",
+            $id_list
+        )
+    };
+}
+
 /// The summaries of these people, in any order: one statement whose text never changes (the ids
 /// travel as one bound list), so each backend keeps it prepared.
 pub fn summaries(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<SummaryRow>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let (departments, id_list) = match conn {
-        DbConn::Sqlite(_) => (
-            "group_concat(d.id || ':' || d.code, ',')",
-            "p.id IN (SELECT value FROM json_each('[' || $1 || ']'))",
-        ),
-        DbConn::Pg(_) => (
-            "string_agg(d.id::text || ':' || d.code, ',')",
-            "p.id = ANY(CAST('{' || $1 || '}' AS BIGINT[]))",
-        ),
-    };
-    let sql = format!(
-        "SELECT p.id, p.public_id, p.title, p.given_name, p.family_name, p.preferred_name, \
-         p.date_of_birth, p.organisation, p.status, \
-         (SELECT e.address FROM person_emails e WHERE e.person_id = p.id \
-          ORDER BY e.is_primary DESC, e.id LIMIT 1) AS email, \
-         (SELECT t.number FROM person_phones t WHERE t.person_id = p.id \
-          ORDER BY t.is_primary DESC, t.id LIMIT 1) AS phone, \
-         (SELECT a.postcode FROM person_addresses a WHERE a.person_id = p.id \
-          ORDER BY a.is_primary DESC, a.id LIMIT 1) AS postcode, \
-         (SELECT {departments} FROM person_departments pd \
-          JOIN departments d ON d.id = pd.department_id WHERE pd.person_id = p.id) AS departments \
-         FROM people p WHERE {id_list}"
-    );
     let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    crate::with_backend!(conn, |c| diesel::sql_query(&sql).bind::<Text, _>(&list).load(c))
+    match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(summary_sql!(
+            "group_concat(d.id || ':' || d.code, ',')",
+            "p.id IN (SELECT value FROM json_each('[' || $1 || ']'))"
+        ))
+        .bind::<Text, _>(list)
+        .load(c),
+        DbConn::Pg(c) => diesel::sql_query(summary_sql!(
+            "string_agg(d.id::text || ':' || d.code, ',')",
+            "p.id = ANY(CAST('{' || $1 || '}' AS BIGINT[]))"
+        ))
+        .bind::<Text, _>(list)
+        .load(c),
+    }
 }
 
 /// Tags of these people as (person, tag).
 pub fn tags_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
     load_of_people!(
         conn,
-        person_tags,
+        person_tags::table,
+        person_tags::person_id,
         ids,
         (person_tags::person_id, person_tags::tag),
         (person_tags::person_id, person_tags::tag)
@@ -512,28 +528,22 @@ pub fn tags_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, String)>
 
 /// Department links of these people as (person, department id, department code).
 pub fn departments_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, i64, String)>> {
-    let select = (person_departments::person_id, departments::id, departments::code);
-    let order = (person_departments::person_id, departments::code);
-    let q = person_departments::table.inner_join(departments::table);
-    match ids {
-        [one] => crate::with_backend!(conn, |c| q
-            .filter(person_departments::person_id.eq(*one))
-            .select(select)
-            .order(order)
-            .load(c)),
-        many => q
-            .filter(person_departments::person_id.eq_any(many))
-            .select(select)
-            .order(order)
-            .load(conn),
-    }
+    load_of_people!(
+        conn,
+        person_departments::table.inner_join(departments::table),
+        person_departments::person_id,
+        ids,
+        (person_departments::person_id, departments::id, departments::code),
+        (person_departments::person_id, departments::code)
+    )
 }
 
 /// Field provenance of these people.
 pub fn provenance_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<ProvenanceRow>> {
     load_of_people!(
         conn,
-        field_provenance,
+        field_provenance::table,
+        field_provenance::person_id,
         ids,
         ProvenanceRow::as_select(),
         (field_provenance::person_id, field_provenance::field)

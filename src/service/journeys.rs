@@ -416,16 +416,9 @@ pub fn run(
         kind: if scope.is_some() { None } else { q.kind.clone() },
         // Invitations and registrations count only within the funnel's scope: reading the rest
         // would only be thrown away.
-        scoped_steps: scope.as_ref().map(|s| ScopedSteps {
+        scoped_steps: scope.clone().map(|within| ScopedSteps {
             actions: FUNNEL_STEPS.to_vec(),
-            activity: match s {
-                FunnelScope::Activity(a) => Some(*a),
-                FunnelScope::Kind(_) => None,
-            },
-            kind: match s {
-                FunnelScope::Kind(k) => Some(k.clone()),
-                FunnelScope::Activity(_) => None,
-            },
+            within,
         }),
     };
     let only = match &q.segment {
