@@ -253,6 +253,21 @@ export async function eventually(fn, ms = 10_000, what = 'condition') {
 /** Every visible interactive element on the page can be reached with the Tab key (radios count
  * once per group: arrow keys move within it). Fails naming what Tab never reaches. */
 export async function checkKeyboard(page, label) {
+  // A part of the page that arrives late can replace controls during the walk; the walk is then
+  // about a page that no longer exists, so it starts again (at most three times).
+  for (let attempt = 1; ; attempt++) {
+    const missed = await keyboardWalk(page);
+    const gone = await page.evaluate((ids) => ids.filter((id) => !document.querySelector(`[data-kb="${CSS.escape(id)}"]`)), missed);
+    if (gone.length === 0 || attempt === 3) {
+      const names = await page.evaluate((ids) => ids.map((id) => { const el = document.querySelector(`[data-kb="${CSS.escape(id)}"]`); return el ? `${el.tagName.toLowerCase()} "${(el.textContent || el.name || '').trim().slice(0, 40)}"` : id; }), missed);
+      assert.deepEqual(names, [], `not reachable by keyboard on ${label}`);
+      return;
+    }
+  }
+}
+
+/** One Tab walk over the page: the marks of the controls it never reached. */
+async function keyboardWalk(page) {
   const wanted = await page.evaluate(() => {
     const seenRadio = new Set();
     let n = 0;
@@ -284,7 +299,5 @@ export async function checkKeyboard(page, label) {
     if (id !== null) reached.add(id);
     if (reached.size === wanted.length) break;
   }
-  const missed = wanted.filter((w) => !reached.has(w));
-  const names = await page.evaluate((ids) => ids.map((id) => { const el = document.querySelector(`[data-kb="${CSS.escape(id)}"]`); return el ? `${el.tagName.toLowerCase()} "${(el.textContent || el.name || '').trim().slice(0, 40)}"` : id; }), missed);
-  assert.deepEqual(names, [], `not reachable by keyboard on ${label}`);
+  return wanted.filter((w) => !reached.has(w));
 }
