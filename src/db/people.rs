@@ -491,27 +491,63 @@ macro_rules! summary_sql {
     };
 }
 
-/// The summaries of these people, in any order: one statement whose text never changes (the ids
-/// travel as one bound list), so each backend keeps it prepared.
+/// The summary statement with its id list (decimal ids joined by commas) bound as one text, so
+/// that its text never changes. Unlike `diesel::sql_query`, which diesel never keeps prepared,
+/// it has a static query id: each connection prepares it once and keeps it in its statement
+/// cache.
+#[derive(Debug)]
+struct SummaryQuery {
+    ids: String,
+}
+
+impl diesel::query_builder::QueryId for SummaryQuery {
+    type QueryId = SummaryQuery;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for SummaryQuery {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl<C> RunQueryDsl<C> for SummaryQuery {}
+
+impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for SummaryQuery {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
+    ) -> QueryResult<()> {
+        out.push_sql(summary_sql!(
+            "group_concat(d.id || ':' || d.code, ',')",
+            "p.id IN (SELECT value FROM json_each('[' || "
+        ));
+        out.push_bind_param::<Text, _>(&self.ids)?;
+        out.push_sql(" || ']'))");
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for SummaryQuery {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        out.push_sql(summary_sql!(
+            "string_agg(d.id::text || ':' || d.code, ',')",
+            "p.id = ANY(CAST('{' || "
+        ));
+        out.push_bind_param::<Text, _>(&self.ids)?;
+        out.push_sql(" || '}' AS BIGINT[]))");
+        Ok(())
+    }
+}
+
+/// The summaries of these people, in any order, from one statement each connection keeps
+/// prepared.
 pub fn summaries(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<SummaryRow>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    match conn {
-        DbConn::Sqlite(c) => diesel::sql_query(summary_sql!(
-            "group_concat(d.id || ':' || d.code, ',')",
-            "p.id IN (SELECT value FROM json_each('[' || $1 || ']'))"
-        ))
-        .bind::<Text, _>(list)
-        .load(c),
-        DbConn::Pg(c) => diesel::sql_query(summary_sql!(
-            "string_agg(d.id::text || ':' || d.code, ',')",
-            "p.id = ANY(CAST('{' || $1 || '}' AS BIGINT[]))"
-        ))
-        .bind::<Text, _>(list)
-        .load(c),
-    }
+    let query = SummaryQuery {
+        ids: ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","),
+    };
+    crate::with_backend!(conn, |c| query.load::<SummaryRow>(c))
 }
 
 /// Tags of these people as (person, tag).

@@ -196,10 +196,17 @@ impl SmtpSink {
     }
 
     /// Stops the sink: the port is closed (new connections are refused) and open connections are
-    /// cut, mid-message or not. Accepted messages stay readable. Idempotent; the sink cannot be
+    /// cut, mid-message or not; a message stored before the stop was acknowledged, one completed
+    /// after it is not stored. Accepted messages stay readable. Idempotent; the sink cannot be
     /// restarted (start a new one, see the module documentation).
     pub fn stop(&self) {
-        if self.shared.stopping.swap(true, Ordering::SeqCst) {
+        // Under the message lock, so that a message is either stored and acknowledged before
+        // the stop or not stored at all.
+        let already = {
+            let _messages = lock(&self.shared.messages);
+            self.shared.stopping.swap(true, Ordering::SeqCst)
+        };
+        if already {
             return;
         }
         // Wake the accept thread, which sees `stopping` and closes the listener.
@@ -300,6 +307,8 @@ enum Next {
 
 fn serve(stream: TcpStream, shared: &Shared) -> io::Result<()> {
     stream.set_nodelay(true)?;
+    // A reply written under the message lock must not wait for ever on a client that stopped reading.
+    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::with_capacity(64 * 1024, stream.try_clone()?);
     let mut writer = BufWriter::with_capacity(16 * 1024, stream);
     let mut session = Session {
@@ -523,13 +532,19 @@ fn receive_data_line(line: &[u8], session: &mut Session, shared: &Shared, out: &
             data,
             auth_user: session.auth_user.clone(),
         };
-        let queued = {
-            let mut messages = lock(&shared.messages);
-            messages.push(received);
-            messages.len()
-        };
+        // Storing a message and acknowledging it are one step with respect to `stop`: a stopped
+        // sink stores nothing more, and every message it stored had its 250 sent (a server that
+        // stops, not one that loses replies it owes; see `SmtpSink::stop`).
+        let mut messages = lock(&shared.messages);
+        if shared.stopping.load(Ordering::SeqCst) {
+            return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "the sink has stopped"));
+        }
+        messages.push(received);
+        write!(out, "250 2.0.0 OK queued as {}\r\n", messages.len())?;
+        out.flush()?;
+        drop(messages);
         shared.arrived.notify_all();
-        return write!(out, "250 2.0.0 OK queued as {queued}\r\n");
+        return Ok(());
     }
     let content = if at_start && line.starts_with(b".") {
         &line[1..]
