@@ -48,6 +48,13 @@ pub fn record(conn: &mut DbConn, ev: NewAuditEvent) -> AppResult<()> {
 
 enum Message {
     Event(Box<NewAuditEvent>),
+    /// One request's reads of several targets: `event` with each target id in turn. Built into
+    /// rows by the writer, so a page of twenty results is one message and its rows are
+    /// allocated and freed on the writer's own thread.
+    Reads {
+        event: Box<NewAuditEvent>,
+        target_ids: Vec<String>,
+    },
     Flush(Sender<()>),
 }
 
@@ -87,6 +94,20 @@ impl AuditSink {
         }
     }
 
+    /// Queue one event per target id: `event` (whose own target id is ignored) for each.
+    pub fn send_each(&self, event: NewAuditEvent, target_ids: Vec<String>) {
+        if target_ids.is_empty() {
+            return;
+        }
+        let message = Message::Reads {
+            event: Box::new(event),
+            target_ids,
+        };
+        if self.tx.send(message).is_err() {
+            tracing::error!("audit writer has stopped; audit events could not be queued");
+        }
+    }
+
     /// Write everything queued so far before returning.
     pub fn flush(&self) {
         let (done_tx, done_rx) = mpsc::channel();
@@ -105,6 +126,15 @@ fn run_writer(pool: DbPool, rx: Receiver<Message>, interval: Duration, batch: us
         let disconnected = match rx.recv_timeout(timeout) {
             Ok(Message::Event(ev)) => {
                 buf.push(*ev);
+                false
+            }
+            Ok(Message::Reads { event, target_ids }) => {
+                for id in target_ids {
+                    buf.push(NewAuditEvent {
+                        target_id: Some(id),
+                        ..(*event).clone()
+                    });
+                }
                 false
             }
             Ok(Message::Flush(done)) => {

@@ -579,16 +579,15 @@ pub(crate) fn audit_reads<'a>(
     action: &str,
     public_ids: impl IntoIterator<Item = &'a str>,
 ) {
-    for id in public_ids {
-        sink.send(audit::event(
-            &ctx.meta,
-            Some(&ctx.principal),
-            action,
-            Some(("person", id)),
-            "success",
-            None,
-        ));
-    }
+    let event = audit::event(
+        &ctx.meta,
+        Some(&ctx.principal),
+        action,
+        Some(("person", "")),
+        "success",
+        None,
+    );
+    sink.send_each(event, public_ids.into_iter().map(str::to_string).collect());
 }
 
 /// Search request.
