@@ -8,7 +8,10 @@
 //! - A row is sent at most once per campaign and person: it is claimed before sending and settled
 //!   right after, each in its own transaction; only a worker that dies between the SMTP server's
 //!   acceptance and that settlement (milliseconds) can leave a row to be sent again when its
-//!   claim expires — receivers can drop that copy by its Message-ID, which is the same.
+//!   claim expires — receivers can drop that copy by its Message-ID, which is the same. So can
+//!   a server that stores a message but loses the connection before its reply reaches us
+//!   (RFC 1047): no SMTP client can tell that from a message that never arrived, so it is
+//!   retried.
 //! - Temporary SMTP failures are retried after `retry_base_secs`, doubling, up to
 //!   `max_attempts`; permanent ones fail the row at once.
 //! - Each message sent is logged as an engagement (`communication`/`sent`, source `campaign`,
