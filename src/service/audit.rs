@@ -48,11 +48,12 @@ pub fn record(conn: &mut DbConn, ev: NewAuditEvent) -> AppResult<()> {
 
 enum Message {
     Event(Box<NewAuditEvent>),
-    /// One request's reads of several targets: `event` with each target id in turn. Built into
-    /// rows by the writer, so a page of twenty results is one message and its rows are
-    /// allocated and freed on the writer's own thread.
+    /// One request's reads of several targets of one kind: `event` for each target in turn.
+    /// Built into rows by the writer, so a page of twenty results is one message and its rows
+    /// are allocated and freed on the writer's own thread.
     Reads {
         event: Box<NewAuditEvent>,
+        target_kind: String,
         target_ids: Vec<String>,
     },
     Flush(Sender<()>),
@@ -94,13 +95,14 @@ impl AuditSink {
         }
     }
 
-    /// Queue one event per target id: `event` (whose own target id is ignored) for each.
-    pub fn send_each(&self, event: NewAuditEvent, target_ids: Vec<String>) {
+    /// Queue `event` once per target: (`target_kind`, each of `target_ids`).
+    pub fn send_each(&self, event: NewAuditEvent, target_kind: &str, target_ids: Vec<String>) {
         if target_ids.is_empty() {
             return;
         }
         let message = Message::Reads {
             event: Box::new(event),
+            target_kind: target_kind.to_string(),
             target_ids,
         };
         if self.tx.send(message).is_err() {
@@ -128,9 +130,14 @@ fn run_writer(pool: DbPool, rx: Receiver<Message>, interval: Duration, batch: us
                 buf.push(*ev);
                 false
             }
-            Ok(Message::Reads { event, target_ids }) => {
+            Ok(Message::Reads {
+                event,
+                target_kind,
+                target_ids,
+            }) => {
                 for id in target_ids {
                     buf.push(NewAuditEvent {
+                        target_kind: Some(target_kind.clone()),
                         target_id: Some(id),
                         ..(*event).clone()
                     });

@@ -579,15 +579,8 @@ pub(crate) fn audit_reads<'a>(
     action: &str,
     public_ids: impl IntoIterator<Item = &'a str>,
 ) {
-    let event = audit::event(
-        &ctx.meta,
-        Some(&ctx.principal),
-        action,
-        Some(("person", "")),
-        "success",
-        None,
-    );
-    sink.send_each(event, public_ids.into_iter().map(str::to_string).collect());
+    let event = audit::event(&ctx.meta, Some(&ctx.principal), action, None, "success", None);
+    sink.send_each(event, "person", public_ids.into_iter().map(str::to_string).collect());
 }
 
 /// Search request.
