@@ -593,3 +593,43 @@ async fn the_same_name_and_email_twice_is_proposed_for_review() {
     assert_eq!(r.body["items"][0]["a"]["id"], a["id"]);
     assert_eq!(r.body["items"][0]["b"]["id"], b["id"]);
 }
+
+#[actix_web::test]
+async fn a_proposal_about_someone_dedupe_merges_moves_to_the_survivor() {
+    let app = TestApp::new().await;
+    app.department("BARB");
+    app.department("OPEN");
+    let officer = app.user(&[Role::EngagementOfficer], &[]).await;
+    let id = |v: Value| v["id"].as_str().unwrap().to_string();
+    let a = id(app
+        .person(&officer.token, json!({"given_name": "Margaret", "family_name": "Featherstonehaugh", "date_of_birth": "1958-07-14", "emails": [{"address": "m.featherstonehaugh@btinternet.com"}], "addresses": [{"line1": "12 Wood Street", "postcode": "EC2V 7AN"}], "departments": ["BARB"]}))
+        .await);
+    let b = id(app
+        .person(&officer.token, json!({"given_name": "MARGARET", "family_name": "Featherstonehaugh", "date_of_birth": "1958-07-14", "emails": [{"address": "m.featherstonehaugh@btinternet.com"}], "phones": [{"number": "07700 900321"}], "departments": ["OPEN"]}))
+        .await);
+    // Only B's mobile ties C to the family, and C is written with an initial: a review.
+    let c = id(app
+        .person(&officer.token, json!({"given_name": "M.", "family_name": "Featherstonehaugh", "phones": [{"number": "07700 900321"}], "departments": ["OPEN"]}))
+        .await);
+    let mut conn = app.state.pool.get().unwrap();
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute("DELETE FROM match_candidates; DELETE FROM blocking_keys")
+        .unwrap();
+    drop(conn);
+    let (ok, text) = app.cli(&["dedupe"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("linked 1 pairs (1 people merged), 1 proposed"), "{text}");
+    assert_eq!(
+        app.get(&format!("/api/v1/people/{b}"), &officer.token).await.status,
+        301
+    );
+    let r = app.get("/api/v1/matches", &officer.token).await;
+    assert_eq!(r.body["total"], 1, "{}", r.text);
+    let pair = [&r.body["items"][0]["a"]["id"], &r.body["items"][0]["b"]["id"]];
+    assert!(pair.contains(&&json!(a)) && pair.contains(&&json!(c)), "{}", r.text);
+    // Idempotent: the pending proposal is scored again and not duplicated.
+    let (ok, text) = app.cli(&["dedupe"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("linked 0 pairs (0 people merged), 0 proposed"), "{text}");
+    assert_eq!(app.get("/api/v1/matches", &officer.token).await.body["total"], 1);
+}

@@ -18,6 +18,9 @@
 //! | `pf:` | full postcode, family NYSIIS | given name unrelated (known by a middle name), same address |
 //! | `no:` | {given canonical, family} unordered, outward code | dob missing, postcode mistyped within the district, swapped names |
 //! | `ah:` | family NYSIIS, house number, first street word | postcode missing or mistyped |
+//! | `di:` | full dob, {first letter of given, first letter of family} unordered | both names mistyped, nickname and typo, swapped names |
+//! | `ph:` | full postcode, flat number (else house number) | names mangled and dob missing or wrong, at the same address |
+//! | `nm:` | family NYSIIS, initial of given canonical, {day, month} unordered | year of birth mistyped, moved |
 //!
 //! Recall reasoning: a true pair fails to share a key only when *every* key
 //! breaks, e.g. email and phone differ or are missing, **and** the date of
@@ -31,7 +34,9 @@
 //! Candidate sizes (1M records): a full date of birth holds ~40 people, so a
 //! dob key with a phonetic surname or a given name leaves ~1; a postcode
 //! holds ~30, so `pg`/`pf` leave ~1–3; `fy` (surname, year, initial) is the
-//! broadest at ~10 for Smith. Shared placeholders (a department's generic
+//! broadest at ~10 for Smith; `di` leaves ~1 (a date's ~40 people spread
+//! over pairs of initials), `ph` one household (~2–4) and `nm` ~3 for
+//! Smith. Shared placeholders (a department's generic
 //! mailbox or switchboard) are the one way a key can grow large: callers
 //! should skip keys whose block exceeds a few hundred records.
 
@@ -39,7 +44,9 @@ use super::record::Prepared;
 use chrono::Datelike;
 
 /// Kind prefixes of all keys, for documentation and tests.
-pub const KINDS: [&str; 10] = ["e:", "p:", "nd:", "gd:", "sd:", "fy:", "pg:", "pf:", "no:", "ah:"];
+pub const KINDS: [&str; 13] = [
+    "e:", "p:", "nd:", "gd:", "sd:", "fy:", "pg:", "pf:", "no:", "ah:", "di:", "ph:", "nm:",
+];
 
 /// The canonical forms used for a given name: one per nickname group, or the
 /// folded name when it is not in the table.
@@ -90,11 +97,22 @@ pub fn blocking_keys(p: &Prepared) -> Vec<String> {
     let phon = family.map(|f| f.phonetic.as_str()).filter(|s| !s.is_empty());
     let forms = given_forms(p);
     let initials = given_initials(p);
+    // First letters of the folded names as written (not their canonical forms).
+    let letters = match (
+        p.given.as_ref().and_then(|g| g.first().chars().next()),
+        family.and_then(|f| f.compact.chars().next()),
+    ) {
+        (Some(g), Some(f)) => Some(if g <= f { (g, f) } else { (f, g) }),
+        _ => None,
+    };
     if let Some(d) = p.dob {
         let ymd = d.format("%Y%m%d");
         let (lo, hi) = (d.month().min(d.day()), d.month().max(d.day()));
         if let Some(ph) = phon {
             keys.push(format!("nd:{ph}|{}|{lo:02}|{hi:02}", d.year()));
+        }
+        if let Some((x, y)) = letters {
+            keys.push(format!("di:{ymd}|{x}{y}"));
         }
         for g in &forms {
             keys.push(format!("gd:{g}|{ymd}"));
@@ -106,6 +124,20 @@ pub fn blocking_keys(p: &Prepared) -> Vec<String> {
             for i in &initials {
                 keys.push(format!("fy:{}|{}|{i}", f.compact, d.year()));
             }
+        }
+        if let Some(ph) = phon {
+            for i in &initials {
+                keys.push(format!("nm:{ph}|{i}|{lo:02}|{hi:02}"));
+            }
+        }
+    }
+    // The dwelling: a flat number within a postcode (departments disagree on whether the
+    // building's street number is written), else the house number.
+    if let (Some(pc), Some(a)) = (&p.postcode, &p.address) {
+        match (&a.flat, &a.house) {
+            (Some(flat), _) => keys.push(format!("ph:{}|flat {flat}", pc.full)),
+            (None, Some(house)) => keys.push(format!("ph:{}|{house}", pc.full)),
+            (None, None) => {}
         }
     }
     if let Some(pc) = &p.postcode {
@@ -279,7 +311,67 @@ mod tests {
                 },
             ),
         ];
-        for (what, r) in cases {
+        let more: Vec<(&str, MatchRecord)> = vec![
+            (
+                "both names mistyped, moved",
+                no_contacts(MatchRecord {
+                    given: Some("Wililam".into()),
+                    family: Some("Featehrstone".into()),
+                    postcode: None,
+                    address_line: None,
+                    ..b.clone()
+                }),
+            ),
+            (
+                "swapped, with a typo",
+                no_contacts(MatchRecord {
+                    given: Some("Featherstnoe".into()),
+                    family: Some("William".into()),
+                    postcode: None,
+                    address_line: None,
+                    ..b.clone()
+                }),
+            ),
+            (
+                "year of birth mistyped, moved",
+                no_contacts(MatchRecord {
+                    dob: NaiveDate::from_ymd_opt(1976, 4, 9),
+                    postcode: None,
+                    address_line: None,
+                    ..b.clone()
+                }),
+            ),
+            (
+                "names mangled and swapped, no dob, same flat",
+                no_contacts(MatchRecord {
+                    given: Some("Fethrestone".into()),
+                    family: Some("Wilam".into()),
+                    dob: None,
+                    ..b.clone()
+                }),
+            ),
+            (
+                "names mangled, no dob, the flat written without its building's number",
+                no_contacts(MatchRecord {
+                    given: Some("Fethrestone".into()),
+                    family: Some("Wilam".into()),
+                    dob: None,
+                    address_line: Some("Flat 2, Riverside House".into()),
+                    ..b.clone()
+                }),
+            ),
+            (
+                "initial and family typo, day/month swap, same postcode",
+                no_contacts(MatchRecord {
+                    given: Some("X".into()),
+                    family: Some("Fetherstone".into()),
+                    dob: NaiveDate::from_ymd_opt(1975, 9, 4),
+                    address_line: None,
+                    ..b.clone()
+                }),
+            ),
+        ];
+        for (what, r) in cases.into_iter().chain(more) {
             assert!(shares(&b, &r), "{what}");
         }
         let stranger = MatchRecord {

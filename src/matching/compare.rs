@@ -7,12 +7,15 @@
 //! family names are recognised across the two fields: when record A's given
 //! name is record B's family name and vice versa (exactly or as nicknames),
 //! both fields get the level `swapped` instead of two disagreements.
+//! Likewise a move is one finding, not two: when the postcodes are in
+//! different sectors, a different address line is implied and counts as
+//! missing (the address weights are set as if given the postcode's level).
 
 pub use super::field::{Field, FIELD_COUNT, MISSING};
 
 use super::address::compare_address;
 use super::contact::{compare_dob, compare_emails, compare_organisations, compare_phones, compare_postcodes};
-use super::field::{family as fl, given as gl};
+use super::field::{address as al, family as fl, given as gl, postcode as pl};
 use super::names::{compare_family, compare_given, swapped};
 use super::record::Prepared;
 
@@ -110,6 +113,11 @@ pub fn compare(a: &Prepared, b: &Prepared) -> Comparison {
     } else {
         compare_phones(&a.phones, &b.phones)
     };
+    let postcode = both(a.postcode.as_ref(), b.postcode.as_ref(), compare_postcodes);
+    let mut address = both(a.address.as_ref(), b.address.as_ref(), compare_address);
+    if address == al::DIFFERENT && matches!(postcode, pl::OUTWARD | pl::DIFFERENT) {
+        address = MISSING;
+    }
     Comparison {
         levels: [
             given,
@@ -117,8 +125,8 @@ pub fn compare(a: &Prepared, b: &Prepared) -> Comparison {
             dob,
             email,
             phone,
-            both(a.postcode.as_ref(), b.postcode.as_ref(), compare_postcodes),
-            both(a.address.as_ref(), b.address.as_ref(), compare_address),
+            postcode,
+            address,
             both(a.organisation.as_ref(), b.organisation.as_ref(), compare_organisations),
         ],
     }
@@ -148,6 +156,32 @@ mod tests {
             ("nickname", "exact")
         );
         assert_eq!(c.level(Field::Dob), None);
+    }
+
+    #[test]
+    fn a_move_is_one_finding() {
+        let at = |postcode: &str, line: &str| {
+            Prepared::from_record(&MatchRecord {
+                given: Some("Ann".into()),
+                family: Some("Lee".into()),
+                postcode: Some(postcode.into()),
+                address_line: Some(line.into()),
+                ..MatchRecord::default()
+            })
+        };
+        let home = at("EC2V 7HH", "10 High Street");
+        let moved = compare(&home, &at("SW1A 1AA", "1 The Mall"));
+        assert_eq!(
+            (moved.level_name(Field::Postcode), moved.level(Field::Address)),
+            ("different", None)
+        );
+        // Next door: the postcode agrees, so another house number is evidence against.
+        let next_door = compare(&home, &at("EC2V 7HH", "12 High Street"));
+        assert_eq!(next_door.level_name(Field::Address), "different");
+        // A mistyped postcode with the same address line still counts the address.
+        let typo = compare(&home, &at("SW1A 7HH", "10 High Street"));
+        assert_eq!(typo.level_name(Field::Address), "exact");
+        assert_eq!(compare(&at("SW1A 1AA", "1 The Mall"), &home), moved);
     }
 
     #[test]

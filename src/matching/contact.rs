@@ -4,7 +4,9 @@
 //! (see [`super::field`]); lists (emails, phones) take the best level over all
 //! pairs. A date typo is one mistyped digit or one exchange of adjacent
 //! digits in `YYYYMMDD`, but not in the first three digits of the year (that
-//! is a parent and child); a day/month swap needs the same year. A shared email
+//! is a parent and child), or a neighbouring key: the day one off (9 → 10
+//! changes two digits, 31 March → 1 April three) or the year one off with
+//! the same day and month (1979 → 1980); a day/month swap needs the same year. A shared email
 //! local part only counts when it is distinctive (five or more characters,
 //! not all digits); an email typo is one edit (substitution, insertion,
 //! deletion, adjacent exchange) in the local part at the same domain, or in
@@ -21,17 +23,30 @@ use chrono::{Datelike, NaiveDate};
 ///
 /// A slip in the first three digits of the year (millennium, century,
 /// decade) is *not* a typo: it moves the date by ten years or more, which is
-/// what a parent and child of the same name look like.
+/// what a parent and child of the same name look like. A day or a year one
+/// off is a typo however many digits it changes.
 pub(crate) fn compare_dob(a: NaiveDate, ad: &[u8; 8], b: NaiveDate, bd: &[u8; 8]) -> u8 {
     if a == b {
         dl::EXACT
     } else if a.year() == b.year() && a.day() == b.month() && a.month() == b.day() {
         dl::DAY_MONTH_SWAP
-    } else if slip_position(ad, bd).is_some_and(|i| i >= 3) {
+    } else if slip_position(ad, bd).is_some_and(|i| i >= 3) || neighbouring_key(a, b) {
         dl::TYPO
     } else {
         dl::DIFFERENT
     }
+}
+
+/// One day apart, or the same day and month one year apart.
+fn neighbouring_key(a: NaiveDate, b: NaiveDate) -> bool {
+    let years = (a.year() - b.year()).abs();
+    if years > 1 {
+        return false;
+    }
+    if a.day() == b.day() && a.month() == b.month() {
+        return years == 1;
+    }
+    (a - b).num_days().abs() == 1
 }
 
 /// A local part distinctive enough to suggest the same person at another provider.
@@ -189,10 +204,38 @@ mod tests {
             ("1980-03-07", "1981-03-07", "dob_typo"),
             ("1980-03-07", "1981-04-07", "different"),
             ("1960-05-20", "1990-11-02", "different"),
+            // A neighbouring key across a digit boundary.
+            ("1980-04-09", "1980-04-10", "dob_typo"),
+            ("1980-03-31", "1980-04-01", "dob_typo"),
+            ("1979-12-31", "1980-01-01", "dob_typo"),
+            ("1979-06-15", "1980-06-15", "dob_typo"),
+            ("1989-06-15", "1990-06-15", "dob_typo"),
+            ("1980-04-09", "1980-04-11", "different"),
+            ("1979-06-15", "1981-06-15", "different"),
+            ("1979-06-15", "1980-06-16", "different"),
         ] {
             assert_eq!(level(Field::Dob, dob(a), dob(b)), want, "{a} {b}");
         }
         assert_eq!(level(Field::Dob, dob("1980-03-07"), MatchRecord::default()), "missing");
+    }
+
+    proptest::proptest! {
+        /// A neighbouring key is a typo both ways; a generation apart never is.
+        #[test]
+        fn dob_typos_are_neighbours_not_generations(days in 0i64..40_000, gap in 10i32..60) {
+            let Some(d) = NaiveDate::from_ymd_opt(1920, 1, 1).and_then(|x| x.checked_add_signed(chrono::Duration::days(days))) else {
+                return Ok(());
+            };
+            let at = |x: NaiveDate| x.format("%Y-%m-%d").to_string();
+            let near = [d.succ_opt(), d.pred_opt(), d.with_year(d.year() + 1), d.with_year(d.year() - 1)];
+            for n in near.into_iter().flatten() {
+                let l = level(Field::Dob, dob(&at(d)), dob(&at(n)));
+                proptest::prop_assert!(l == "dob_typo" || l == "dob_day_month_swap", "{d} {n} {l}");
+            }
+            if let Some(far) = d.with_year(d.year() + gap) {
+                proptest::prop_assert_eq!(level(Field::Dob, dob(&at(d)), dob(&at(far))), "different");
+            }
+        }
     }
 
     #[test]

@@ -12,13 +12,17 @@
 //! | `suffix_conflict` | both names carry different generational suffixes (Jr vs Sr, II vs III) | new person |
 //! | `dob_conflict` | both dates of birth present and clearly different (not a one-digit typo, adjacent-digit exchange or day/month swap) | review |
 //! | `given_name_conflict` | both given names present and clearly different: not equal, not nicknames, not initial-compatible, not a middle name, not a plausible typo of an unknown name; also two different *known* names however alike (Daniel/Danielle) and conflicting second given names (Mary Jane/Mary Anne) | review |
-//! | `given_initial_only` | one given name is only an initial (J vs James could be either twin) | review |
+//! | `given_initial_only` | one given name is only an initial (J vs James could be either twin), unless a personal phone agrees exactly and the dates of birth are firm (below) | review |
 //! | `suffix_unconfirmed` | only one side has a suffix and the dates of birth are not exactly equal | review |
-//! | `household_evidence_only` | no *personal* identifier agrees exactly (an email, a UK mobile, a non-UK number) **and** the identity is not firm: the given name is not firmly the same (exact, swapped, or an unambiguous nickname such as Peggy/Margaret; not Jon/John, since "Jon" is also Jonathan), or the date of birth is missing or clearly different, or the family names are clearly different | review |
+//! | `household_evidence_only` | no *personal* identifier agrees exactly (a UK mobile, a non-UK number, or an email when the given names are one name: not an initial, nor two unknown names merely alike) **and** the identity is not firm: the given name is not firmly the same (exact, swapped, or an unambiguous nickname such as Peggy/Margaret; not Jon/John, since "Jon" is also Jonathan), or the date of birth is missing or clearly different, or the family names are clearly different | review |
 //!
 //! When `dob_conflict` and `given_name_conflict` hold together, two personal
 //! identifiers contradict each other (a mother and son at one address): the
 //! ceiling is then "new person", so such pairs do not fill the review queue.
+//!
+//! A date of birth is *firm* when exact, swapped, or one typo that keeps the
+//! year within one (a slip in the year's last digit, 1963/1967, is as much a
+//! sibling as a typo).
 //!
 //! The last guard exists because address, postcode and a landline are shared
 //! by a household: without a personal identifier, a link needs the same
@@ -31,6 +35,7 @@ use super::decide::Decision;
 use super::field::{dob, email, family, given, phone, Field};
 use super::record::Prepared;
 use crate::normalize::phone::is_uk_mobile;
+use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 
 /// One false-merge guard (see the module documentation for the rules).
@@ -135,11 +140,26 @@ fn personal_phone(e164: &str) -> bool {
     is_uk_mobile(e164) || !e164.starts_with("+44")
 }
 
-/// An email or personal phone agrees exactly.
+/// A personal phone (a UK mobile or a non-UK number) agrees exactly.
+fn personal_phone_agrees(a: &Prepared, b: &Prepared, c: &Comparison) -> bool {
+    c.level(Field::Phone) == Some(phone::EXACT) && a.phones.iter().any(|x| personal_phone(x) && b.phones.contains(x))
+}
+
+/// The given names are one name, or one is a typo of a known name (Laaura/Laura): not two
+/// unknown names a letter apart (Adaeze/Adaeza), which could be twins.
+fn given_one_name(a: &Prepared, b: &Prepared, c: &Comparison) -> bool {
+    let known = |p: &Prepared| p.given.as_ref().is_some_and(|g| g.known);
+    match c.level(Field::Given) {
+        Some(given::TYPO) => known(a) != known(b),
+        Some(given::SIMILAR | given::INITIAL) => false,
+        _ => true,
+    }
+}
+
+/// An email or personal phone agrees exactly. A family mailbox is shared, so an email
+/// only counts when the given names are one name.
 fn personal_identifier_agrees(a: &Prepared, b: &Prepared, c: &Comparison) -> bool {
-    c.level(Field::Email) == Some(email::EXACT)
-        || (c.level(Field::Phone) == Some(phone::EXACT)
-            && a.phones.iter().any(|x| personal_phone(x) && b.phones.contains(x)))
+    (c.level(Field::Email) == Some(email::EXACT) && given_one_name(a, b, c)) || personal_phone_agrees(a, b, c)
 }
 
 /// The given names are firmly the same: exact, swapped, or a nickname whose
@@ -167,12 +187,23 @@ pub fn evaluate(a: &Prepared, b: &Prepared, c: &Comparison) -> Guards {
     if dob_level == Some(dob::DIFFERENT) {
         g.insert(Guard::DobConflict);
     }
+    // A slip in the last digit of the year (1963/1967) is as much a sibling as a typo.
+    let years_apart = match (a.dob, b.dob) {
+        (Some(x), Some(y)) => (x.year() - y.year()).abs(),
+        _ => 0,
+    };
+    let dob_firm = match dob_level {
+        Some(dob::EXACT | dob::DAY_MONTH_SWAP) => true,
+        Some(dob::TYPO) => years_apart <= 1,
+        _ => false,
+    };
     match c.level(Field::Given) {
         Some(given::DIFFERENT) => g.insert(Guard::GivenNameConflict),
-        Some(given::INITIAL) => g.insert(Guard::GivenInitialOnly),
+        // An initial could be either twin; a twin's own mobile could not (a family email can
+        // be shared, so it does not settle it).
+        Some(given::INITIAL) if !(dob_firm && personal_phone_agrees(a, b, c)) => g.insert(Guard::GivenInitialOnly),
         _ => {}
     }
-    let dob_firm = matches!(dob_level, Some(dob::EXACT | dob::DAY_MONTH_SWAP | dob::TYPO));
     let family_firm = c.level(Field::Family) != Some(family::DIFFERENT);
     let identity_firm = dob_firm && family_firm && given_firm(a, b, c);
     if !identity_firm && !personal_identifier_agrees(a, b, c) {

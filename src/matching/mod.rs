@@ -34,6 +34,7 @@ pub mod model;
 mod names;
 mod nickname_table;
 mod nicknames;
+mod ocr;
 pub mod record;
 mod strsim;
 pub mod tf;
@@ -42,6 +43,8 @@ pub mod tf;
 mod bench;
 #[cfg(test)]
 mod eval;
+#[cfg(test)]
+mod noisy_pairs;
 #[cfg(test)]
 mod props;
 #[cfg(test)]

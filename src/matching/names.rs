@@ -10,10 +10,12 @@
 //! different. Family names compare on the folded name with spaces removed
 //! (McDonald = Mc Donald), then multi-part containment (Smith-Jones/Smith),
 //! typo and NYSIIS phonetic code. Comparison does not allocate.
+//! Scanned forms misread letters: tokens go through [`super::ocr`] first.
 
 use super::field::{family as fl, given as gl};
 use super::nicknames::{self, MAX_GROUPS};
-use super::strsim::{jaro_winkler, nysiis};
+use super::ocr::{repair_given, undigit};
+use super::strsim::{jaro_winkler, nysiis, within_one_edit};
 use crate::normalize::text::fold;
 use serde::{Deserialize, Serialize};
 
@@ -59,7 +61,7 @@ fn tokens_of(raw: &str, drop_titles: bool) -> (Vec<String>, Option<Suffix>) {
     let mut tokens: Vec<String> = fold(raw)
         .split(' ')
         .filter(|t| !t.is_empty())
-        .map(str::to_string)
+        .map(|t| if drop_titles { repair_given(t) } else { undigit(t, 'l') })
         .collect();
     if drop_titles {
         while tokens.len() > 1 && tokens.first().is_some_and(|t| TITLES.contains(&t.as_str())) {
@@ -92,6 +94,11 @@ pub struct GivenName {
     pub(crate) group_count: usize,
     /// True when the first token is in the name table.
     pub(crate) known: bool,
+    /// For an unknown first token: the groups of known names one edit away (its likely
+    /// typo); first `near_count` used.
+    pub(crate) near: [u16; MAX_GROUPS],
+    /// Number of used entries in `near`.
+    pub(crate) near_count: usize,
 }
 
 impl GivenName {
@@ -104,12 +111,19 @@ impl GivenName {
         let (groups, group_count) = nicknames::groups(first);
         let canonical = nicknames::canonical(first).map_or_else(|| first.clone(), str::to_string);
         let known = group_count > 0;
+        let (near, near_count) = if known {
+            ([u16::MAX; MAX_GROUPS], 0)
+        } else {
+            nicknames::near_groups(first)
+        };
         let name = GivenName {
             tokens,
             canonical,
             groups,
             group_count,
             known,
+            near,
+            near_count,
         };
         (Some(name), suffix)
     }
@@ -127,6 +141,11 @@ impl GivenName {
     /// Group ids in use.
     pub(crate) fn group_ids(&self) -> &[u16] {
         self.groups.get(..self.group_count).unwrap_or(&[])
+    }
+
+    /// Groups of the known names one edit away (unknown names only).
+    fn near_ids(&self) -> &[u16] {
+        self.near.get(..self.near_count).unwrap_or(&[])
     }
 
     fn second(&self) -> Option<&str> {
@@ -216,6 +235,12 @@ pub(crate) fn compare_given(a: &GivenName, b: &GivenName) -> u8 {
     if nicknames::share_group(a.group_ids(), b.group_ids()) {
         return if conflict { gl::DIFFERENT } else { gl::NICKNAME };
     }
+    // A typo of a form of the other's name (Ddick/Richard, Sall/Sarah): a typo, not a nickname.
+    let near =
+        nicknames::share_group(a.near_ids(), b.group_ids()) || nicknames::share_group(a.group_ids(), b.near_ids());
+    if near && !conflict {
+        return gl::TYPO;
+    }
     if a.others().iter().any(|t| t == b1) || b.others().iter().any(|t| t == a1) {
         return gl::MIDDLE_NAME;
     }
@@ -223,9 +248,11 @@ pub(crate) fn compare_given(a: &GivenName, b: &GivenName) -> u8 {
         return gl::DIFFERENT;
     }
     let s = jaro_winkler(a1.as_bytes(), b1.as_bytes());
+    // One keystroke apart (Laura/Laaura) is a typo even where Jaro–Winkler is low.
+    let one_edit = || a1.len().min(b1.len()) >= 4 && within_one_edit(a1.as_bytes(), b1.as_bytes());
     if conflict {
         gl::DIFFERENT
-    } else if s >= 0.92 {
+    } else if s >= 0.92 || one_edit() {
         gl::TYPO
     } else if s >= 0.80 {
         gl::SIMILAR
@@ -251,7 +278,9 @@ pub(crate) fn compare_family(a: &FamilyName, b: &FamilyName) -> u8 {
     if contains_part(&a.tokens, &b.tokens) {
         return fl::PARTIAL;
     }
-    if jaro_winkler(a.compact.as_bytes(), b.compact.as_bytes()) >= 0.92 {
+    let one_edit =
+        a.compact.len().min(b.compact.len()) >= 5 && within_one_edit(a.compact.as_bytes(), b.compact.as_bytes());
+    if one_edit || jaro_winkler(a.compact.as_bytes(), b.compact.as_bytes()) >= 0.92 {
         return fl::TYPO;
     }
     if !a.phonetic.is_empty() && a.phonetic == b.phonetic {
@@ -273,9 +302,17 @@ fn given_is_family(g: &GivenName, f: &FamilyName) -> bool {
     nicknames::share_group(g.group_ids(), gf.get(..nf).unwrap_or(&[]))
 }
 
-/// True when record A's given name is record B's family name and vice versa.
+/// A given name and a family name are alike enough to be one name with a typo.
+fn given_near_family(g: &GivenName, f: &FamilyName) -> bool {
+    let first = g.first();
+    first.len() >= 3 && jaro_winkler(first.as_bytes(), f.compact.as_bytes()) >= 0.92
+}
+
+/// True when record A's given name is record B's family name and vice versa
+/// (one of the two may carry a typo).
 pub(crate) fn swapped(ag: &GivenName, af: &FamilyName, bg: &GivenName, bf: &FamilyName) -> bool {
-    given_is_family(ag, bf) && given_is_family(bg, af)
+    let (ab, ba) = (given_is_family(ag, bf), given_is_family(bg, af));
+    (ab && (ba || given_near_family(bg, af))) || (ba && given_near_family(ag, bf))
 }
 
 #[cfg(test)]
@@ -325,6 +362,10 @@ mod tests {
             ("John Paul", "Paul", "middle_name"),
             ("Jonathon", "Jonathen", "jaro_winkler_0.92"),
             ("Oluwaseyi", "Oluwaseye", "jaro_winkler_0.92"),
+            ("Laura", "Laaura", "jaro_winkler_0.92"),
+            ("Ngozi", "Nngozi", "jaro_winkler_0.92"),
+            ("Ana", "Anna", "jaro_winkler_0.92"),
+            ("Ife", "Ifa", "jaro_winkler_0.80"),
             ("Daniel", "Danielle", "different"),
             ("Paul", "Paula", "different"),
             ("Louis", "Louise", "different"),
@@ -333,6 +374,21 @@ mod tests {
             ("John A", "John B", "different"),
             ("John A", "John Andrew", "exact"),
             ("Mary Jane", "Mary", "exact"),
+            // OCR misreadings.
+            ("Jas0n", "Jason", "exact"),
+            ("W1LLIAM", "William", "exact"),
+            ("1SABELLA", "Isabella", "exact"),
+            ("Ernma", "Emma", "exact"),
+            ("Sarn", "Sam", "exact"),
+            ("Clarence", "Clarence", "exact"),
+            ("Wi11iam", "William", "exact"),
+            ("Wi11iarn", "William", "exact"),
+            ("Sa5kia", "Saskia", "exact"),
+            // A typo of a nickname.
+            ("Ddick", "Richard", "jaro_winkler_0.92"),
+            ("Sall", "Sarah", "jaro_winkler_0.92"),
+            ("Beca", "Rebecca", "jaro_winkler_0.92"),
+            ("Ddick", "Daniel", "different"),
         ] {
             assert_eq!(g(a, b), want, "{a} / {b}");
         }
@@ -351,8 +407,15 @@ mod tests {
             ("van Dyke", "van", "different"),
             ("Featherstonehaugh", "Featherstonhaugh", "jaro_winkler_0.92"),
             ("Thompson", "Thomson", "jaro_winkler_0.92"),
-            ("Smith", "Smyth", "phonetic"),
+            ("Smith", "Smyth", "jaro_winkler_0.92"),
+            ("Smith", "Smixh", "jaro_winkler_0.92"),
+            ("Hall", "Hill", "phonetic"),
+            ("Gibson", "Gibosn", "jaro_winkler_0.92"),
+            ("Mohammed", "Muhammad", "phonetic"),
             ("Smith", "Jones", "different"),
+            ("8arber", "Barber", "exact"),
+            ("Wa1sh", "WALSH", "exact"),
+            ("C0x", "Cox", "exact"),
         ] {
             assert_eq!(f(a, b), want, "{a} / {b}");
         }
@@ -383,6 +446,16 @@ mod tests {
         assert!(swapped(&ag, &af, &bg, &bf) && swapped(&bg, &bf, &ag, &af));
         let (cg, cf) = (given("Smith"), family("Jon"));
         assert!(swapped(&ag, &af, &cg, &cf));
+        // One side mistyped.
+        let (dg, df) = (given("Smith"), family("Jhon"));
+        assert!(swapped(&ag, &af, &dg, &df) && swapped(&dg, &df, &ag, &af));
+        let (eg, ef) = (given("Smiht"), family("John"));
+        assert!(swapped(&ag, &af, &eg, &ef));
+        // Both mistyped, or another name: not a swap.
+        let (hg, hf) = (given("Smiht"), family("Jhon"));
+        assert!(!swapped(&ag, &af, &hg, &hf));
+        let (kg, kf) = (given("Jones"), family("John"));
+        assert!(!swapped(&ag, &af, &kg, &kf));
         assert!(!swapped(&ag, &af, &ag, &af));
     }
 }

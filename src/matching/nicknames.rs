@@ -12,6 +12,8 @@
 //! sorted, and searched by binary search; look-ups do not allocate.
 
 use super::nickname_table::{DISTINCT, GROUPS};
+use super::strsim::within_one_edit;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// Most groups a single name may belong to (checked by a unit test).
@@ -77,6 +79,59 @@ pub fn canonical(name: &str) -> Option<&'static str> {
 /// The canonical names of every group the name belongs to (for blocking keys).
 pub fn canonicals(name: &str) -> impl Iterator<Item = &'static str> {
     entries(name).iter().map(|(_, _, c)| *c)
+}
+
+/// `s` with one byte left out, for each position (ASCII names only).
+fn deletions(s: &str) -> impl Iterator<Item = String> + '_ {
+    (0..s.len()).filter_map(move |i| Some(format!("{}{}", s.get(..i)?, s.get(i + 1..)?)))
+}
+
+/// Every known name and each of its one-letter deletions → the known names it comes from
+/// (a symmetric-deletion index: two names one edit apart share an entry).
+fn deletion_index() -> &'static HashMap<String, Vec<&'static str>> {
+    static INDEX: OnceLock<HashMap<String, Vec<&'static str>>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut map: HashMap<String, Vec<&'static str>> = HashMap::new();
+        let mut names: Vec<&'static str> = index().iter().map(|(n, _, _)| *n).collect();
+        names.dedup();
+        for name in names {
+            for v in std::iter::once(name.to_string()).chain(deletions(name)) {
+                let list = map.entry(v).or_default();
+                if !list.contains(&name) {
+                    list.push(name);
+                }
+            }
+        }
+        map
+    })
+}
+
+/// The groups of the known names one edit away from an *unknown* name of four or more
+/// letters: what it is probably a typo of ("ddick" → Richard's group, "sall" → Sarah's).
+/// Empty for a known name, a short one, or one near too many groups to say.
+pub fn near_groups(name: &str) -> ([u16; MAX_GROUPS], usize) {
+    let mut out = [u16::MAX; MAX_GROUPS];
+    if name.len() < 4 || !name.is_ascii() || !entries(name).is_empty() {
+        return (out, 0);
+    }
+    let idx = deletion_index();
+    let mut ids: Vec<u16> = Vec::new();
+    for v in std::iter::once(name.to_string()).chain(deletions(name)) {
+        for known in idx.get(&v).into_iter().flatten() {
+            if within_one_edit(name.as_bytes(), known.as_bytes()) {
+                ids.extend(entries(known).iter().map(|(_, id, _)| *id));
+            }
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.len() > MAX_GROUPS {
+        return (out, 0);
+    }
+    for (slot, id) in out.iter_mut().zip(&ids) {
+        *slot = *id;
+    }
+    (out, ids.len())
 }
 
 /// True when the two sorted group-id lists share an id.
@@ -197,6 +252,32 @@ mod tests {
                 assert!(related(formal, s), "{formal} {s}");
             }
         }
+    }
+
+    #[test]
+    fn typos_of_known_names_find_their_groups() {
+        let near = |typo: &str, name: &str| {
+            let (g, n) = near_groups(typo);
+            let (h, m) = groups(name);
+            share_group(&g[..n], &h[..m])
+        };
+        for (typo, name) in [
+            ("ddick", "richard"),
+            ("sall", "sarah"),
+            ("beca", "rebecca"),
+            ("eemmy", "emma"),
+            ("jenn", "jennifer"),
+            ("wiliam", "bill"),
+            ("margaert", "peggy"),
+        ] {
+            assert!(near(typo, name), "{typo} {name}");
+        }
+        // Known names, short names and far ones have none.
+        assert_eq!(near_groups("dick").1, 0);
+        assert_eq!(near_groups("bil").1, 0);
+        assert_eq!(near_groups("zebedee").1, 0);
+        assert_eq!(near_groups("ölaf").1, 0);
+        assert!(!near("ddick", "daniel"));
     }
 
     #[test]

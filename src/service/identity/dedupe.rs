@@ -7,9 +7,10 @@
 //!    pairs being found through the other keys.
 //! 3. Optionally re-train the model (`--train`): u from random pairs, m by EM on the candidate
 //!    pairs, value frequencies from everyone; stored for the service to use.
-//! 4. Score every candidate pair (on every core), skip pairs already proposed or decided, link
-//!    pairs above the link threshold (merged into the oldest record, reversibly) and propose
-//!    pairs between the thresholds for review.
+//! 4. Score every candidate pair (on every core), skip pairs already decided (pending proposals
+//!    are scored again), link pairs above the link threshold (merged into the oldest record,
+//!    reversibly) and propose pairs between the thresholds for review; a proposal about someone
+//!    this pass merges is made about their survivor.
 //!
 //! Memory is proportional to the number of people (their prepared records and key hashes),
 //! about 1 GB for a million; the database is read in chunks and written in batches.
@@ -271,7 +272,11 @@ pub fn run(
     // 4. Score and decide.
     let found = score_pairs(&matcher, &preps, &pairs);
     drop(pairs);
+    // Decided pairs (accepted, rejected, superseded) are never scored again; pending ones are,
+    // so that one now above the link threshold is linked and one about a person merged away
+    // moves to the survivor.
     let decided: HashSet<(i64, i64)> = match_candidates::table
+        .filter(match_candidates::status.ne("pending"))
         .select((match_candidates::person_a, match_candidates::person_b))
         .load::<(i64, i64)>(conn)?
         .into_iter()
@@ -358,10 +363,28 @@ pub fn run(
             done += 1;
             progress("merge", done, n_clusters);
         }
-        let reviews: Vec<_> = reviews
-            .into_iter()
-            .filter(|(a, b, _)| !merged_away.contains(a) && !merged_away.contains(b))
-            .collect();
+        // A proposal about someone merged away is about their survivor now: it is kept
+        // between the two clusters (once per pair, the best score), unless they are one.
+        let index: HashMap<i64, u32> = ids.iter().enumerate().map(|(i, id)| (*id, i as u32)).collect();
+        let mut root_of = |id: i64| index.get(&id).map_or(id, |&i| ids[find(&mut parent, i) as usize]);
+        let mut best: HashMap<(i64, i64), crate::matching::Score> = HashMap::new();
+        for (a, b, score) in reviews {
+            let (ra, rb) = (root_of(a), root_of(b));
+            if ra == rb {
+                continue;
+            }
+            let key = (ra.min(rb), ra.max(rb));
+            if decided.contains(&key) {
+                continue;
+            }
+            let slot = best.entry(key).or_insert_with(|| score.clone());
+            if score.probability > slot.probability {
+                *slot = score;
+            }
+        }
+        let mut reviews: Vec<(i64, i64, crate::matching::Score)> =
+            best.into_iter().map(|((a, b), s)| (a, b, s)).collect();
+        reviews.sort_by_key(|r| (r.0, r.1));
         for part in reviews.chunks(1_000) {
             let made = write_tx(conn, |c| -> AppResult<u64> {
                 let mut n = 0;

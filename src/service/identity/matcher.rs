@@ -142,7 +142,9 @@ impl Matcher {
         (s, d)
     }
 
-    /// People who may be this record (review level or above), best first.
+    /// People who may be this record (review level or above), best first: links before
+    /// reviews (a guarded pair can have a higher probability than the right one), then by
+    /// probability.
     pub fn matches(&self, conn: &mut DbConn, record: &Prepared, exclude: &[i64]) -> AppResult<Vec<Scored>> {
         let ids = index::candidates(conn, record, exclude, self.max_candidates)?;
         let mut out: Vec<Scored> = index::records_of(conn, &ids)?
@@ -157,9 +159,10 @@ impl Matcher {
             })
             .collect();
         out.sort_by(|a, b| {
-            b.score
-                .probability
-                .total_cmp(&a.score.probability)
+            b.decision
+                .rank()
+                .cmp(&a.decision.rank())
+                .then(b.score.probability.total_cmp(&a.score.probability))
                 .then(a.person_id.cmp(&b.person_id))
         });
         Ok(out)
