@@ -354,6 +354,55 @@ async fn invalid_values_are_reported_per_field() {
 }
 
 #[actix_web::test]
+async fn a_page_of_results_is_one_audit_event_naming_everyone_it_showed() {
+    let (app, officer) = setup().await;
+    let admin = app.admin().await;
+    let mut ids = Vec::new();
+    for given in ["Ann", "Bea", "Cat"] {
+        let p = app
+            .person(&officer.token, json!({"given_name": given, "family_name": "Quixley"}))
+            .await;
+        ids.push(p["id"].as_str().unwrap().to_string());
+    }
+    let r = app
+        .post("/api/v1/people/search", &officer.token, json!({"q": "quix"}))
+        .await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 3, "{}", r.text);
+    app.flush_audit();
+    let r = app.get("/api/v1/audit?action=person.search_read", &admin.token).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let items = r.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "one event for the page: {}", r.text);
+    assert_eq!(items[0]["target_kind"], "person");
+    assert!(items[0].get("target_id").is_none_or(Value::is_null));
+    let mut named: Vec<String> = items[0]["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    named.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(named, expected);
+    // Each person's own trail lists the page.
+    for id in &ids {
+        let r = app
+            .get(
+                &format!("/api/v1/audit?target_id={id}&action=person.search_read"),
+                &admin.token,
+            )
+            .await;
+        assert_eq!(r.body["items"].as_array().unwrap().len(), 1, "{}", r.text);
+    }
+    let mut conn = app.state.pool.get().unwrap();
+    use diesel::connection::SimpleConnection;
+    assert!(conn
+        .batch_execute("UPDATE audit_event_targets SET target_id = 'x'")
+        .is_err());
+}
+
+#[actix_web::test]
 async fn reads_and_changes_are_audited() {
     let (app, officer) = setup().await;
     let admin = app.admin().await;

@@ -99,6 +99,19 @@ async fn the_data_map_covers_every_table_and_column() {
 #[actix_web::test]
 async fn subject_access_export_holds_everything_in_the_data_map() {
     let f = fixture().await;
+    // A page of search results that showed them among others is in their audit trail too.
+    f.app
+        .person(
+            &f.officer.token,
+            json!({"given_name": "Prudence", "family_name": "Featherby"}),
+        )
+        .await;
+    let r = f
+        .app
+        .post("/api/v1/people/search", &f.officer.token, json!({"q": "feather"}))
+        .await;
+    assert_eq!(r.body["items"].as_array().map(Vec::len), Some(2), "{}", r.text);
+    f.app.flush_audit();
     let r = f
         .app
         .get(&format!("/api/v1/people/{}/export", f.id), &f.dpo.token)
@@ -145,6 +158,15 @@ async fn subject_access_export_holds_everything_in_the_data_map() {
     assert!(
         reads.iter().any(|e| e["action"] == "person.read"),
         "who accessed the data is included"
+    );
+    assert!(
+        reads.iter().any(|e| e["action"] == "person.search_read"),
+        "a page of results that showed them is included"
+    );
+    let shown = doc["tables"]["audit_event_targets"].as_array().unwrap();
+    assert!(
+        shown.iter().all(|t| t["target_id"] == f.id.as_str()),
+        "no one else's id"
     );
     let csv = f
         .app

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::audit_events;
+use super::schema::{audit_event_targets, audit_events};
 use super::DbConn;
 
 /// A stored audit event.
@@ -81,6 +81,59 @@ pub fn insert_many(conn: &mut DbConn, events: &[NewAuditEvent]) -> QueryResult<u
     Ok(n)
 }
 
+/// Write one event that names several targets (a page of results): the event once, then one
+/// `audit_event_targets` row per target. Returns the event's id.
+pub fn insert_with_targets(conn: &mut DbConn, event: &NewAuditEvent, targets: &[String]) -> QueryResult<i64> {
+    let id: i64 = diesel::insert_into(audit_events::table)
+        .values(event)
+        .returning(audit_events::id)
+        .get_result(conn)?;
+    match conn {
+        DbConn::Pg(c) => {
+            for chunk in targets.chunks(500) {
+                let rows: Vec<_> = chunk
+                    .iter()
+                    .map(|t| {
+                        (
+                            audit_event_targets::event_id.eq(id),
+                            audit_event_targets::target_id.eq(t),
+                        )
+                    })
+                    .collect();
+                diesel::insert_into(audit_event_targets::table)
+                    .values(&rows)
+                    .on_conflict_do_nothing()
+                    .execute(c)?;
+            }
+        }
+        DbConn::Sqlite(c) => {
+            for t in targets {
+                diesel::insert_into(audit_event_targets::table)
+                    .values((
+                        audit_event_targets::event_id.eq(id),
+                        audit_event_targets::target_id.eq(t),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(c)?;
+            }
+        }
+    }
+    Ok(id)
+}
+
+/// The targets named by each of `event_ids` that has any (events of a page of results), in
+/// target id order.
+pub fn targets_of(conn: &mut DbConn, event_ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    if event_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    audit_event_targets::table
+        .filter(audit_event_targets::event_id.eq_any(event_ids))
+        .select((audit_event_targets::event_id, audit_event_targets::target_id))
+        .order((audit_event_targets::event_id, audit_event_targets::target_id))
+        .load(conn)
+}
+
 /// Filters for [`list`].
 #[derive(Debug, Default, Clone)]
 pub struct AuditFilter {
@@ -88,7 +141,8 @@ pub struct AuditFilter {
     pub actor_user_id: Option<i64>,
     /// Only this target kind.
     pub target_kind: Option<String>,
-    /// Only this target id.
+    /// Only this target id: events about it alone, and events of a page of results that
+    /// showed it.
     pub target_id: Option<String>,
     /// Only this action.
     pub action: Option<String>,
@@ -110,7 +164,14 @@ pub fn list(conn: &mut DbConn, filter: &AuditFilter, limit: i64) -> QueryResult<
         q = q.filter(audit_events::target_kind.eq(k.clone()));
     }
     if let Some(t) = &filter.target_id {
-        q = q.filter(audit_events::target_id.eq(t.clone()));
+        let pages = audit_event_targets::table
+            .filter(audit_event_targets::target_id.eq(t.clone()))
+            .select(audit_event_targets::event_id);
+        q = q.filter(
+            audit_events::target_id
+                .eq(t.clone())
+                .or(audit_events::target_id.is_null().and(audit_events::id.eq_any(pages))),
+        );
     }
     if let Some(a) = &filter.action {
         q = q.filter(audit_events::action.eq(a.clone()));

@@ -174,6 +174,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_event_targets (event_id, target_id) {
+        event_id -> BigInt,
+        target_id -> Text,
+    }
+}
+
+diesel::table! {
     purposes (id) {
         id -> BigInt,
         code -> Text,
@@ -564,6 +571,7 @@ diesel::joinable!(person_tags -> people (person_id));
 diesel::joinable!(person_departments -> people (person_id));
 diesel::joinable!(person_departments -> departments (department_id));
 diesel::joinable!(field_provenance -> people (person_id));
+diesel::joinable!(audit_event_targets -> audit_events (event_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     departments,
@@ -579,6 +587,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     person_departments,
     field_provenance,
     audit_events,
+    audit_event_targets,
     purposes,
     purpose_wordings,
     consent_events,

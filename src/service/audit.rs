@@ -6,6 +6,7 @@
 //! write lock) and flushes on shutdown. Details never hold personal values: field names, counts,
 //! reasons and ids only.
 
+use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -48,12 +49,9 @@ pub fn record(conn: &mut DbConn, ev: NewAuditEvent) -> AppResult<()> {
 
 enum Message {
     Event(Box<NewAuditEvent>),
-    /// One request's reads of several targets of one kind: `event` for each target in turn.
-    /// Built into rows by the writer, so a page of twenty results is one message and its rows
-    /// are allocated and freed on the writer's own thread.
+    /// One request's reads of several targets (a page of results): one event naming them all.
     Reads {
         event: Box<NewAuditEvent>,
-        target_kind: String,
         target_ids: Vec<String>,
     },
     Flush(Sender<()>),
@@ -95,15 +93,24 @@ impl AuditSink {
         }
     }
 
-    /// Queue `event` once per target: (`target_kind`, each of `target_ids`).
-    pub fn send_each(&self, event: NewAuditEvent, target_kind: &str, target_ids: Vec<String>) {
-        if target_ids.is_empty() {
-            return;
-        }
-        let message = Message::Reads {
-            event: Box::new(event),
-            target_kind: target_kind.to_string(),
-            target_ids,
+    /// Queue one event about several targets of one kind, e.g. the people a page of results
+    /// showed: it is stored once, with one indexed row per target, so a person's audit trail
+    /// still lists it.
+    pub fn send_each(&self, mut event: NewAuditEvent, target_kind: &str, mut target_ids: Vec<String>) {
+        event.target_kind = Some(target_kind.to_string());
+        let message = match target_ids.len() {
+            0 => return,
+            1 => {
+                event.target_id = target_ids.pop();
+                Message::Event(Box::new(event))
+            }
+            _ => {
+                event.target_id = None;
+                Message::Reads {
+                    event: Box::new(event),
+                    target_ids,
+                }
+            }
         };
         if self.tx.send(message).is_err() {
             tracing::error!("audit writer has stopped; audit events could not be queued");
@@ -119,29 +126,50 @@ impl AuditSink {
     }
 }
 
+/// Events waiting for the writer's next transaction.
+#[derive(Default)]
+struct Pending {
+    events: Vec<NewAuditEvent>,
+    pages: Vec<(NewAuditEvent, Vec<String>)>,
+    /// Rows to write (events plus page targets), for the batch limit.
+    rows: usize,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.pages.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.events.clear();
+        self.pages.clear();
+        self.rows = 0;
+    }
+
+    fn write(&self, conn: &mut DbConn) -> diesel::QueryResult<()> {
+        db::audit::insert_many(conn, &self.events)?;
+        for (event, targets) in &self.pages {
+            db::audit::insert_with_targets(conn, event, targets)?;
+        }
+        Ok(())
+    }
+}
+
 fn run_writer(pool: DbPool, rx: Receiver<Message>, interval: Duration, batch: usize) {
-    let mut buf: Vec<NewAuditEvent> = Vec::new();
+    let mut buf = Pending::default();
     let mut waiting: Vec<Sender<()>> = Vec::new();
     let mut deadline = Instant::now() + interval;
     loop {
         let timeout = deadline.saturating_duration_since(Instant::now());
         let disconnected = match rx.recv_timeout(timeout) {
             Ok(Message::Event(ev)) => {
-                buf.push(*ev);
+                buf.events.push(*ev);
+                buf.rows += 1;
                 false
             }
-            Ok(Message::Reads {
-                event,
-                target_kind,
-                target_ids,
-            }) => {
-                for id in target_ids {
-                    buf.push(NewAuditEvent {
-                        target_kind: Some(target_kind.clone()),
-                        target_id: Some(id),
-                        ..(*event).clone()
-                    });
-                }
+            Ok(Message::Reads { event, target_ids }) => {
+                buf.rows += 1 + target_ids.len();
+                buf.pages.push((*event, target_ids));
                 false
             }
             Ok(Message::Flush(done)) => {
@@ -152,7 +180,7 @@ fn run_writer(pool: DbPool, rx: Receiver<Message>, interval: Duration, batch: us
             Err(RecvTimeoutError::Disconnected) => true,
         };
         let due = Instant::now() >= deadline;
-        if buf.len() >= batch || due || disconnected || !waiting.is_empty() {
+        if buf.rows >= batch || due || disconnected || !waiting.is_empty() {
             write_batch(&pool, &mut buf);
             for w in waiting.drain(..) {
                 let _ = w.send(());
@@ -165,22 +193,23 @@ fn run_writer(pool: DbPool, rx: Receiver<Message>, interval: Duration, batch: us
     }
 }
 
-fn write_batch(pool: &DbPool, buf: &mut Vec<NewAuditEvent>) {
+fn write_batch(pool: &DbPool, buf: &mut Pending) {
     if buf.is_empty() {
         return;
     }
     // Retry a few times: losing audit events is worse than writing them late.
     for attempt in 0..5 {
-        let result = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
-            db::write_tx(&mut conn, |c| db::audit::insert_many(c, buf)).map_err(|e| e.to_string())
-        });
+        let result = pool
+            .get()
+            .map_err(|e| e.to_string())
+            .and_then(|mut conn| db::write_tx(&mut conn, |c| buf.write(c)).map_err(|e| e.to_string()));
         match result {
-            Ok(_) => {
+            Ok(()) => {
                 buf.clear();
                 return;
             }
             Err(e) => {
-                tracing::error!(error = %e, attempt, events = buf.len(), "audit write failed");
+                tracing::error!(error = %e, attempt, rows = buf.rows, "audit write failed");
                 std::thread::sleep(Duration::from_millis(100 << attempt));
             }
         }
@@ -200,8 +229,11 @@ pub struct AuditEventView {
     pub action: String,
     /// Target kind.
     pub target_kind: Option<String>,
-    /// Target id.
+    /// Target id (absent when the event names several targets).
     pub target_id: Option<String>,
+    /// The targets of an event about several, e.g. every person a page of results showed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
     /// `success`, `failure`, `denied`.
     pub outcome: String,
     /// Client address.
@@ -221,6 +253,7 @@ impl From<AuditEvent> for AuditEventView {
             action: e.action,
             target_kind: e.target_kind,
             target_id: e.target_id,
+            targets: Vec::new(),
             outcome: e.outcome,
             client_addr: e.client_addr,
             request_id: e.request_id,
@@ -244,5 +277,18 @@ pub fn list(
         }
     }
     let rows = db::audit::list(conn, &filter, limit).map_err(AppError::from)?;
-    Ok(rows.into_iter().map(Into::into).collect())
+    let pages: Vec<i64> = rows.iter().filter(|e| e.target_id.is_none()).map(|e| e.id).collect();
+    let mut targets: HashMap<i64, Vec<String>> = HashMap::new();
+    for (event_id, target) in db::audit::targets_of(conn, &pages)? {
+        targets.entry(event_id).or_default().push(target);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|e| {
+            let id = e.id;
+            let mut view = AuditEventView::from(e);
+            view.targets = targets.remove(&id).unwrap_or_default();
+            view
+        })
+        .collect())
 }

@@ -413,8 +413,14 @@ function actorCell(actor) {
 function targetCell(e) {
   if (!e.target_kind) return '';
   const kind = (TARGET_KINDS.find(([k]) => k === e.target_kind) || [null, e.target_kind])[1];
-  if (!e.target_id) return kind;
-  return [kind, ' ', link(withQuery('/privacy', { target_kind: e.target_kind, target_id: e.target_id }), e.target_id, { class: 'link audit-id' })];
+  const idLink = (id) => link(withQuery('/privacy', { target_kind: e.target_kind, target_id: id }), id, { class: 'link audit-id' });
+  if (e.target_id) return [kind, ' ', idLink(e.target_id)];
+  const targets = e.targets || [];
+  if (!targets.length) return kind;
+  // A page of results is one event naming everyone it showed.
+  return h('details', {},
+    h('summary', {}, `${targets.length} × ${kind}`),
+    h('ul', { class: 'audit-targets' }, targets.map((id) => h('li', {}, idLink(id)))));
 }
 
 route('/privacy', async (_params, isCurrent) => {

@@ -11,8 +11,11 @@ pub enum Link {
     None,
     /// The row's column holds the person's internal id.
     PersonId(&'static str),
-    /// The row's column holds the person's public id, with a kind column equal to `person`.
-    PublicId(&'static str, &'static str),
+    /// The row's column holds the person's public id (a table about people only).
+    TargetId(&'static str),
+    /// Audit events about the person: alone (`target_kind` `person`, `target_id` the public
+    /// id) or among others (a page of results, named in `audit_event_targets`).
+    AuditEvent,
     /// Either of two columns holds the person's internal id (pairs of people).
     EitherPersonId(&'static str, &'static str),
 }
@@ -312,6 +315,15 @@ pub const DATA_MAP: &[Entry] = &[
         note: "a link between an anonymous id and a department keeps department counts right",
     },
     Entry {
+        table: "audit_event_targets",
+        columns: &["event_id", "target_id"],
+        personal: &[],
+        link: Link::TargetId("target_id"),
+        export: true,
+        erase: Erase::Keep,
+        note: "the people a page of results showed, one row each; ids only",
+    },
+    Entry {
         table: "audit_events",
         columns: &[
             "id",
@@ -327,7 +339,7 @@ pub const DATA_MAP: &[Entry] = &[
             "detail",
         ],
         personal: &[],
-        link: Link::PublicId("target_id", "target_kind"),
+        link: Link::AuditEvent,
         export: true,
         erase: Erase::Keep,
         note: "who accessed the person's data; holds ids and field names, never values",

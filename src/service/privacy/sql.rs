@@ -22,7 +22,12 @@ fn where_clause(link: Link) -> Option<String> {
     match link {
         Link::None => None,
         Link::PersonId(col) => Some(format!("{} = $1", quoted(col))),
-        Link::PublicId(col, kind) => Some(format!("{} = $1 AND {} = 'person'", quoted(col), quoted(kind))),
+        Link::TargetId(col) => Some(format!("{} = $1", quoted(col))),
+        Link::AuditEvent => Some(
+            "((\"target_kind\" = 'person' AND \"target_id\" = $1) OR (\"target_id\" IS NULL AND \"id\" IN \
+             (SELECT \"event_id\" FROM \"audit_event_targets\" WHERE \"target_id\" = $1)))"
+                .to_string(),
+        ),
         Link::EitherPersonId(a, b) => Some(format!("({} = $1 OR {} = $1)", quoted(a), quoted(b))),
     }
 }
@@ -51,7 +56,7 @@ pub fn rows_as_json(
         DbConn::Pg(_) => format!("SELECT json_build_object({pairs})::text AS doc {from}"),
     };
     let docs: Vec<Doc> = match entry.link {
-        Link::PublicId(..) => diesel::sql_query(sql).bind::<Text, _>(public_id).load(conn)?,
+        Link::TargetId(_) | Link::AuditEvent => diesel::sql_query(sql).bind::<Text, _>(public_id).load(conn)?,
         _ => diesel::sql_query(sql).bind::<BigInt, _>(person_id).load(conn)?,
     };
     Ok(docs
