@@ -362,15 +362,17 @@ fn run_with_progress(
     batch_id: i64,
     phase: &str,
 ) -> Result<(), String> {
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // The progress bar is redrawn every half second; the phase ends as soon as the worker does
+    // (a small file takes a fraction of a second, not a polling interval).
+    let (finished_tx, finished) = std::sync::mpsc::channel::<()>();
     let w = worker.clone();
-    let flag = done.clone();
     let handle = std::thread::spawn(move || {
         w.run(batch_id);
-        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = finished_tx.send(());
     });
-    while !done.load(std::sync::atomic::Ordering::SeqCst) {
-        std::thread::sleep(std::time::Duration::from_millis(500));
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+        finished.recv_timeout(std::time::Duration::from_millis(500))
+    {
         if let Ok(b) = lighthouse::service::imports::load(conn, batch_id) {
             let pct = if b.rows_total > 0 {
                 b.rows_done * 100 / b.rows_total

@@ -16,6 +16,7 @@
 //!   as they are made, so memory does not grow with N.
 
 mod entity;
+mod list;
 mod noise;
 mod style;
 
@@ -25,6 +26,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::NaiveDate;
+
+pub use self::list::{write_list, ListSpec};
 
 use self::entity::{Entities, Entity, Relation};
 use self::style::{external_id, Style, STYLES};

@@ -77,7 +77,8 @@ pub struct Entity {
 }
 
 impl Entity {
-    fn from_sample(seed: u64, id: u64) -> Entity {
+    /// Person `id` of the data set made from `seed`, as it is (no look-alike).
+    pub(super) fn from_sample(seed: u64, id: u64) -> Entity {
         let p = sample_person(seed, id);
         Entity {
             id,

@@ -185,3 +185,92 @@ fn external_ids_are_unique_in_a_department() {
     }
     assert_ne!(external_id(1, 0, 0, &STYLES[0]), external_id(1, 3, 0, &STYLES[0]));
 }
+
+#[test]
+fn a_list_of_chosen_people_copies_exactly_those_people() {
+    let dir = temp_dir("list");
+    let quiet = Rates {
+        nickname: 0.0,
+        initial: 0.0,
+        typo: 0.0,
+        ocr: 0.0,
+        swapped_names: 0.0,
+        missing: [0.0; 4],
+        day_month_swap: 0.0,
+        date_typo: 0.0,
+        changed: [0.0; 3],
+        ..Rates::NORMAL
+    };
+    let spec = ListSpec {
+        seed: 6,
+        department: 0,
+        first_row: 0,
+        rates: quiet,
+    };
+    let indices: Vec<u64> = vec![17, 3, 250_000, 4, 99];
+    let path = dir.join("quiet.csv");
+    assert!(std::fs::create_dir_all(&dir).is_ok());
+    assert_eq!(write_list(&path, &spec, indices.iter().copied()), Ok(5));
+    let Ok((headers, rows)) = csv_rows_from_path(&path, &CsvOptions::default()) else {
+        panic!("unreadable");
+    };
+    let mapping = suggest_mapping(&headers);
+    let rows: Vec<_> = rows.flatten().collect();
+    assert_eq!(rows.len(), 5);
+    for (raw, index) in rows.iter().zip(&indices) {
+        let p = crate::synth::sample_person(6, *index);
+        let RowOutcome::Clean(r) = clean_row(raw, &mapping, &RowOptions::default()) else {
+            panic!("row of person {index} rejected");
+        };
+        assert_eq!(r.given_name.as_deref(), Some(p.given_name.as_str()), "{index}");
+        assert_eq!(r.family_name.as_deref(), Some(p.family_name.as_str()), "{index}");
+        assert_eq!(r.date_of_birth, Some(p.date_of_birth), "{index}");
+        assert!(r.phones.iter().any(|ph| ph.0 == p.phone), "{index}");
+    }
+
+    // The same spec writes the same bytes; another first row only other ids.
+    let again = dir.join("again.csv");
+    assert_eq!(write_list(&again, &spec, indices.iter().copied()), Ok(5));
+    let later = dir.join("later.csv");
+    let later_spec = ListSpec { first_row: 5, ..spec };
+    assert_eq!(write_list(&later, &later_spec, indices.iter().copied()), Ok(5));
+    let bytes = |p: &Path| std::fs::read(p).unwrap_or_default();
+    assert_eq!(bytes(&path), bytes(&again));
+    let (first, second) = (read(&path), read(&later));
+    for (a, b) in first[1..].iter().zip(&second[1..]) {
+        assert_ne!(a[0], b[0]);
+        assert_eq!(a[1..], b[1..]);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_noisy_list_keeps_most_people_recognisable() {
+    let dir = temp_dir("noisy-list");
+    assert!(std::fs::create_dir_all(&dir).is_ok());
+    let path = dir.join("list.csv");
+    let spec = ListSpec {
+        seed: 2,
+        department: 1,
+        first_row: 0,
+        rates: Rates::NORMAL,
+    };
+    assert_eq!(write_list(&path, &spec, 1_000..3_000), Ok(2_000));
+    let Ok((headers, rows)) = csv_rows_from_path(&path, &CsvOptions::default()) else {
+        panic!("unreadable");
+    };
+    let mapping = suggest_mapping(&headers);
+    let (mut clean, mut same_family) = (0, 0);
+    for (raw, index) in rows.flatten().zip(1_000u64..) {
+        if let RowOutcome::Clean(r) = clean_row(&raw, &mapping, &RowOptions::default()) {
+            clean += 1;
+            let p = crate::synth::sample_person(2, index);
+            let family = r.family_name.unwrap_or_default().to_lowercase();
+            same_family += usize::from(family == p.family_name.to_lowercase());
+        }
+    }
+    assert_eq!(clean, 2_000);
+    // Typos, OCR misreadings and swapped names change a family name now and then.
+    assert!(same_family > 1_850 && same_family < 2_000, "{same_family}");
+    let _ = std::fs::remove_dir_all(dir);
+}
