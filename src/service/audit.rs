@@ -96,7 +96,7 @@ impl AuditSink {
     /// Queue one event about several targets of one kind, e.g. the people a page of results
     /// showed: it is stored once, with one indexed row per target, so a person's audit trail
     /// still lists it.
-    pub fn send_each(&self, mut event: NewAuditEvent, target_kind: &str, mut target_ids: Vec<String>) {
+    pub fn send_about_many(&self, mut event: NewAuditEvent, target_kind: &str, mut target_ids: Vec<String>) {
         event.target_kind = Some(target_kind.to_string());
         let message = match target_ids.len() {
             0 => return,

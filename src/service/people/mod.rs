@@ -572,7 +572,7 @@ pub fn list(conn: &mut DbConn, ctx: &Ctx, sink: &audit::AuditSink, q: &ListQuery
     })
 }
 
-/// One audit event per person shown.
+/// One audit event naming every person shown.
 pub(crate) fn audit_reads<'a>(
     ctx: &Ctx,
     sink: &audit::AuditSink,
@@ -580,7 +580,7 @@ pub(crate) fn audit_reads<'a>(
     public_ids: impl IntoIterator<Item = &'a str>,
 ) {
     let event = audit::event(&ctx.meta, Some(&ctx.principal), action, None, "success", None);
-    sink.send_each(event, "person", public_ids.into_iter().map(str::to_string).collect());
+    sink.send_about_many(event, "person", public_ids.into_iter().map(str::to_string).collect());
 }
 
 /// Search request.
