@@ -99,7 +99,11 @@ test('departments and a department editor account, from creation to disabling', 
   await page.getByRole('button', { name: 'Save changes' }).click();
   await summary.getByText('Someone else changed this first').waitFor();
   await summary.getByRole('button', { name: 'Reload the account' }).click();
+  // The heading already says Pat Parks before the reload lands: wait for the fresh form (no
+  // error summary, the stored name back in the field) before acting on it.
+  await summary.waitFor({ state: 'detached' });
   await page.getByRole('heading', { level: 1, name: 'Pat Parks' }).waitFor();
+  await eventually(async () => (await page.getByLabel('Full name').inputValue()) === 'Pat Parks', 10_000, 'the reloaded form');
 
   // Disable Pat: their session ends and they cannot sign in.
   await page.getByLabel('Disabled').check();
