@@ -37,10 +37,11 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use lighthouse::db::pool::{self, DbUrl, SqliteOptions};
-use lighthouse::db::schema::{blocking_keys, import_batches, import_rows, match_candidates, people, person_emails};
+use lighthouse::db::schema::{import_batches, import_rows, match_candidates, person_emails};
 use lighthouse::db::{write_tx, DbPool};
+use lighthouse::error::AppResult;
 use lighthouse::matching::Prepared;
-use lighthouse::service::identity::index::{insert_keys, records_in_range, stored_keys};
+use lighthouse::service::identity::index::{insert_keys, records_in_range, stored_keys, walk_people};
 use lighthouse::synth::copies::{write_list, ListSpec, Rates};
 use lighthouse::synth::sample_person;
 use serde_json::{json, Value};
@@ -311,42 +312,24 @@ fn check_people(pool: &DbPool, people: u64, seed: u64) -> Result<(), String> {
 /// people it creates. Returns how many were indexed.
 fn index_people(pool: &DbPool) -> Result<u64, String> {
     let mut conn = pool.get().map_err(|e| e.to_string())?;
-    let conn = &mut *conn;
-    let fail = |e: diesel::result::Error| e.to_string();
-    let (mut after, mut indexed) = (0i64, 0u64);
-    loop {
-        let ids: Vec<i64> = people::table
-            .filter(people::id.gt(after))
-            .filter(people::status.eq_any(["active", "restricted"]))
-            .select(people::id)
-            .order(people::id)
-            .limit(INDEX_CHUNK)
-            .load(conn)
-            .map_err(fail)?;
-        let (Some(&lo), Some(&hi)) = (ids.first(), ids.last()) else {
-            break;
-        };
-        after = hi;
-        let keyed: HashSet<i64> = blocking_keys::table
-            .filter(blocking_keys::person_id.between(lo, hi))
-            .select(blocking_keys::person_id)
-            .distinct()
-            .load::<i64>(conn)
-            .map_err(fail)?
-            .into_iter()
-            .collect();
-        if ids.iter().all(|id| keyed.contains(id)) {
-            continue;
+    let mut indexed = 0u64;
+    walk_people(&mut conn, INDEX_CHUNK, |conn, chunk| -> AppResult<()> {
+        if chunk.ids.iter().all(|id| chunk.keyed.contains(id)) {
+            return Ok(());
         }
-        let records = records_in_range(conn, lo, hi).map_err(|e| e.to_string())?;
+        let (lo, hi) = chunk.bounds();
         let mut rows = Vec::new();
-        for (id, r) in records.iter().filter(|(id, _)| !keyed.contains(id)) {
+        for (id, r) in records_in_range(conn, lo, hi)?
+            .iter()
+            .filter(|(id, _)| !chunk.keyed.contains(id))
+        {
             let keys = stored_keys(&Prepared::from_record(r));
             indexed += u64::from(!keys.is_empty());
             rows.extend(keys.into_iter().map(|k| (k, *id)));
         }
-        write_tx(conn, |c| insert_keys(c, &rows)).map_err(|e| e.to_string())?;
-    }
+        write_tx(conn, |c| insert_keys(c, &rows))
+    })
+    .map_err(|e| e.to_string())?;
     Ok(indexed)
 }
 

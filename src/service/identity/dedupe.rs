@@ -22,11 +22,11 @@ use std::time::Instant;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::index::{digest, insert_keys, records_in_range};
+use super::index::{digest, insert_keys, records_in_range, walk_people};
 use super::matcher::{self, Matcher, Trained};
 use super::{merge_people, MergeRequest};
 use crate::config::MatchingSettings;
-use crate::db::schema::{blocking_keys, match_candidates, people};
+use crate::db::schema::{match_candidates, people};
 use crate::db::{write_tx, DbConn};
 use crate::error::AppResult;
 use crate::matching::{blocking_keys as keys_of, compare, em, Decision, FrequencyTable, Model, Prepared};
@@ -35,6 +35,19 @@ use crate::service::{Ctx, Principal, RequestMeta};
 
 /// People read per chunk.
 const CHUNK: i64 = 5_000;
+/// Keys of unindexed people gathered before they are written, sorted, in one transaction.
+/// Each key lands on a random page of the key index, so a small write dirties about one page
+/// per key; a large sorted one puts many on each page it touches. 500,000 keys hold about
+/// 40 MB and the write lock for a second or two.
+const KEY_FLUSH: usize = 500_000;
+
+/// Write gathered keys in key order, in one transaction, and empty the list.
+fn flush_keys(conn: &mut DbConn, keys: &mut Vec<(String, i64)>) -> AppResult<()> {
+    keys.sort_unstable();
+    write_tx(conn, |c| insert_keys(c, keys))?;
+    keys.clear();
+    Ok(())
+}
 
 /// How a pass runs.
 #[derive(Debug, Clone)]
@@ -178,43 +191,31 @@ pub fn run(
     let mut ids: Vec<i64> = Vec::new();
     let mut preps: Vec<Prepared> = Vec::new();
     let mut entries: Vec<(u64, u32)> = Vec::new();
-    let mut after = 0i64;
-    loop {
-        let chunk: Vec<i64> = people::table
-            .filter(people::status.eq_any(["active", "restricted"]))
-            .filter(people::id.gt(after))
-            .select(people::id)
-            .order(people::id)
-            .limit(CHUNK)
-            .load(conn)?;
-        let (Some(&first), Some(&last)) = (chunk.first(), chunk.last()) else {
-            break;
-        };
-        after = last;
-        let keyed: HashSet<i64> = blocking_keys::table
-            .filter(blocking_keys::person_id.between(first, last))
-            .select(blocking_keys::person_id)
-            .distinct()
-            .load::<i64>(conn)?
-            .into_iter()
-            .collect();
-        let mut missing: Vec<(String, i64)> = Vec::new();
+    let mut missing: Vec<(String, i64)> = Vec::new();
+    walk_people(conn, CHUNK, |conn, chunk| -> AppResult<()> {
+        let (first, last) = chunk.bounds();
         for (id, p, keys) in prepare(records_in_range(conn, first, last)?) {
             let idx = u32::try_from(preps.len()).unwrap_or(u32::MAX);
             for k in &keys {
                 entries.push((fast_hash(k), idx));
             }
-            if !keyed.contains(&id) && !keys.is_empty() {
-                missing.extend(keys.iter().map(|k| (digest(k), id)));
+            if !chunk.keyed.contains(&id) && !keys.is_empty() {
+                if !opts.dry_run {
+                    missing.extend(keys.iter().map(|k| (digest(k), id)));
+                }
                 report.indexed += 1;
             }
             ids.push(id);
             preps.push(p);
         }
-        if !opts.dry_run && !missing.is_empty() {
-            write_tx(conn, |c| insert_keys(c, &missing))?;
+        if missing.len() >= KEY_FLUSH {
+            flush_keys(conn, &mut missing)?;
         }
         progress("read", ids.len() as u64, total);
+        Ok(())
+    })?;
+    if !missing.is_empty() {
+        flush_keys(conn, &mut missing)?;
     }
     report.people = ids.len() as u64;
     lap(&mut report, "read");

@@ -6,13 +6,13 @@
 //! of birth, emails and phones, and a digest keeps the index compact and the values out of
 //! plain sight (they are still personal data: erasure deletes them, the data map lists them).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::db::people::{self as dbp, Person};
-use crate::db::schema::blocking_keys;
+use crate::db::schema::{blocking_keys, people};
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::matching::{blocking_keys as keys_of, MatchRecord, Prepared};
@@ -100,6 +100,55 @@ fn build(
             (p.id, record_of(p, &e, &n, &a))
         })
         .collect()
+}
+
+/// One chunk of a whole-database walk: matchable people's ids in order, and which of them
+/// already have blocking keys stored.
+#[derive(Debug)]
+pub struct PeopleChunk {
+    /// Ids of active and restricted people, ascending.
+    pub ids: Vec<i64>,
+    /// Those of `ids` with at least one stored key.
+    pub keyed: HashSet<i64>,
+}
+
+impl PeopleChunk {
+    /// The lowest and highest id (the chunk is never empty).
+    pub fn bounds(&self) -> (i64, i64) {
+        (self.ids[0], self.ids[self.ids.len() - 1])
+    }
+}
+
+/// Walk every matchable (active or restricted) person in id order, `size` at a time, handing
+/// each chunk to `f` with the connection (which reads the records with [`records_in_range`]
+/// if it needs them, and may write).
+pub fn walk_people<E: From<diesel::result::Error>>(
+    conn: &mut DbConn,
+    size: i64,
+    mut f: impl FnMut(&mut DbConn, PeopleChunk) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut after = 0i64;
+    loop {
+        let ids: Vec<i64> = people::table
+            .filter(people::status.eq_any(["active", "restricted"]))
+            .filter(people::id.gt(after))
+            .select(people::id)
+            .order(people::id)
+            .limit(size)
+            .load(conn)?;
+        let (Some(&first), Some(&last)) = (ids.first(), ids.last()) else {
+            return Ok(());
+        };
+        after = last;
+        let keyed: HashSet<i64> = blocking_keys::table
+            .filter(blocking_keys::person_id.between(first, last))
+            .select(blocking_keys::person_id)
+            .distinct()
+            .load::<i64>(conn)?
+            .into_iter()
+            .collect();
+        f(conn, PeopleChunk { ids, keyed })?;
+    }
 }
 
 /// Match records of the matchable people with ids in `lo..=hi`, in id order: range scans (the

@@ -653,7 +653,8 @@ pub fn start_dry_run(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &DryRunRequest
                 import_batches::rows_done.eq(0),
                 import_batches::counts.eq(serde_json::to_string(&counts).unwrap_or_default()),
                 import_batches::error.eq(None::<String>),
-                import_batches::phase_started_at.eq(Some(now)),
+                // The clock, not the request's time: a CLI import's context is as old as the command.
+                import_batches::phase_started_at.eq(Some(crate::db::now())),
                 import_batches::heartbeat_at.eq(Some(now)),
                 import_batches::updated_at.eq(now),
             ))
@@ -795,7 +796,8 @@ pub fn start_phase(conn: &mut DbConn, ctx: &Ctx, id: &str, from: &str, to: &str,
                 import_batches::status.eq(to),
                 import_batches::rows_done.eq(rows_done),
                 import_batches::error.eq(None::<String>),
-                import_batches::phase_started_at.eq(Some(now)),
+                // The clock, not the request's time: a CLI import's context is as old as the command.
+                import_batches::phase_started_at.eq(Some(crate::db::now())),
                 import_batches::heartbeat_at.eq(Some(now)),
                 import_batches::updated_at.eq(now),
             ))
