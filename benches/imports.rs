@@ -570,9 +570,11 @@ fn check_rows(pool: &DbPool, o: &Options, layout: &Layout, batch: &str) -> Resul
         .map_err(fail)?;
     let perm = Permutation::new(o.people, o.seed);
     let stride = (layout.rows / CHECK_SAMPLE).max(1);
-    // Row `r` of the file is row number `r + 2` (the header is row 1).
-    let sample: Vec<(i64, u64, bool)> = (0..layout.rows)
-        .step_by(stride as usize)
+    // Row `r` of the file is row number `r + 2` (the header is row 1). One row in each run of
+    // `stride`, at a position that moves along (k mod stride): a fixed step would fall in step
+    // with the held rows, which come at an even spacing, and see only held or only new people.
+    let sample: Vec<(i64, u64, bool)> = (0..layout.rows / stride)
+        .map(|k| k * stride + k % stride)
         .map(|r| {
             let (index, held) = layout.person(r, &perm);
             (r as i64 + 2, index, held)

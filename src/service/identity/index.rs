@@ -226,23 +226,60 @@ pub fn insert_keys(conn: &mut DbConn, rows: &[(String, i64)]) -> AppResult<()> {
 /// People sharing at least one blocking key with this record, most shared keys first, at
 /// most `limit`, never those in `exclude`.
 pub fn candidates(conn: &mut DbConn, p: &Prepared, exclude: &[i64], limit: usize) -> AppResult<Vec<i64>> {
-    let mut shared: HashMap<i64, u32> = HashMap::new();
+    let mut found: Vec<Vec<i64>> = Vec::new();
     for key in stored_keys(p) {
-        let ids: Vec<i64> = blocking_keys::table
-            .filter(blocking_keys::key.eq(&key))
-            .select(blocking_keys::person_id)
-            .limit(PER_KEY)
+        found.push(
+            blocking_keys::table
+                .filter(blocking_keys::key.eq(&key))
+                .select(blocking_keys::person_id)
+                .order(blocking_keys::person_id)
+                .limit(PER_KEY)
+                .load(conn)?,
+        );
+    }
+    Ok(rank(found.iter(), exclude, limit))
+}
+
+/// [`candidates`] for several records at once (an import's dry run, a chunk of rows at a time):
+/// the same answer for each, with one look-up per 500 distinct keys of them all instead of one
+/// per key of each.
+pub fn candidates_many(conn: &mut DbConn, records: &[&Prepared], limit: usize) -> AppResult<Vec<Vec<i64>>> {
+    let keys: Vec<Vec<String>> = records.iter().map(|p| stored_keys(p)).collect();
+    let mut distinct: Vec<&String> = keys.iter().flatten().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut hits: HashMap<String, Vec<i64>> = HashMap::new();
+    for part in distinct.chunks(500) {
+        let rows: Vec<(String, i64)> = blocking_keys::table
+            .filter(blocking_keys::key.eq_any(part))
+            .select((blocking_keys::key, blocking_keys::person_id))
+            .order((blocking_keys::key, blocking_keys::person_id))
             .load(conn)?;
-        for id in ids {
-            if !exclude.contains(&id) {
-                *shared.entry(id).or_insert(0) += 1;
+        for (key, id) in rows {
+            let ids = hits.entry(key).or_default();
+            if ids.len() < PER_KEY as usize {
+                ids.push(id);
             }
+        }
+    }
+    Ok(keys
+        .iter()
+        .map(|ks| rank(ks.iter().filter_map(|k| hits.get(k)), &[], limit))
+        .collect())
+}
+
+/// People found under a record's keys, most keys shared first (then by id), at most `limit`.
+fn rank<'a>(found: impl Iterator<Item = &'a Vec<i64>>, exclude: &[i64], limit: usize) -> Vec<i64> {
+    let mut shared: HashMap<i64, u32> = HashMap::new();
+    for &id in found.flatten() {
+        if !exclude.contains(&id) {
+            *shared.entry(id).or_insert(0) += 1;
         }
     }
     let mut ranked: Vec<(i64, u32)> = shared.into_iter().collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     ranked.truncate(limit);
-    Ok(ranked.into_iter().map(|(id, _)| id).collect())
+    ranked.into_iter().map(|(id, _)| id).collect()
 }
 
 #[cfg(test)]

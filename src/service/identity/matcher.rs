@@ -1,6 +1,7 @@
 //! Scoring a record against the people held: the trained model (or the shipped default),
 //! the configured thresholds, and proposals for the review queue.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::NaiveDateTime;
@@ -147,10 +148,39 @@ impl Matcher {
     /// probability.
     pub fn matches(&self, conn: &mut DbConn, record: &Prepared, exclude: &[i64]) -> AppResult<Vec<Scored>> {
         let ids = index::candidates(conn, record, exclude, self.max_candidates)?;
-        let mut out: Vec<Scored> = index::records_of(conn, &ids)?
+        let found: Vec<(i64, Prepared)> = index::records_of(conn, &ids)?
             .into_iter()
-            .filter_map(|(person_id, r)| {
-                let (score, decision) = self.score(record, &Prepared::from_record(&r));
+            .map(|(id, r)| (id, Prepared::from_record(&r)))
+            .collect();
+        Ok(self.ranked(record, found.iter().map(|(id, p)| (*id, p))))
+    }
+
+    /// [`Matcher::matches`] for several records at once, none excluded (an import's dry run, a
+    /// chunk of rows at a time): the same answers, with the candidates' look-ups and loads
+    /// shared by the whole chunk.
+    pub fn matches_many(&self, conn: &mut DbConn, records: &[&Prepared]) -> AppResult<Vec<Vec<Scored>>> {
+        let ids = index::candidates_many(conn, records, self.max_candidates)?;
+        let mut all: Vec<i64> = ids.iter().flatten().copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        let mut loaded: HashMap<i64, Prepared> = HashMap::with_capacity(all.len());
+        for part in all.chunks(500) {
+            for (id, r) in index::records_of(conn, part)? {
+                loaded.insert(id, Prepared::from_record(&r));
+            }
+        }
+        Ok(records
+            .iter()
+            .zip(&ids)
+            .map(|(record, cands)| self.ranked(record, cands.iter().filter_map(|id| loaded.get(id).map(|p| (*id, p)))))
+            .collect())
+    }
+
+    /// Score `record` against each candidate; those that are not a new person, best first.
+    fn ranked<'a>(&self, record: &Prepared, candidates: impl Iterator<Item = (i64, &'a Prepared)>) -> Vec<Scored> {
+        let mut out: Vec<Scored> = candidates
+            .filter_map(|(person_id, other)| {
+                let (score, decision) = self.score(record, other);
                 (decision != Decision::NewPerson).then_some(Scored {
                     person_id,
                     score,
@@ -165,7 +195,7 @@ impl Matcher {
                 .then(b.score.probability.total_cmp(&a.score.probability))
                 .then(a.person_id.cmp(&b.person_id))
         });
-        Ok(out)
+        out
     }
 }
 

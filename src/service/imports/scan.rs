@@ -24,7 +24,7 @@ use crate::import_core::{
     clean_row, csv_rows_from_path, xlsx_rows, CleanRow, DateOrder, FileError, RawRow, RowOptions, RowOutcome,
 };
 use crate::matching::{blocking_keys, Decision, MatchRecord, Prepared};
-use crate::service::identity::matcher::Matcher;
+use crate::service::identity::matcher::{Matcher, Scored};
 
 /// Rows written per transaction.
 pub const CHUNK: usize = 1_000;
@@ -134,6 +134,37 @@ impl Local {
     }
 }
 
+/// The best match among the people held for each row of a chunk that may need one (not one the
+/// department already holds under its external id or its content), found for the whole chunk
+/// at once: the row's prepared record and its best match, by row number.
+fn matches_of_chunk(
+    conn: &mut DbConn,
+    matcher: &Matcher,
+    held: &Held,
+    rows: &[CleanRow],
+) -> AppResult<HashMap<u64, (Prepared, Option<Scored>)>> {
+    let known = |r: &CleanRow| {
+        let by_id = r
+            .external_id
+            .as_ref()
+            .and_then(|e| held.by_external.get(e))
+            .is_some_and(|(p, _)| p.is_some());
+        by_id || held.by_hash.get(&r.content_hash).is_some_and(Option::is_some)
+    };
+    let todo: Vec<(u64, Prepared)> = rows
+        .iter()
+        .filter(|r| !known(r))
+        .map(|r| (r.number, Prepared::from_record(&record_of(r))))
+        .collect();
+    let records: Vec<&Prepared> = todo.iter().map(|(_, p)| p).collect();
+    let found = matcher.matches_many(conn, &records)?;
+    Ok(todo
+        .into_iter()
+        .zip(found)
+        .map(|((n, p), m)| (n, (p, m.into_iter().next())))
+        .collect())
+}
+
 /// What this department already holds for the rows of a chunk: by external id and by content.
 struct Held {
     by_external: HashMap<String, (Option<i64>, String)>,
@@ -184,6 +215,7 @@ fn predict(
     local: &mut Local,
     held: &Held,
     r: &CleanRow,
+    found: Option<(Prepared, Option<Scored>)>,
 ) -> AppResult<Prediction> {
     let row = i64::try_from(r.number).unwrap_or(i64::MAX);
     let mut p = Prediction {
@@ -232,9 +264,15 @@ fn predict(
     p.outcome = "create";
     p.person_id = None;
     p.score = None;
-    let prepared = Prepared::from_record(&record_of(r));
+    let (prepared, best) = match found {
+        Some(found) => found,
+        None => {
+            let prepared = Prepared::from_record(&record_of(r));
+            let best = matcher.matches(conn, &prepared, &[])?.into_iter().next();
+            (prepared, best)
+        }
+    };
     let keys = blocking_keys(&prepared);
-    let best = matcher.matches(conn, &prepared, &[])?.into_iter().next();
     if let Some(m) = &best {
         if m.decision == Decision::Link {
             p.outcome = "link";
@@ -340,6 +378,7 @@ pub fn run(conn: &mut DbConn, batch_id: i64, settings: &MatchingSettings) -> App
             })
             .collect();
         let held = held(conn, &b, &clean)?;
+        let mut found = matches_of_chunk(conn, &matcher, &held, &clean)?;
         let mut preds = Vec::with_capacity(cleaned.len());
         for o in cleaned {
             let p = match o {
@@ -357,7 +396,8 @@ pub fn run(conn: &mut DbConn, batch_id: i64, settings: &MatchingSettings) -> App
                     problems: problems_json(&errors),
                 },
                 RowOutcome::Clean(r) => {
-                    let p = predict(conn, &matcher, &mut local, &held, &r)?;
+                    let pre = found.remove(&r.number);
+                    let p = predict(conn, &matcher, &mut local, &held, &r, pre)?;
                     if !r.warnings.is_empty() {
                         *counts.entry("warnings".into()).or_insert(0) += 1;
                     }
