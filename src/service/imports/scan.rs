@@ -90,13 +90,105 @@ pub struct Prediction {
     pub problems: String,
 }
 
-/// Rows of this file that will become new people, for finding in-file duplicates.
+/// A match record in one allocation: each text as a little-endian `u16` length and its bytes
+/// (`u16::MAX` for none), the lists as a count and their texts, the date as its day number.
+struct Packed(Box<[u8]>);
+
+impl Packed {
+    fn pack(r: &MatchRecord) -> Packed {
+        fn text(out: &mut Vec<u8>, v: Option<&str>) {
+            match v {
+                // Longer than any cleaned field; cut at a character boundary all the same.
+                Some(v) => {
+                    let mut end = v.len().min(usize::from(u16::MAX - 1));
+                    while !v.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    out.extend_from_slice(&(end as u16).to_le_bytes());
+                    out.extend_from_slice(&v.as_bytes()[..end]);
+                }
+                None => out.extend_from_slice(&u16::MAX.to_le_bytes()),
+            }
+        }
+        let mut out = Vec::with_capacity(96);
+        for v in [&r.given, &r.family, &r.postcode, &r.address_line, &r.organisation] {
+            text(&mut out, v.as_deref());
+        }
+        for list in [&r.emails, &r.phones] {
+            out.push(u8::try_from(list.len().min(255)).unwrap_or(255));
+            for v in list.iter().take(255) {
+                text(&mut out, Some(v));
+            }
+        }
+        let day = r.dob.map_or(i32::MIN, |d| chrono::Datelike::num_days_from_ce(&d));
+        out.extend_from_slice(&day.to_le_bytes());
+        Packed(out.into_boxed_slice())
+    }
+
+    fn unpack(&self) -> MatchRecord {
+        let mut c = Cursor { b: &self.0, at: 0 };
+        let given = c.text();
+        let family = c.text();
+        let postcode = c.text();
+        let address_line = c.text();
+        let organisation = c.text();
+        let emails = c.list();
+        let phones = c.list();
+        let day = i32::from_le_bytes(c.take(4).try_into().unwrap_or(i32::MIN.to_le_bytes()));
+        MatchRecord {
+            given,
+            family,
+            dob: chrono::NaiveDate::from_num_days_from_ce_opt(day),
+            emails,
+            phones,
+            postcode,
+            address_line,
+            organisation,
+        }
+    }
+}
+
+/// Reads a [`Packed`] record.
+struct Cursor<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> &'a [u8] {
+        let s = self.b.get(self.at..self.at + n).unwrap_or(&[]);
+        self.at += n;
+        s
+    }
+
+    fn text(&mut self) -> Option<String> {
+        let len = u16::from_le_bytes(self.take(2).try_into().unwrap_or([255, 255]));
+        (len != u16::MAX).then(|| String::from_utf8_lossy(self.take(usize::from(len))).into_owned())
+    }
+
+    fn list(&mut self) -> Vec<String> {
+        let n = self.take(1).first().copied().unwrap_or(0);
+        (0..n).filter_map(|_| self.text()).collect()
+    }
+}
+
+/// No further link in a key's chain.
+const END: u32 = u32::MAX;
+
+/// Rows of this file that will become new people, for finding in-file duplicates. A large file
+/// keeps most of its rows here, so it is kept compact: each key is a 64-bit hash with a chain of
+/// at most [`LOCAL_PER_KEY`] rows (the only ones ever compared), contents by a 64-bit hash.
 #[derive(Default)]
 struct Local {
-    by_key: HashMap<u64, Vec<u32>>,
-    rows: Vec<(i64, Prepared)>,
+    /// Key hash → its chain in `links`: first link, last link, length.
+    by_key: HashMap<u64, [u32; 3]>,
+    /// (index into `rows`, next link or [`END`]).
+    links: Vec<(u32, u32)>,
+    /// Row number and match record, packed (prepared again when a key brings it up).
+    rows: Vec<(i64, Packed)>,
     by_external: HashMap<String, i64>,
-    by_hash: HashMap<String, i64>,
+    /// Content hash (the row's 64-bit hash, see [`content_hash_bits`]) → first row.
+    by_hash: HashMap<u64, i64>,
 }
 
 fn key_hash(k: &str) -> u64 {
@@ -105,32 +197,54 @@ fn key_hash(k: &str) -> u64 {
     h.finish()
 }
 
+/// A content hash as its 64 bits (it is 16 hex digits; anything else is hashed).
+fn content_hash_bits(hash: &str) -> u64 {
+    u64::from_str_radix(hash, 16).unwrap_or_else(|_| key_hash(hash))
+}
+
 impl Local {
+    /// The rows listed under a key, oldest first.
+    fn chain(&self, key: u64) -> impl Iterator<Item = u32> + '_ {
+        let mut at = self.by_key.get(&key).map_or(END, |c| c[0]);
+        std::iter::from_fn(move || {
+            let (row, next) = *self.links.get(at as usize)?;
+            at = next;
+            Some(row)
+        })
+    }
+
     /// The best earlier row (of the people this file creates) matching `p`.
     fn best(&self, matcher: &Matcher, p: &Prepared, keys: &[String]) -> Option<(i64, f64, Decision)> {
-        let mut seen: Vec<u32> = Vec::new();
-        for k in keys {
-            if let Some(list) = self.by_key.get(&key_hash(k)) {
-                seen.extend(list.iter().take(LOCAL_PER_KEY));
-            }
-        }
+        let mut seen: Vec<u32> = keys.iter().flat_map(|k| self.chain(key_hash(k))).collect();
         seen.sort_unstable();
         seen.dedup();
         seen.into_iter()
             .filter_map(|i| {
                 let (row, other) = &self.rows[i as usize];
-                let (s, d) = matcher.score(p, other);
+                let (s, d) = matcher.score(p, &Prepared::from_record(&other.unpack()));
                 (d != Decision::NewPerson).then_some((*row, s.probability, d))
             })
             .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
     }
 
-    fn add(&mut self, row: i64, p: Prepared, keys: &[String]) {
+    fn add(&mut self, row: i64, r: &MatchRecord, keys: &[String]) {
         let idx = self.rows.len() as u32;
         for k in keys {
-            self.by_key.entry(key_hash(k)).or_default().push(idx);
+            let link = self.links.len() as u32;
+            match self.by_key.get_mut(&key_hash(k)) {
+                Some(c) if c[2] as usize >= LOCAL_PER_KEY => continue,
+                Some(c) => {
+                    self.links[c[1] as usize].1 = link;
+                    c[1] = link;
+                    c[2] += 1;
+                }
+                None => {
+                    self.by_key.insert(key_hash(k), [link, link, 1]);
+                }
+            }
+            self.links.push((idx, END));
         }
-        self.rows.push((row, p));
+        self.rows.push((row, Packed::pack(r)));
     }
 }
 
@@ -234,7 +348,7 @@ fn predict(
         p.score = Some(1.0);
         return Ok(p);
     }
-    if let Some(first) = local.by_hash.get(&r.content_hash) {
+    if let Some(first) = local.by_hash.get(&content_hash_bits(&r.content_hash)) {
         p.outcome = "duplicate";
         p.duplicate_of = Some(*first);
         p.score = Some(1.0);
@@ -243,7 +357,7 @@ fn predict(
     if let Some(e) = &r.external_id {
         local.by_external.insert(e.clone(), row);
     }
-    local.by_hash.insert(r.content_hash.clone(), row);
+    local.by_hash.insert(content_hash_bits(&r.content_hash), row);
     // Already held from this department.
     if let Some((person, hash)) = r.external_id.as_ref().and_then(|e| held.by_external.get(e)) {
         p.outcome = if *hash == r.content_hash { "unchanged" } else { "link" };
@@ -301,7 +415,7 @@ fn predict(
         p.duplicate_of = None;
         p.score = Some(m.score.probability);
     }
-    local.add(row, prepared, &keys);
+    local.add(row, &record_of(r), &keys);
     Ok(p)
 }
 
@@ -422,4 +536,48 @@ pub fn run(conn: &mut DbConn, batch_id: i64, settings: &MatchingSettings) -> App
         ))
         .execute(conn)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_keys_chain_lists_its_first_rows_oldest_first_and_stops_at_the_cap() {
+        let mut local = Local::default();
+        let keys = |k: &str| vec![k.to_string(), "shared".to_string()];
+        for row in 0..(LOCAL_PER_KEY as i64 + 10) {
+            let own = format!("own{row}");
+            local.add(row + 2, &MatchRecord::default(), &keys(&own));
+        }
+        let shared: Vec<u32> = local.chain(key_hash("shared")).collect();
+        assert_eq!(shared, (0..LOCAL_PER_KEY as u32).collect::<Vec<_>>());
+        assert_eq!(local.chain(key_hash("own7")).collect::<Vec<_>>(), vec![7]);
+        assert_eq!(local.chain(key_hash("absent")).count(), 0);
+        assert_eq!(local.rows.len(), LOCAL_PER_KEY + 10);
+    }
+
+    #[test]
+    fn a_packed_record_unpacks_to_itself() {
+        let full = MatchRecord {
+            given: Some("Zoë".into()),
+            family: Some("O'Brien-Smith".into()),
+            dob: chrono::NaiveDate::from_ymd_opt(1970, 3, 2),
+            emails: vec!["zoe@example.org".into(), "z.ob@example.com".into()],
+            phones: vec!["+447700900123".into()],
+            postcode: Some("EC2V 7HH".into()),
+            address_line: Some("Flat 2, 10 High St".into()),
+            organisation: Some(String::new()),
+        };
+        for r in [full, MatchRecord::default()] {
+            assert_eq!(Packed::pack(&r).unpack(), r);
+        }
+    }
+
+    #[test]
+    fn a_content_hash_keeps_its_64_bits() {
+        assert_eq!(content_hash_bits("00000000000000ff"), 255);
+        assert_eq!(content_hash_bits("ffffffffffffffff"), u64::MAX);
+        assert_eq!(content_hash_bits("not hex"), key_hash("not hex"));
+    }
 }
