@@ -177,16 +177,18 @@ const END: u32 = u32::MAX;
 
 /// Rows of this file that will become new people, for finding in-file duplicates. A large file
 /// keeps most of its rows here, so it is kept compact: each key is a 64-bit hash with a chain of
-/// at most [`LOCAL_PER_KEY`] rows (the only ones ever compared), contents by a 64-bit hash.
+/// at most [`LOCAL_PER_KEY`] rows (the first ones, the only ones ever compared), external ids
+/// and contents by their hashes.
 #[derive(Default)]
 struct Local {
-    /// Key hash → its chain in `links`: first link, last link, length.
-    by_key: HashMap<u64, [u32; 3]>,
-    /// (index into `rows`, next link or [`END`]).
+    /// Key hash → the newest link of its chain in `links`.
+    by_key: HashMap<u64, u32>,
+    /// (index into `rows`, the next older link or [`END`]).
     links: Vec<(u32, u32)>,
     /// Row number and match record, packed (prepared again when a key brings it up).
     rows: Vec<(i64, Packed)>,
-    by_external: HashMap<String, i64>,
+    /// External id (its 128-bit hash, see [`wide_hash`]) → first row.
+    by_external: HashMap<u128, i64>,
     /// Content hash (the row's 64-bit hash, see [`content_hash_bits`]) → first row.
     by_hash: HashMap<u64, i64>,
 }
@@ -197,15 +199,28 @@ fn key_hash(k: &str) -> u64 {
     h.finish()
 }
 
+/// 128 bits of hash: two keyed hashes of the text (a collision among a million ids has odds of
+/// about 1 in 10^27).
+fn wide_hash(s: &str) -> u128 {
+    let mut a = DefaultHasher::new();
+    (0u8, s).hash(&mut a);
+    let mut b = DefaultHasher::new();
+    (1u8, s).hash(&mut b);
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
+
 /// A content hash as its 64 bits (it is 16 hex digits; anything else is hashed).
 fn content_hash_bits(hash: &str) -> u64 {
     u64::from_str_radix(hash, 16).unwrap_or_else(|_| key_hash(hash))
 }
 
 impl Local {
-    /// The rows listed under a key, oldest first.
+    /// The rows listed under a key, newest first.
     fn chain(&self, key: u64) -> impl Iterator<Item = u32> + '_ {
-        let mut at = self.by_key.get(&key).map_or(END, |c| c[0]);
+        self.chain_from(self.by_key.get(&key).copied().unwrap_or(END))
+    }
+
+    fn chain_from(&self, mut at: u32) -> impl Iterator<Item = u32> + '_ {
         std::iter::from_fn(move || {
             let (row, next) = *self.links.get(at as usize)?;
             at = next;
@@ -230,19 +245,14 @@ impl Local {
     fn add(&mut self, row: i64, r: &MatchRecord, keys: &[String]) {
         let idx = self.rows.len() as u32;
         for k in keys {
-            let link = self.links.len() as u32;
-            match self.by_key.get_mut(&key_hash(k)) {
-                Some(c) if c[2] as usize >= LOCAL_PER_KEY => continue,
-                Some(c) => {
-                    self.links[c[1] as usize].1 = link;
-                    c[1] = link;
-                    c[2] += 1;
-                }
-                None => {
-                    self.by_key.insert(key_hash(k), [link, link, 1]);
-                }
+            let key = key_hash(k);
+            let head = self.by_key.get(&key).copied().unwrap_or(END);
+            if self.chain_from(head).count() >= LOCAL_PER_KEY {
+                continue;
             }
-            self.links.push((idx, END));
+            let link = self.links.len() as u32;
+            self.links.push((idx, head));
+            self.by_key.insert(key, link);
         }
         self.rows.push((row, Packed::pack(r)));
     }
@@ -342,7 +352,11 @@ fn predict(
         problems: problems_json(&r.warnings),
     };
     // The same record twice in the file.
-    if let Some(first) = r.external_id.as_ref().and_then(|e| local.by_external.get(e)) {
+    if let Some(first) = r
+        .external_id
+        .as_ref()
+        .and_then(|e| local.by_external.get(&wide_hash(e)))
+    {
         p.outcome = "duplicate";
         p.duplicate_of = Some(*first);
         p.score = Some(1.0);
@@ -355,7 +369,7 @@ fn predict(
         return Ok(p);
     }
     if let Some(e) = &r.external_id {
-        local.by_external.insert(e.clone(), row);
+        local.by_external.insert(wide_hash(e), row);
     }
     local.by_hash.insert(content_hash_bits(&r.content_hash), row);
     // Already held from this department.
@@ -543,14 +557,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_keys_chain_lists_its_first_rows_oldest_first_and_stops_at_the_cap() {
+    fn a_keys_chain_lists_its_first_rows_and_stops_at_the_cap() {
         let mut local = Local::default();
         let keys = |k: &str| vec![k.to_string(), "shared".to_string()];
         for row in 0..(LOCAL_PER_KEY as i64 + 10) {
             let own = format!("own{row}");
             local.add(row + 2, &MatchRecord::default(), &keys(&own));
         }
-        let shared: Vec<u32> = local.chain(key_hash("shared")).collect();
+        let mut shared: Vec<u32> = local.chain(key_hash("shared")).collect();
+        shared.sort_unstable();
         assert_eq!(shared, (0..LOCAL_PER_KEY as u32).collect::<Vec<_>>());
         assert_eq!(local.chain(key_hash("own7")).collect::<Vec<_>>(), vec![7]);
         assert_eq!(local.chain(key_hash("absent")).count(), 0);
