@@ -56,30 +56,14 @@ fn parse_args() -> Result<Options, String> {
         seed: 1,
         keep: false,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) => (n.to_string(), Some(v.to_string())),
-            None => (arg.clone(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or(format!("{name} needs a value"))
-        };
-        let number = |v: String| {
-            v.replace('_', "")
-                .parse::<u64>()
-                .map_err(|_| format!("{name}: not a number"))
-        };
+    let mut args = common::Args::from_env();
+    while let Some(name) = args.next_name() {
         match name.as_str() {
-            "--bench" => {}
-            "--people" => o.people = number(value()?)?,
-            "--workers" => o.workers = number(value()?)? as usize,
-            "--threads" => o.threads = number(value()?)? as usize,
-            "--seed" => o.seed = number(value()?)?,
-            "--database-url" => o.database_url = Some(value()?),
+            "--people" => o.people = args.number()?,
+            "--workers" => o.workers = args.number()? as usize,
+            "--threads" => o.threads = args.number()? as usize,
+            "--seed" => o.seed = args.number()?,
+            "--database-url" => o.database_url = Some(args.value()?),
             "--keep" => o.keep = true,
             other => return Err(format!("unknown option {other}")),
         }

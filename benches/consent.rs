@@ -23,6 +23,9 @@ use lighthouse::db::pool::{self, DbUrl, SqliteOptions};
 use lighthouse::db::{self as ldb, DbConn};
 use lighthouse::service::consent;
 
+#[allow(dead_code)] // each benchmark uses its own part of it
+mod common;
+
 const TARGET_SECS: f64 = 2.0;
 const PURPOSE: &str = "bench_newsletter";
 
@@ -40,28 +43,12 @@ fn parse_args() -> Result<Options, String> {
         runs: 5,
         reuse: false,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) => (n.to_string(), Some(v.to_string())),
-            None => (arg.clone(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or(format!("{name} needs a value"))
-        };
+    let mut args = common::Args::from_env();
+    while let Some(name) = args.next_name() {
         match name.as_str() {
-            "--bench" => {}
-            "--people" => {
-                o.people = value()?
-                    .replace('_', "")
-                    .parse()
-                    .map_err(|_| "--people: not a number".to_string())?
-            }
-            "--runs" => o.runs = value()?.parse().map_err(|_| "--runs: not a number".to_string())?,
-            "--database-url" => o.database_url = Some(value()?),
+            "--people" => o.people = args.number()?,
+            "--runs" => o.runs = args.number()? as usize,
+            "--database-url" => o.database_url = Some(args.value()?),
             "--reuse" => o.reuse = true,
             other => return Err(format!("unknown option {other}")),
         }

@@ -82,33 +82,14 @@ fn parse_args() -> Result<Options, String> {
         keep: false,
         reuse: false,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) => (n.to_string(), Some(v.to_string())),
-            None => (arg.clone(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or(format!("{name} needs a value"))
-        };
-        let num = |v: String| {
-            v.replace('_', "")
-                .parse::<u64>()
-                .map_err(|_| format!("{name}: not a number: {v}"))
-        };
+    let mut args = common::Args::from_env();
+    while let Some(name) = args.next_name() {
         match name.as_str() {
-            "--bench" => {} // added by `cargo bench`
-            "--people" => o.people = num(value()?)?,
-            "--rows" => o.rows = num(value()?)?,
-            "--overlap" => {
-                let v = value()?;
-                o.overlap = v.parse().map_err(|_| format!("--overlap: not a number: {v}"))?;
-            }
-            "--database-url" => o.database_url = Some(value()?),
-            "--seed" => o.seed = num(value()?)?,
+            "--people" => o.people = args.number()?,
+            "--rows" => o.rows = args.number()?,
+            "--overlap" => o.overlap = args.decimal()?,
+            "--database-url" => o.database_url = Some(args.value()?),
+            "--seed" => o.seed = args.number()?,
             "--keep" => o.keep = true,
             "--reuse" => o.reuse = true,
             other => return Err(format!("unknown argument {other} (see the top of benches/imports.rs)")),

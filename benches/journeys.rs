@@ -96,37 +96,21 @@ fn parse_args() -> Result<Options, String> {
         runs: 3,
         warmup: 2,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) => (n.to_string(), Some(v.to_string())),
-            None => (arg.clone(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or(format!("{name} needs a value"))
-        };
-        let num = |v: String| {
-            v.replace(['_', ','], "")
-                .parse::<u64>()
-                .map_err(|_| format!("{name}: not a number: {v}"))
-        };
+    let mut args = common::Args::from_env();
+    while let Some(name) = args.next_name() {
         match name.as_str() {
-            "--bench" => {} // added by `cargo bench`
-            "--people" => o.people = num(value()?)?,
-            "--events" => o.events = num(value()?)?,
-            "--database-url" => o.database_url = Some(value()?),
-            "--years" => o.years = num(value()?)?.clamp(1, 10),
-            "--seed" => o.seed = num(value()?)?,
+            "--people" => o.people = args.number()?,
+            "--events" => o.events = args.number()?,
+            "--database-url" => o.database_url = Some(args.value()?),
+            "--years" => o.years = args.number()?.clamp(1, 10),
+            "--seed" => o.seed = args.number()?,
             "--keep" => o.keep = true,
             "--reuse" => o.reuse = true,
-            "--log-events" => o.log_events = num(value()?)?,
-            "--clients" => o.clients = num(value()?)?.clamp(1, 1024) as usize,
-            "--seconds" => o.seconds = num(value()?)?.max(1),
-            "--runs" => o.runs = num(value()?)?.clamp(1, 100) as usize,
-            "--warmup" => o.warmup = num(value()?)?,
+            "--log-events" => o.log_events = args.number()?,
+            "--clients" => o.clients = args.number()?.clamp(1, 1024) as usize,
+            "--seconds" => o.seconds = args.number()?.max(1),
+            "--runs" => o.runs = args.number()?.clamp(1, 100) as usize,
+            "--warmup" => o.warmup = args.number()?,
             other => return Err(format!("unknown argument {other} (see the top of benches/journeys.rs)")),
         }
     }

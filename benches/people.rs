@@ -54,33 +54,17 @@ fn parse_args() -> Result<Options, String> {
         keep: false,
         reuse: false,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) => (n.to_string(), Some(v.to_string())),
-            None => (arg.clone(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or(format!("{name} needs a value"))
-        };
-        let num = |v: String| {
-            v.replace('_', "")
-                .parse::<u64>()
-                .map_err(|_| format!("{name}: not a number: {v}"))
-        };
+    let mut args = common::Args::from_env();
+    while let Some(name) = args.next_name() {
         match name.as_str() {
-            "--bench" => {} // added by `cargo bench`
-            "--people" => o.people = num(value()?)?,
-            "--database-url" => o.database_url = Some(value()?),
-            "--clients" => o.clients = num(value()?)?.clamp(1, 1024) as usize,
-            "--light-clients" => o.light_clients = num(value()?)?.min(1024) as usize,
-            "--seconds" => o.seconds = num(value()?)?.max(1),
-            "--search-seconds" => o.search_seconds = num(value()?)?.max(1),
-            "--warmup" => o.warmup = num(value()?)?,
-            "--seed" => o.seed = num(value()?)?,
+            "--people" => o.people = args.number()?,
+            "--database-url" => o.database_url = Some(args.value()?),
+            "--clients" => o.clients = args.number()?.clamp(1, 1024) as usize,
+            "--light-clients" => o.light_clients = args.number()?.min(1024) as usize,
+            "--seconds" => o.seconds = args.number()?.max(1),
+            "--search-seconds" => o.search_seconds = args.number()?.max(1),
+            "--warmup" => o.warmup = args.number()?,
+            "--seed" => o.seed = args.number()?,
             "--keep" => o.keep = true,
             "--reuse" => o.reuse = true,
             other => return Err(format!("unknown argument {other} (see the top of benches/people.rs)")),

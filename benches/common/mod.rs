@@ -1,6 +1,7 @@
 //! What the HTTP benchmarks share: a scratch database, the `lighthouse` binary and its server
 //! (always stopped), a tiny keep-alive HTTP/1.1 client over `std::net`, and closed-loop load
-//! phases with latency percentiles. Included by `people.rs` and `journeys.rs` with `mod common;`.
+//! phases with latency percentiles, and the command-line reader. Included by every benchmark but
+//! `matching.rs` with `mod common;`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -477,4 +478,61 @@ pub fn scramble(n: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// A benchmark's command line: `--name value` or `--name=value`; `--bench`, which `cargo bench`
+/// adds, is skipped.
+pub struct Args {
+    rest: std::vec::IntoIter<String>,
+    name: String,
+    inline: Option<String>,
+}
+
+impl Args {
+    /// The process's arguments.
+    pub fn from_env() -> Args {
+        Args {
+            rest: std::env::args().skip(1).collect::<Vec<_>>().into_iter(),
+            name: String::new(),
+            inline: None,
+        }
+    }
+
+    /// The next option's name (`--people`), or `None` at the end.
+    pub fn next_name(&mut self) -> Option<String> {
+        loop {
+            let arg = self.rest.next()?;
+            let (name, inline) = match arg.split_once('=') {
+                Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                None => (arg, None),
+            };
+            if name != "--bench" {
+                self.name = name.clone();
+                self.inline = inline;
+                return Some(name);
+            }
+        }
+    }
+
+    /// The current option's value.
+    pub fn value(&mut self) -> Result<String, String> {
+        self.inline
+            .take()
+            .or_else(|| self.rest.next())
+            .ok_or(format!("{} needs a value", self.name))
+    }
+
+    /// The current option's value as a whole number (`1_000_000` and `1,000,000` are accepted).
+    pub fn number(&mut self) -> Result<u64, String> {
+        let v = self.value()?;
+        v.replace(['_', ','], "")
+            .parse()
+            .map_err(|_| format!("{}: not a number: {v}", self.name))
+    }
+
+    /// The current option's value as a decimal number.
+    pub fn decimal(&mut self) -> Result<f64, String> {
+        let v = self.value()?;
+        v.parse().map_err(|_| format!("{}: not a number: {v}", self.name))
+    }
 }
