@@ -157,6 +157,10 @@ pub struct ServerSettings {
     pub bind: String,
     /// Worker threads (0 = cores).
     pub workers: usize,
+    /// Threads per worker that run requests' database work (0 = chosen for the backend; see
+    /// `blocking_threads` in `src/main.rs`).
+    #[serde(default)]
+    pub blocking_threads: usize,
     /// Largest JSON body.
     pub json_limit_bytes: usize,
     /// Public base URL.

@@ -83,6 +83,10 @@ pub fn build_state(settings: Settings, pool: db::DbPool) -> Result<(AppState, Au
         sessions,
         pool,
         hasher: Arc::new(HashLimiter::new(settings.auth.max_concurrent_hashes)),
+        hashing: Arc::new(state::SlowPool::new(
+            "password-hashing",
+            HashLimiter::threads(settings.auth.max_concurrent_hashes),
+        )),
         settings: Arc::new(settings),
         clock: Clock::default(),
         audit,

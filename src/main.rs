@@ -485,11 +485,35 @@ fn prompt_password() -> Result<String, String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
+/// Threads per HTTP worker for database work. Every request's database work runs on its
+/// worker's blocking pool; a thread more than the machine can keep busy only adds context
+/// switches (each thread beyond the pool's connections sleeps on the pool and is woken again),
+/// and queued work waits in the worker's queue for the next thread that finishes instead. SQLite
+/// work is all CPU: two threads per core. PostgreSQL work waits on the network: the pool's
+/// connections, shared among the workers. At least two per worker, so that one long statement
+/// (or a write waiting for SQLite's lock) does not hold up a worker's every request.
+fn blocking_threads(settings: &Settings) -> usize {
+    if settings.server.blocking_threads > 0 {
+        return settings.server.blocking_threads;
+    }
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let workers = match settings.server.workers {
+        0 => cores,
+        n => n,
+    };
+    let total = match lighthouse::db::DbUrl::parse(&settings.database.url) {
+        Ok(lighthouse::db::DbUrl::Postgres(_)) => settings.database.pool_size as usize,
+        _ => 2 * cores,
+    };
+    (total / workers).max(2)
+}
+
 fn serve(mut settings: Settings, pool: lighthouse::db::DbPool) -> Result<(), String> {
     let senders = u32::try_from(settings.campaigns.workers).unwrap_or(u32::MAX);
     settings.campaigns.smtp_pool_size = settings.campaigns.smtp_pool_size.max(senders);
     let bind = settings.server.bind.clone();
     let workers = settings.server.workers;
+    let blocking = blocking_threads(&settings);
     let (state, writer) = lighthouse::build_state(settings, pool)?;
     lighthouse::service::imports::runner::Worker {
         pool: state.pool.clone(),
@@ -508,7 +532,8 @@ fn serve(mut settings: Settings, pool: lighthouse::db::DbPool) -> Result<(), Str
         if workers > 0 {
             server = server.workers(workers);
         }
-        tracing::info!(%bind, "listening");
+        server = server.worker_max_blocking_threads(blocking);
+        tracing::info!(%bind, blocking, "listening");
         let outcome = server
             .bind(&bind)
             .map_err(|e| format!("cannot listen on {bind}: {e}"))?

@@ -400,6 +400,40 @@ async fn a_page_of_results_is_one_audit_event_naming_everyone_it_showed() {
     assert!(conn
         .batch_execute("UPDATE audit_event_targets SET target_id = 'x'")
         .is_err());
+    // The index by target is kept in stretches of 16,384 events: a person's trail finds pages
+    // in every stretch, not only the first or the last.
+    for event in [40_000, 100_000] {
+        conn.batch_execute(&format!(
+            "INSERT INTO audit_events (id, occurred_at, actor, action, target_kind, outcome) \
+             VALUES ({event}, '2026-01-01 00:00:00', 'system', 'person.search_read', 'person', 'success'); \
+             INSERT INTO audit_event_targets (event_id, target_id) VALUES ({event}, '{}')",
+            ids[0]
+        ))
+        .unwrap();
+    }
+    drop(conn);
+    let trail = |id: String| {
+        let app = &app;
+        let token = admin.token.clone();
+        async move {
+            let r = app
+                .get(
+                    &format!("/api/v1/audit?target_id={id}&action=person.search_read"),
+                    &token,
+                )
+                .await;
+            r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    let first = trail(ids[0].clone()).await;
+    assert_eq!(&first[..2], &[100_000, 40_000], "{first:?}");
+    assert_eq!(first.len(), 3, "{first:?}");
+    assert_eq!(trail(ids[1].clone()).await.len(), 1);
 }
 
 #[actix_web::test]

@@ -24,7 +24,7 @@ fn cookie(name: &'static str, value: String, http_only: bool, max_age: CookieDur
 pub async fn login(state: web::Data<AppState>, meta: RequestMeta, body: Json<LoginRequest>) -> AppResult<HttpResponse> {
     let s = state.clone();
     let resp = state
-        .db(move |c| auth::login(c, &s.hasher, &s.settings.auth, &meta, &body.0))
+        .db_hashing(move |c| auth::login(c, &s.hasher, &s.settings.auth, &meta, &body.0))
         .await?;
     let secs = (resp.expires_at - chrono::Utc::now()).num_seconds().max(0);
     let text = serde_json::to_string(&resp).map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
@@ -68,7 +68,7 @@ pub async fn change_password(
 ) -> AppResult<HttpResponse> {
     let s = state.clone();
     state
-        .db(move |c| auth::change_password(c, &s.hasher, &ctx.principal, &ctx.meta, &body.0))
+        .db_hashing(move |c| auth::change_password(c, &s.hasher, &ctx.principal, &ctx.meta, &body.0))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

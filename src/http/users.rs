@@ -53,7 +53,7 @@ pub async fn list(state: web::Data<AppState>, _ctx: Ctx, q: Query<PageQuery>) ->
 pub async fn create(state: web::Data<AppState>, ctx: Ctx, body: Json<NewUserRequest>) -> AppResult<HttpResponse> {
     let s = state.clone();
     let view = state
-        .db(move |c| users::create(c, &s.hasher, Some(&ctx), &ctx.meta, &body.0))
+        .db_hashing(move |c| users::create(c, &s.hasher, Some(&ctx), &ctx.meta, &body.0))
         .await?;
     super::json(201, &view)
 }

@@ -42,13 +42,18 @@ pub struct HashLimiter {
 }
 
 impl HashLimiter {
-    /// A limiter allowing `n` concurrent hashes (0 = number of CPUs).
-    pub fn new(n: usize) -> Self {
-        let n = if n == 0 {
+    /// How many hashes may run at once for a setting of `n` (0 = number of CPUs).
+    pub fn threads(n: usize) -> usize {
+        if n == 0 {
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
         } else {
             n
-        };
+        }
+    }
+
+    /// A limiter allowing `n` concurrent hashes (0 = number of CPUs).
+    pub fn new(n: usize) -> Self {
+        let n = Self::threads(n);
         HashLimiter {
             free: Mutex::new(n),
             cv: Condvar::new(),

@@ -23,11 +23,11 @@ fn where_clause(link: Link) -> Option<String> {
         Link::None => None,
         Link::PersonId(col) => Some(format!("{} = $1", quoted(col))),
         Link::TargetId(col) => Some(format!("{} = $1", quoted(col))),
-        Link::AuditEvent => Some(
+        Link::AuditEvent => Some(format!(
             "((\"target_kind\" = 'person' AND \"target_id\" = $1) OR (\"target_id\" IS NULL AND \"id\" IN \
-             (SELECT \"event_id\" FROM \"audit_event_targets\" WHERE \"target_id\" = $1)))"
-                .to_string(),
-        ),
+             (SELECT \"event_id\" FROM \"audit_event_targets\" WHERE \"target_id\" = $1 AND {})))",
+            crate::db::audit::EVERY_STRETCH
+        )),
         Link::EitherPersonId(a, b) => Some(format!("({} = $1 OR {} = $1)", quoted(a), quoted(b))),
     }
 }
