@@ -485,27 +485,26 @@ fn prompt_password() -> Result<String, String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
-/// Threads per HTTP worker for database work. Every request's database work runs on its
-/// worker's blocking pool; a thread more than the machine can keep busy only adds context
-/// switches (each thread beyond the pool's connections sleeps on the pool and is woken again),
-/// and queued work waits in the worker's queue for the next thread that finishes instead. SQLite
-/// work is all CPU: two threads per core. PostgreSQL work waits on the network: the pool's
-/// connections, shared among the workers. At least two per worker, so that one long statement
-/// (or a write waiting for SQLite's lock) does not hold up a worker's every request.
-fn blocking_threads(settings: &Settings) -> usize {
+/// Threads per HTTP worker for database work, when the service sets it. Every request's
+/// database work runs on its worker's blocking pool. SQLite work is all CPU, so a thread more than
+/// the machine can keep busy only adds context switches (most of them asleep on the connection
+/// pool and woken again), and queued work waits in the worker's queue for the next thread that
+/// finishes instead: two threads per core, at least two per worker, so that one long statement or
+/// a write waiting for SQLite's lock does not hold up a worker's every request. PostgreSQL work
+/// waits on the network, and measured faster with actix's own default (None).
+fn blocking_threads(settings: &Settings) -> Option<usize> {
     if settings.server.blocking_threads > 0 {
-        return settings.server.blocking_threads;
+        return Some(settings.server.blocking_threads);
+    }
+    if let Ok(lighthouse::db::DbUrl::Postgres(_)) = lighthouse::db::DbUrl::parse(&settings.database.url) {
+        return None;
     }
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let workers = match settings.server.workers {
         0 => cores,
         n => n,
     };
-    let total = match lighthouse::db::DbUrl::parse(&settings.database.url) {
-        Ok(lighthouse::db::DbUrl::Postgres(_)) => settings.database.pool_size as usize,
-        _ => 2 * cores,
-    };
-    (total / workers).max(2)
+    Some((2 * cores / workers).max(2))
 }
 
 fn serve(mut settings: Settings, pool: lighthouse::db::DbPool) -> Result<(), String> {
@@ -532,8 +531,10 @@ fn serve(mut settings: Settings, pool: lighthouse::db::DbPool) -> Result<(), Str
         if workers > 0 {
             server = server.workers(workers);
         }
-        server = server.worker_max_blocking_threads(blocking);
-        tracing::info!(%bind, blocking, "listening");
+        if let Some(n) = blocking {
+            server = server.worker_max_blocking_threads(n);
+        }
+        tracing::info!(%bind, blocking = ?blocking, "listening");
         let outcome = server
             .bind(&bind)
             .map_err(|e| format!("cannot listen on {bind}: {e}"))?
