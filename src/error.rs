@@ -157,7 +157,7 @@ impl AppError {
             AppError::NotFound => "Nothing was found at this address.".into(),
             AppError::Merged(id) => format!("This person was merged into {id}."),
             AppError::MethodNotAllowed => "This address does not accept this method.".into(),
-            AppError::Unavailable(_) => "The service cannot reach its database; try again shortly.".into(),
+            AppError::Unavailable(_) => "The database is busy or cannot be reached; try again shortly.".into(),
             AppError::Internal(_) => "Something went wrong on our side; quote the request id if you report it.".into(),
         }
     }
@@ -258,6 +258,9 @@ impl ResponseError for AppError {
         if let AppError::TooManyRequests(_) = self {
             resp.insert_header(("Retry-After", "60"));
         }
+        if let AppError::Unavailable(_) = self {
+            resp.insert_header(("Retry-After", "1"));
+        }
         resp.body(serde_json::to_string(&problem).unwrap_or_default())
     }
 }
@@ -266,6 +269,7 @@ impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => AppError::NotFound,
+            other if is_busy(&other) => AppError::Unavailable(format!("database: {other}")),
             other => AppError::Internal(format!("database: {other}")),
         }
     }
@@ -280,6 +284,21 @@ impl From<r2d2::Error> for AppError {
 impl From<actix_web::error::BlockingError> for AppError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         AppError::Internal(format!("blocking task: {e}"))
+    }
+}
+
+/// True when a database error says the database is busy: SQLite could not take a lock within
+/// `database.busy_timeout_ms` (another connection held the write lock that long). That is a
+/// moment's congestion, not a fault: the request can be sent again.
+pub fn is_busy(e: &diesel::result::Error) -> bool {
+    match e {
+        diesel::result::Error::DatabaseError(_, info) => {
+            let m = info.message();
+            m.starts_with("database is locked")
+                || m.starts_with("database table is locked")
+                || m.starts_with("database is busy")
+        }
+        _ => false,
     }
 }
 

@@ -418,3 +418,61 @@ async fn with_the_session_cache_on_sign_out_revocation_and_disabling_still_apply
     assert_eq!(r.status, 204, "{}", r.text);
     assert_eq!(app.get("/api/v1/auth/me", &admin.token).await.status, 401);
 }
+
+/// SQLite has one write lock for the whole database. While another connection holds it past the
+/// busy timeout, reads still answer (the session's activity, which is a write, is recorded by a
+/// later request) and writes get a 503 problem saying to try again, never a 500; nothing is
+/// half-written, and once the lock is free the same write goes through.
+#[actix_web::test]
+async fn a_busy_database_delays_bookkeeping_and_asks_writers_to_retry() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    if common::postgres_url().is_some() {
+        // PostgreSQL locks rows, not the database: there is no such wait to time out.
+        return;
+    }
+    let app = TestApp::with_settings(&[("LIGHTHOUSE__DATABASE__BUSY_TIMEOUT_MS", "200")]).await;
+    let admin = app.admin().await;
+    let person = app
+        .person(&admin.token, json!({"given_name": "Ada", "family_name": "Lovelace"}))
+        .await;
+    let url = format!("/api/v1/people/{}", person["id"].as_str().unwrap());
+    let path = app
+        .state
+        .settings
+        .database
+        .url
+        .trim_start_matches("sqlite://")
+        .to_string();
+    let mut holder = diesel::sqlite::SqliteConnection::establish(&path).expect("second connection");
+    // The session's last activity is now due to be recorded (it is touched once a minute).
+    app.state.clock.advance(Duration::minutes(2));
+    holder.batch_execute("BEGIN IMMEDIATE").expect("take the write lock");
+
+    let read = app.get(&url, &admin.token).await;
+    assert_eq!(read.status, 200, "a read answers while the lock is held: {}", read.text);
+    let write = app
+        .patch(&url, &admin.token, json!({"version": 1, "given_name": "Augusta"}))
+        .await;
+    assert_eq!(write.status, 503, "{}", write.text);
+    assert_eq!(write.body["type"], "urn:lighthouse:problem:unavailable");
+    assert_eq!(write.header("retry-after").as_deref(), Some("1"));
+    assert!(write
+        .header("content-type")
+        .unwrap_or_default()
+        .starts_with("application/problem+json"));
+
+    holder.batch_execute("COMMIT").expect("release the write lock");
+    let unchanged = app.get(&url, &admin.token).await;
+    assert_eq!(unchanged.body["given_name"], "Ada", "nothing half-written");
+    assert_eq!(unchanged.body["version"], 1);
+    let retried = app
+        .patch(&url, &admin.token, json!({"version": 1, "given_name": "Augusta"}))
+        .await;
+    assert_eq!(
+        retried.status, 200,
+        "the same write goes through once the lock is free: {}",
+        retried.text
+    );
+    assert_eq!(retried.body["version"], 2);
+}

@@ -199,12 +199,18 @@ fn write_batch(pool: &DbPool, buf: &mut Pending) {
     }
     // Retry a few times: losing audit events is worse than writing them late.
     for attempt in 0..5 {
+        let started = Instant::now();
         let result = pool
             .get()
             .map_err(|e| e.to_string())
             .and_then(|mut conn| db::write_tx(&mut conn, |c| buf.write(c)).map_err(|e| e.to_string()));
         match result {
             Ok(()) => {
+                // Other writers wait for this transaction (on SQLite up to the busy timeout).
+                let took = started.elapsed();
+                if took > Duration::from_secs(1) {
+                    tracing::warn!(rows = buf.rows, ms = took.as_millis() as u64, "slow audit write");
+                }
                 buf.clear();
                 return;
             }

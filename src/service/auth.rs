@@ -357,7 +357,15 @@ pub fn authenticate(
         return Err(expired());
     }
     if (now - session.last_seen_at).num_seconds() >= TOUCH_EVERY_SECS {
-        db::sessions::touch(conn, session.id, now)?;
+        // Bookkeeping for the idle timeout, not part of the request: when the database is busy
+        // (SQLite's write lock held past the busy timeout) the request goes on and a later one
+        // records the time; the idle limit is minutes, a touch is due every minute.
+        match db::sessions::touch(conn, session.id, now) {
+            Err(e) if crate::error::is_busy(&e) => {
+                tracing::warn!(error = %e, "session activity not recorded: the database is busy");
+            }
+            other => other?,
+        }
     }
     let valid_until = if session.kind == "session" {
         session
