@@ -32,6 +32,9 @@ pub struct AuditEvent {
     pub request_id: Option<String>,
     /// JSON detail without personal values (field names, counts, reasons).
     pub detail: Option<String>,
+    /// The public ids an event about several targets names (a page of results), as a sorted
+    /// JSON array; absent for an event about one target or none.
+    pub targets: Option<String>,
 }
 
 /// An audit event to write. An absent value is written as NULL (not left to the column default),
@@ -59,7 +62,14 @@ pub struct NewAuditEvent {
     pub request_id: Option<String>,
     /// JSON detail.
     pub detail: Option<String>,
+    /// Targets of an event about several, as a sorted JSON array (see [`insert_page`]).
+    pub targets: Option<String>,
 }
+
+/// Events per stretch: `audit_event_targets` is keyed by stretch (`event_id / STRETCH`) first, so
+/// a write of the audit buffer changes only the latest stretch's pages (see the migration
+/// `audit_targets_on_event`, which fixes the value for existing rows).
+pub const STRETCH: i64 = 1024;
 
 /// Write events: on PostgreSQL one multi-row statement per chunk (fewer round trips); on SQLite one
 /// prepared single-row statement run for each (parsing a 500-row statement every time cost more
@@ -81,22 +91,27 @@ pub fn insert_many(conn: &mut DbConn, events: &[NewAuditEvent]) -> QueryResult<u
     Ok(n)
 }
 
-/// Write one event that names several targets (a page of results): the event once, then one
-/// `audit_event_targets` row per target. Returns the event's id.
-pub fn insert_with_targets(conn: &mut DbConn, event: &NewAuditEvent, targets: &[String]) -> QueryResult<i64> {
+/// Write one event that names several targets (a page of results): the event, which carries the
+/// list (`targets`, a JSON array of public ids), then one `audit_event_targets` entry per target,
+/// the index by person. Returns the event's id.
+pub fn insert_page(conn: &mut DbConn, event: &NewAuditEvent) -> QueryResult<i64> {
+    let list = event.targets.as_deref().unwrap_or("[]");
     let id: i64 = diesel::insert_into(audit_events::table)
         .values(event)
         .returning(audit_events::id)
         .get_result(conn)?;
     match conn {
         DbConn::Pg(c) => {
+            let targets: Vec<String> =
+                serde_json::from_str(list).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
             for chunk in targets.chunks(500) {
                 let rows: Vec<_> = chunk
                     .iter()
                     .map(|t| {
                         (
-                            audit_event_targets::event_id.eq(id),
+                            audit_event_targets::stretch.eq(id / STRETCH),
                             audit_event_targets::target_id.eq(t),
+                            audit_event_targets::event_id.eq(id),
                         )
                     })
                     .collect();
@@ -107,68 +122,59 @@ pub fn insert_with_targets(conn: &mut DbConn, event: &NewAuditEvent, targets: &[
             }
         }
         DbConn::Sqlite(c) => {
-            // One statement for the whole list (a JSON array bound as one text), kept prepared:
-            // twenty separate inserts per page of results cost more than the rows themselves.
-            let query = SqliteTargets {
+            // One statement for the whole list (the event's JSON array bound as one text), kept
+            // prepared: twenty separate inserts per page of results cost more than the rows.
+            SqliteTargets {
+                stretch: id / STRETCH,
                 event_id: id,
-                targets: serde_json::Value::from(targets).to_string(),
-            };
-            query.execute(c)?;
+                list,
+            }
+            .execute(c)?;
         }
     }
     Ok(id)
 }
 
-/// `audit_event_targets` rows for one event from a JSON array of target ids, in one statement
+/// `audit_event_targets` entries for one event from a JSON array of target ids, in one statement
 /// whose text never changes (so each connection prepares it once).
 #[derive(Debug)]
-struct SqliteTargets {
+struct SqliteTargets<'a> {
+    stretch: i64,
     event_id: i64,
-    targets: String,
+    list: &'a str,
 }
 
-impl diesel::query_builder::QueryId for SqliteTargets {
-    type QueryId = SqliteTargets;
+impl diesel::query_builder::QueryId for SqliteTargets<'_> {
+    type QueryId = SqliteTargets<'static>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl<C> RunQueryDsl<C> for SqliteTargets {}
+impl<C> RunQueryDsl<C> for SqliteTargets<'_> {}
 
-impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for SqliteTargets {
+impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for SqliteTargets<'_> {
     fn walk_ast<'b>(
         &'b self,
         mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
     ) -> QueryResult<()> {
-        out.push_sql("INSERT INTO audit_event_targets (event_id, target_id) SELECT ");
+        out.push_sql("INSERT INTO audit_event_targets (stretch, target_id, event_id) SELECT ");
+        out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.stretch)?;
+        out.push_sql(", value, ");
         out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.event_id)?;
-        out.push_sql(", value FROM json_each(");
-        out.push_bind_param::<diesel::sql_types::Text, _>(&self.targets)?;
+        out.push_sql(" FROM json_each(");
+        out.push_bind_param::<diesel::sql_types::Text, _>(&self.list)?;
         out.push_sql(") WHERE true ON CONFLICT DO NOTHING");
         Ok(())
     }
 }
 
-/// The targets named by each of `event_ids` that has any (events of a page of results), in
-/// target id order.
-pub fn targets_of(conn: &mut DbConn, event_ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
-    if event_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    audit_event_targets::table
-        .filter(audit_event_targets::event_id.eq_any(event_ids))
-        .select((audit_event_targets::event_id, audit_event_targets::target_id))
-        .order((audit_event_targets::event_id, audit_event_targets::target_id))
-        .load(conn)
-}
-
-/// The condition that makes a look-up of `audit_event_targets` by target id use its index, which
-/// is keyed by stretch of events first (`event_id / 16384`, then target id; see the migration
-/// `audit_target_buckets` (2026-12-05)): every stretch from the first to the last, one index seek each.
-pub const EVERY_STRETCH: &str = "\"audit_event_targets\".\"event_id\" / 16384 IN (\
+/// The condition that makes a look-up of `audit_event_targets` by target id use its key, which
+/// starts with the stretch of events ([`STRETCH`]): every stretch from the first to the last, one
+/// seek each.
+pub const EVERY_STRETCH: &str = "\"audit_event_targets\".\"stretch\" IN (\
      WITH RECURSIVE stretch(n) AS (\
-     SELECT MIN(event_id) / 16384 FROM audit_event_targets \
+     SELECT MIN(stretch) FROM audit_event_targets \
      UNION ALL SELECT n + 1 FROM stretch \
-     WHERE n < (SELECT MAX(event_id) / 16384 FROM audit_event_targets)) \
+     WHERE n < (SELECT MAX(stretch) FROM audit_event_targets)) \
      SELECT n FROM stretch)";
 
 /// Filters for [`list`].

@@ -170,13 +170,15 @@ diesel::table! {
         client_addr -> Nullable<Text>,
         request_id -> Nullable<Text>,
         detail -> Nullable<Text>,
+        targets -> Nullable<Text>,
     }
 }
 
 diesel::table! {
-    audit_event_targets (event_id, target_id) {
-        event_id -> BigInt,
+    audit_event_targets (stretch, target_id, event_id) {
+        stretch -> BigInt,
         target_id -> Text,
+        event_id -> BigInt,
     }
 }
 

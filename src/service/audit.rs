@@ -6,7 +6,6 @@
 //! write lock) and flushes on shutdown. Details never hold personal values: field names, counts,
 //! reasons and ids only.
 
-use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -38,6 +37,7 @@ pub fn event(
         client_addr: meta.client_addr.clone(),
         request_id: meta.request_id.clone(),
         detail: detail.map(|d| d.to_string()),
+        targets: None,
     }
 }
 
@@ -49,10 +49,11 @@ pub fn record(conn: &mut DbConn, ev: NewAuditEvent) -> AppResult<()> {
 
 enum Message {
     Event(Box<NewAuditEvent>),
-    /// One request's reads of several targets (a page of results): one event naming them all.
+    /// One request's reads of several targets (a page of results): one event naming them all
+    /// (`targets` set), and how many it names.
     Reads {
         event: Box<NewAuditEvent>,
-        target_ids: Vec<String>,
+        count: usize,
     },
     Flush(Sender<()>),
 }
@@ -94,21 +95,24 @@ impl AuditSink {
     }
 
     /// Queue one event about several targets of one kind, e.g. the people a page of results
-    /// showed: it is stored once, with one indexed row per target, so a person's audit trail
-    /// still lists it.
+    /// showed: it is stored once, carrying the sorted list of ids, with one index entry per
+    /// target so that a person's audit trail still lists it.
     pub fn send_about_many(&self, mut event: NewAuditEvent, target_kind: &str, mut target_ids: Vec<String>) {
         event.target_kind = Some(target_kind.to_string());
+        target_ids.sort_unstable();
+        target_ids.dedup();
         let message = match target_ids.len() {
             0 => return,
             1 => {
                 event.target_id = target_ids.pop();
                 Message::Event(Box::new(event))
             }
-            _ => {
+            count => {
                 event.target_id = None;
+                event.targets = Some(serde_json::Value::from(target_ids).to_string());
                 Message::Reads {
                     event: Box::new(event),
-                    target_ids,
+                    count,
                 }
             }
         };
@@ -130,7 +134,7 @@ impl AuditSink {
 #[derive(Default)]
 struct Pending {
     events: Vec<NewAuditEvent>,
-    pages: Vec<(NewAuditEvent, Vec<String>)>,
+    pages: Vec<NewAuditEvent>,
     /// Rows to write (events plus page targets), for the batch limit.
     rows: usize,
 }
@@ -148,8 +152,8 @@ impl Pending {
 
     fn write(&self, conn: &mut DbConn) -> diesel::QueryResult<()> {
         db::audit::insert_many(conn, &self.events)?;
-        for (event, targets) in &self.pages {
-            db::audit::insert_with_targets(conn, event, targets)?;
+        for event in &self.pages {
+            db::audit::insert_page(conn, event)?;
         }
         Ok(())
     }
@@ -167,9 +171,9 @@ fn run_writer(pool: DbPool, rx: Receiver<Message>, interval: Duration, batch: us
                 buf.rows += 1;
                 false
             }
-            Ok(Message::Reads { event, target_ids }) => {
-                buf.rows += 1 + target_ids.len();
-                buf.pages.push((*event, target_ids));
+            Ok(Message::Reads { event, count }) => {
+                buf.rows += 1 + count;
+                buf.pages.push(*event);
                 false
             }
             Ok(Message::Flush(done)) => {
@@ -259,7 +263,10 @@ impl From<AuditEvent> for AuditEventView {
             action: e.action,
             target_kind: e.target_kind,
             target_id: e.target_id,
-            targets: Vec::new(),
+            targets: e
+                .targets
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default(),
             outcome: e.outcome,
             client_addr: e.client_addr,
             request_id: e.request_id,
@@ -283,18 +290,5 @@ pub fn list(
         }
     }
     let rows = db::audit::list(conn, &filter, limit).map_err(AppError::from)?;
-    let pages: Vec<i64> = rows.iter().filter(|e| e.target_id.is_none()).map(|e| e.id).collect();
-    let mut targets: HashMap<i64, Vec<String>> = HashMap::new();
-    for (event_id, target) in db::audit::targets_of(conn, &pages)? {
-        targets.entry(event_id).or_default().push(target);
-    }
-    Ok(rows
-        .into_iter()
-        .map(|e| {
-            let id = e.id;
-            let mut view = AuditEventView::from(e);
-            view.targets = targets.remove(&id).unwrap_or_default();
-            view
-        })
-        .collect())
+    Ok(rows.into_iter().map(AuditEventView::from).collect())
 }

@@ -32,8 +32,9 @@ fn where_clause(link: Link) -> Option<String> {
     }
 }
 
-/// The person's rows of `entry` as JSON object texts, ordered by every column in turn (a total
-/// order, so two exports of the same data are byte-identical on either backend).
+/// The person's rows of `entry` as JSON object texts, every column but the withheld ones, ordered
+/// by every column in turn (a total order, so two exports of the same data are byte-identical on
+/// either backend).
 pub fn rows_as_json(
     conn: &mut DbConn,
     entry: &Entry,
@@ -46,6 +47,7 @@ pub fn rows_as_json(
     let pairs = entry
         .columns
         .iter()
+        .filter(|c| !entry.withheld.contains(c))
         .map(|c| format!("'{c}', {}", quoted(c)))
         .collect::<Vec<_>>()
         .join(", ");
