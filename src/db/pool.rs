@@ -173,6 +173,7 @@ impl ConnectionManager {
     }
 
     fn connect_pg(&self, url: &str) -> Result<DbConn, ConnectError> {
+        init_tls();
         let conn = PgConnection::establish(url).map_err(|e| {
             ConnectError(format!(
                 "cannot connect to PostgreSQL at {}: {}",
@@ -204,6 +205,15 @@ impl r2d2::ManageConnection for ConnectionManager {
         use diesel::connection::TransactionManager;
         <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(conn)
     }
+}
+
+/// Initialise OpenSSL, which libpq uses, without its clean-up at exit. By default OpenSSL frees its
+/// locks in an `atexit` handler; a pool thread still opening or closing a PostgreSQL connection
+/// as the process ends then takes a freed lock and the process dies with SIGSEGV (seen in the
+/// test suite and the CLI: `pthread_rwlock_rdlock` on a null lock in an `r2d2-worker` thread,
+/// after every test had passed). Must run before the first PostgreSQL connection; runs once.
+pub fn init_tls() {
+    openssl_sys::init();
 }
 
 /// Open a pool: one connection is made first so that its error, if any, is reported as it is.

@@ -47,6 +47,7 @@ pub fn fresh_database_url() -> String {
     match postgres_url() {
         Some(base) => {
             let schema = format!("t_{unique}");
+            lighthouse::db::pool::init_tls();
             let mut conn = diesel::pg::PgConnection::establish(&base).expect("connect to TEST_DATABASE_URL");
             conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
                 .expect("create test schema");
