@@ -151,7 +151,7 @@ fn seed(url: &str, people: u64, seed: u64) -> Result<(), String> {
 }
 
 fn user(bin: &Path, work: &Path, db: &common::Database, email: &str, role: &str) -> Result<(), String> {
-    let mut cmd = common::helper(bin, work, db);
+    let mut cmd = common::lighthouse(bin, work, db);
     cmd.env("LIGHTHOUSE_PASSWORD", PASSWORD)
         .args(["user", "create", "--email", email, "--name", email, "--role", role]);
     common::run_ok(cmd, "lighthouse user create")

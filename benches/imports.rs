@@ -46,7 +46,7 @@ use lighthouse::synth::copies::{write_list, ListSpec, Rates};
 use lighthouse::synth::sample_person;
 use serde_json::{json, Value};
 
-use common::{helper, run_ok, Database};
+use common::{run_ok, Database};
 
 const TARGET_SQLITE_RPS: f64 = 20_000.0;
 const TARGET_POSTGRES_RPS: f64 = 10_000.0;
@@ -385,7 +385,7 @@ fn secs(from: NaiveDateTime, to: NaiveDateTime) -> f64 {
 
 /// Run `lighthouse import --department IMPORTS --commit FILE`, its standard error in `log`.
 fn import(bin: &Path, work: &Path, db: &Database, pool: &DbPool, file: &Path, log: &Path) -> Result<Run, String> {
-    let mut cmd = helper(bin, work, db);
+    let mut cmd = common::lighthouse(bin, work, db);
     cmd.args(["import", "--department", DEPARTMENT, "--commit"])
         .arg(file)
         .stdout(Stdio::piped())
@@ -668,13 +668,13 @@ fn measure(o: &Options, bin: &Path, work: &Path, db: &Database) -> Result<(), St
     let mut setup = Setup::default();
     if !o.reuse {
         let began = Instant::now();
-        let mut gen = helper(bin, work, db);
+        let mut gen = common::lighthouse(bin, work, db);
         let (people, seed) = (o.people.to_string(), o.seed.to_string());
         gen.args(["generate", "--people", &people, "--seed", &seed]);
         run_ok(gen, "lighthouse generate")?;
         setup.generate_s = Some(began.elapsed().as_secs_f64());
     }
-    let mut dept = helper(bin, work, db);
+    let mut dept = common::lighthouse(bin, work, db);
     dept.args([
         "department",
         "create",

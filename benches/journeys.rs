@@ -992,7 +992,7 @@ fn measure(o: &Options, bin: &Path, work: &Path, db: &Database) -> Result<bool, 
         Some(generate(&mut conn, o, ldb::now())?)
     };
 
-    let mut user = common::helper(bin, work, db);
+    let mut user = common::lighthouse(bin, work, db);
     user.env("LIGHTHOUSE_PASSWORD", PASSWORD).args([
         "user",
         "create",

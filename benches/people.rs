@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use common::{helper, json_call, load, run_ok, scramble, Database, Phase, Req};
+use common::{json_call, load, run_ok, scramble, Database, Phase, Req};
 use lighthouse::synth::sample_person;
 use serde_json::json;
 
@@ -121,19 +121,19 @@ fn run(o: &Options) -> Result<(), String> {
         if o.reuse { ", reused" } else { "" }
     );
 
-    let helper = |db: &Database| helper(&bin, &work, db);
+    let command = |db: &Database| common::lighthouse(&bin, &work, db);
 
     let began = Instant::now();
     if !o.reuse {
-        let mut gen = helper(&db);
+        let mut gen = command(&db);
         let (people, seed) = (o.people.to_string(), o.seed.to_string());
         gen.args(["generate", "--people", &people, "--seed", &seed]);
         run_ok(gen, "lighthouse generate")?;
     }
     let generate_secs = began.elapsed().as_secs_f64();
-    let mut dept = helper(&db);
+    let mut dept = command(&db);
     dept.args(["department", "create", "--code", "BENCH", "--name", "Benchmark"]);
-    let mut user = helper(&db);
+    let mut user = command(&db);
     user.env("LIGHTHOUSE_PASSWORD", PASSWORD).args([
         "user",
         "create",

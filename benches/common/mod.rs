@@ -133,19 +133,6 @@ pub fn lighthouse(bin: &Path, work: &Path, db: &Database) -> Command {
     c
 }
 
-/// A one-shot `lighthouse` command (`generate`, `user create` …).
-///
-/// The one-shot commands may exit while the pool's background thread is still opening a
-/// PostgreSQL connection; with TLS negotiated on loopback, OpenSSL's exit handler then races
-/// that thread and the process can crash after its work is done. Loopback needs no TLS.
-pub fn helper(bin: &Path, work: &Path, db: &Database) -> Command {
-    let mut c = lighthouse(bin, work, db);
-    if db.backend == "postgres" && std::env::var_os("PGSSLMODE").is_none() && !db.url.contains("sslmode") {
-        c.env("PGSSLMODE", "disable");
-    }
-    c
-}
-
 pub fn run_ok(mut cmd: Command, what: &str) -> Result<(), String> {
     let status = cmd.status().map_err(|e| format!("{what}: {e}"))?;
     if status.success() {
