@@ -309,6 +309,9 @@ test('the session ending mid-use lands on the sign-in page with a message', asyn
   await signIn(page, fx.users.officer);
   await page.goto('/#/people');
   await h1(page, 'Find a person');
+  // Let the page's own first requests finish: one still in flight when the cookies go ends on
+  // the sign-in page before the typing (the search box detached under `fill`, a CI failure).
+  await page.waitForLoadState('networkidle');
   await page.context().clearCookies();
   await search(page).fill('anyone');
   await h1(page, 'Sign in');
