@@ -93,77 +93,75 @@ pub fn insert_many(conn: &mut DbConn, events: &[NewAuditEvent]) -> QueryResult<u
 
 /// Write one event that names several targets (a page of results): the event, which carries the
 /// list (`targets`, a JSON array of public ids), then one `audit_event_targets` entry per target,
-/// the index by person. Returns the event's id.
+/// the index by person, made from that same list. Returns the event's id.
 pub fn insert_page(conn: &mut DbConn, event: &NewAuditEvent) -> QueryResult<i64> {
-    let list = event.targets.as_deref().unwrap_or("[]");
     let id: i64 = diesel::insert_into(audit_events::table)
         .values(event)
         .returning(audit_events::id)
         .get_result(conn)?;
-    match conn {
-        DbConn::Pg(c) => {
-            let targets: Vec<String> =
-                serde_json::from_str(list).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-            for chunk in targets.chunks(500) {
-                let rows: Vec<_> = chunk
-                    .iter()
-                    .map(|t| {
-                        (
-                            audit_event_targets::stretch.eq(id / STRETCH),
-                            audit_event_targets::target_id.eq(t),
-                            audit_event_targets::event_id.eq(id),
-                        )
-                    })
-                    .collect();
-                diesel::insert_into(audit_event_targets::table)
-                    .values(&rows)
-                    .on_conflict_do_nothing()
-                    .execute(c)?;
-            }
-        }
-        DbConn::Sqlite(c) => {
-            // One statement for the whole list (the event's JSON array bound as one text), kept
-            // prepared: twenty separate inserts per page of results cost more than the rows.
-            SqliteTargets {
-                stretch: id / STRETCH,
-                event_id: id,
-                list,
-            }
-            .execute(c)?;
-        }
-    }
+    let entries = PageTargets {
+        stretch: id / STRETCH,
+        event_id: id,
+        list: event.targets.as_deref().unwrap_or("[]"),
+    };
+    crate::with_backend!(conn, |c| entries.execute(c))?;
     Ok(id)
 }
 
-/// `audit_event_targets` entries for one event from a JSON array of target ids, in one statement
-/// whose text never changes (so each connection prepares it once).
+/// `audit_event_targets` entries for one event from its JSON array of target ids, in one
+/// statement whose text never changes (so each connection prepares it once): twenty separate
+/// inserts per page of results cost more than the rows themselves.
 #[derive(Debug)]
-struct SqliteTargets<'a> {
+struct PageTargets<'a> {
     stretch: i64,
     event_id: i64,
     list: &'a str,
 }
 
-impl diesel::query_builder::QueryId for SqliteTargets<'_> {
-    type QueryId = SqliteTargets<'static>;
+impl diesel::query_builder::QueryId for PageTargets<'_> {
+    type QueryId = PageTargets<'static>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl<C> RunQueryDsl<C> for SqliteTargets<'_> {}
+impl<C> RunQueryDsl<C> for PageTargets<'_> {}
 
-impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for SqliteTargets<'_> {
-    fn walk_ast<'b>(
+impl PageTargets<'_> {
+    /// The statement, with the backend's call that turns the JSON array into rows of text
+    /// (`open` before the bound list, `close` after it).
+    fn walk<'b, DB>(
         &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
-    ) -> QueryResult<()> {
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+        open: &str,
+        close: &str,
+    ) -> QueryResult<()>
+    where
+        DB: diesel::backend::Backend,
+        i64: diesel::serialize::ToSql<diesel::sql_types::BigInt, DB>,
+        str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+    {
         out.push_sql("INSERT INTO audit_event_targets (stretch, target_id, event_id) SELECT ");
         out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.stretch)?;
         out.push_sql(", value, ");
         out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.event_id)?;
-        out.push_sql(" FROM json_each(");
-        out.push_bind_param::<diesel::sql_types::Text, _>(&self.list)?;
-        out.push_sql(") WHERE true ON CONFLICT DO NOTHING");
+        out.push_sql(" FROM ");
+        out.push_sql(open);
+        out.push_bind_param::<diesel::sql_types::Text, _>(self.list)?;
+        out.push_sql(close);
+        // `WHERE true` lets SQLite read `ON CONFLICT` as the upsert clause after a SELECT.
+        out.push_sql(" WHERE true ON CONFLICT DO NOTHING");
         Ok(())
+    }
+}
+
+impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for PageTargets<'_> {
+    fn walk_ast<'b>(&'b self, out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>) -> QueryResult<()> {
+        self.walk(out, "json_each(", ")")
+    }
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PageTargets<'_> {
+    fn walk_ast<'b>(&'b self, out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        self.walk(out, "json_array_elements_text(CAST(", " AS json))")
     }
 }
 
