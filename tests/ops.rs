@@ -128,3 +128,51 @@ async fn me_lists_the_permissions_of_the_roles() {
     assert!(!perms.contains(&"people_read"));
     assert_eq!(me.body["roles"][0], "analyst");
 }
+
+/// On SQLite the pool's checkpoint thread copies committed pages from the WAL into the database
+/// file; a writer no longer does it on its own thread after a commit (only past 128 MB of WAL,
+/// when that thread has fallen behind). Read here through a connection that sees the database
+/// file alone (`immutable=1` ignores the WAL): the people written appear in it within seconds,
+/// far below the size at which a writer would have copied them itself.
+#[actix_web::test]
+async fn sqlite_commits_reach_the_database_file_from_the_checkpoint_thread() {
+    use diesel::prelude::*;
+    let app = TestApp::new().await;
+    let Ok(lighthouse::db::pool::DbUrl::Sqlite(path)) =
+        lighthouse::db::pool::DbUrl::parse(&app.state.settings.database.url)
+    else {
+        return; // PostgreSQL has no WAL file of ours to look at.
+    };
+    let admin = app.admin().await;
+    for i in 0..50 {
+        app.person(
+            &admin.token,
+            serde_json::json!({"given_name": format!("Checkpointed{i}")}),
+        )
+        .await;
+    }
+    let file_only = format!("file:{}?immutable=1", path.display());
+    let in_file = || -> i64 {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let Ok(mut c) = diesel::sqlite::SqliteConnection::establish(&file_only) else {
+            return -1;
+        };
+        diesel::sql_query("SELECT COUNT(*) AS n FROM people WHERE given_name LIKE 'Checkpointed%'")
+            .get_result::<N>(&mut c)
+            .map(|r| r.n)
+            .unwrap_or(-1)
+    };
+    let mut seen = in_file();
+    for _ in 0..100 {
+        if seen == 50 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        seen = in_file();
+    }
+    assert_eq!(seen, 50, "the committed people never reached the database file");
+}

@@ -5,6 +5,7 @@
 //! file that cannot be created.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -129,6 +130,9 @@ pub struct SqliteOptions {
 pub struct ConnectionManager {
     url: DbUrl,
     sqlite: SqliteOptions,
+    /// Lives as long as the pool that owns this manager: the SQLite checkpoint thread stops when
+    /// it is gone.
+    alive: Arc<()>,
 }
 
 /// A connection failure, with the message an operator needs.
@@ -139,7 +143,11 @@ pub struct ConnectError(pub String);
 impl ConnectionManager {
     /// A manager for `url`.
     pub fn new(url: DbUrl, sqlite: SqliteOptions) -> Self {
-        ConnectionManager { url, sqlite }
+        ConnectionManager {
+            url,
+            sqlite,
+            alive: Arc::new(()),
+        }
     }
 
     fn connect_sqlite(&self, path: &Path) -> Result<DbConn, ConnectError> {
@@ -160,7 +168,8 @@ impl ConnectionManager {
         let pragmas = format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
              PRAGMA busy_timeout = {}; PRAGMA secure_delete = ON; PRAGMA temp_store = MEMORY; \
-             PRAGMA cache_size = -65536; PRAGMA mmap_size = 2147418112;",
+             PRAGMA cache_size = -65536; PRAGMA mmap_size = 2147418112; \
+             PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES};",
             self.sqlite.busy_timeout.as_millis()
         );
         conn.batch_execute(&pragmas).map_err(|e| {
@@ -216,11 +225,81 @@ pub fn init_tls() {
     openssl_sys::init();
 }
 
+/// The WAL size (in 4 KB pages) past which a committing connection checkpoints the WAL itself.
+/// The pool's checkpoint thread normally keeps it far smaller; this is the backstop when that
+/// thread falls behind (SQLite's own default, 1,000 pages, would make every large write
+/// transaction copy its pages into the database before it returns).
+const WRITER_CHECKPOINT_PAGES: u32 = 32_768;
+
+/// The longest the checkpoint thread sleeps when there was nothing to copy.
+const CHECKPOINT_IDLE_MAX: Duration = Duration::from_millis(250);
+
+/// What `PRAGMA wal_checkpoint` answers.
+#[derive(diesel::QueryableByName)]
+struct CheckpointResult {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    busy: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    log: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    checkpointed: i32,
+}
+
+/// Copy the WAL's committed pages into a SQLite database from a thread of its own, so that a
+/// writer's commit is not followed by that copy on the writer's own thread (with SQLite's default
+/// every write transaction larger than 4 MB paid for it before returning). A passive checkpoint
+/// never blocks readers or the writer. The thread stops once the pool that `alive` belongs to is
+/// gone.
+fn spawn_checkpointer(path: PathBuf, alive: Weak<()>) {
+    let run = move || {
+        let Some(path_str) = path.to_str() else { return };
+        let Ok(mut conn) = SqliteConnection::establish(path_str) else {
+            return;
+        };
+        if conn.batch_execute("PRAGMA busy_timeout = 1000;").is_err() {
+            return;
+        }
+        let mut idle = Duration::from_millis(5);
+        let mut last = (0, 0);
+        while alive.strong_count() > 0 {
+            let done = diesel::RunQueryDsl::get_result::<CheckpointResult>(
+                diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)"),
+                &mut conn,
+            );
+            let now = match done {
+                Ok(r) if r.busy == 0 => (r.log, r.checkpointed),
+                Ok(_) => last,
+                Err(e) => {
+                    tracing::debug!(error = %e, "background checkpoint failed");
+                    last
+                }
+            };
+            if now != last && now.1 > 0 {
+                // Pages were copied: more may be waiting.
+                idle = Duration::from_millis(5);
+            } else {
+                idle = (idle * 2).min(CHECKPOINT_IDLE_MAX);
+            }
+            last = now;
+            std::thread::sleep(idle);
+        }
+    };
+    if let Err(e) = std::thread::Builder::new().name("sqlite-checkpoint".into()).spawn(run) {
+        tracing::warn!(error = %e, "cannot start the SQLite checkpoint thread; writers checkpoint themselves");
+    }
+}
+
 /// Open a pool: one connection is made first so that its error, if any, is reported as it is.
 pub fn open(url: &DbUrl, size: u32, sqlite: SqliteOptions, timeout: Duration) -> Result<DbPool, ConnectError> {
     let manager = ConnectionManager::new(url.clone(), sqlite);
     let first = r2d2::ManageConnection::connect(&manager)?;
     drop(first);
+    match url {
+        DbUrl::Sqlite(path) if path.as_os_str() != ":memory:" => {
+            spawn_checkpointer(path.clone(), Arc::downgrade(&manager.alive));
+        }
+        _ => {}
+    }
     // A SQLite connection is a file handle that cannot go stale, so it is not pinged on every
     // check-out; a PostgreSQL connection can (server restart, idle timeout) and is.
     let ping = matches!(url, DbUrl::Postgres(_));
