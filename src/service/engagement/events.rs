@@ -194,11 +194,19 @@ pub fn log(conn: &mut DbConn, ctx: &Ctx, events: &[EngagementInput]) -> AppResul
                 .load(c)?;
             persons.extend(rows.into_iter().map(|(id, pid, status)| (pid, (id, status))));
         }
-        let links = match &ctx.principal.scope {
+        // For a department-scoped reader: the people linked to one of their departments.
+        let linked: Option<HashSet<i64>> = match &ctx.principal.scope {
             Scope::All => None,
-            Scope::Departments(_) => {
+            Scope::Departments(mine) => {
                 let ids: Vec<i64> = persons.values().map(|p| p.0).collect();
-                Some(db::people::departments_of(c, &ids)?)
+                let links = db::people::departments_of(c, &ids)?;
+                Some(
+                    links
+                        .into_iter()
+                        .filter(|(_, d, _)| mine.contains(d))
+                        .map(|(p, _, _)| p)
+                        .collect(),
+                )
             }
         };
         let activity_ids: Vec<String> = events
@@ -208,6 +216,8 @@ pub fn log(conn: &mut DbConn, ctx: &Ctx, events: &[EngagementInput]) -> AppResul
             .into_iter()
             .collect();
         let activities = db::engagement::find_activities(c, &activity_ids)?;
+        let activity_by_id: HashMap<&str, &db::engagement::Activity> =
+            activities.iter().map(|a| (a.public_id.as_str(), a)).collect();
         let shifts = db::engagement::shifts_of(c, &activities.iter().map(|a| a.id).collect::<Vec<_>>())?;
         let kinds: HashSet<String> = db::engagement::kinds(c)?.into_iter().map(|k| k.0).collect();
         let depts = db::departments::list(c)?;
@@ -223,9 +233,7 @@ pub fn log(conn: &mut DbConn, ctx: &Ctx, events: &[EngagementInput]) -> AppResul
             let before = errors.len();
             let person = persons.get(&e.person).filter(|(id, status)| {
                 let visible = status == "active" || (status == "restricted" && see_restricted);
-                let scoped = links
-                    .as_ref()
-                    .is_none_or(|l| l.iter().any(|(p, d, _)| p == id && in_scope(*d)));
+                let scoped = linked.as_ref().is_none_or(|l| l.contains(id));
                 visible && scoped
             });
             if person.is_none() {
@@ -236,9 +244,10 @@ pub fn log(conn: &mut DbConn, ctx: &Ctx, events: &[EngagementInput]) -> AppResul
                 ));
             }
             let activity = match &e.activity {
-                Some(a) => match activities
-                    .iter()
-                    .find(|x| &x.public_id == a && in_scope(x.department_id))
+                Some(a) => match activity_by_id
+                    .get(a.as_str())
+                    .copied()
+                    .filter(|x| in_scope(x.department_id))
                 {
                     Some(x) => Some(x),
                     None => {
