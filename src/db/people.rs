@@ -683,13 +683,43 @@ pub fn link_pairs(conn: &mut DbConn, pairs: &[(i64, i64)], source_kind: &str, at
 }
 
 /// Set the provenance of scalar fields.
+/// When `rows` names a (person, field) twice, the later row wins, as if they were set one after
+/// the other; each statement sets up to 500 fields.
 pub fn set_provenance(conn: &mut DbConn, rows: &[ProvenanceRow]) -> QueryResult<()> {
-    for row in rows {
+    use diesel::upsert::excluded;
+    let mut latest: std::collections::HashMap<(i64, &str), usize> =
+        std::collections::HashMap::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        latest.insert((row.person_id, row.field.as_str()), i);
+    }
+    let mut keep: Vec<usize> = latest.into_values().collect();
+    keep.sort_unstable();
+    // Tuples, not the struct: SQLite's multi-row insert cannot take an absent value as DEFAULT.
+    let unique: Vec<_> = keep
+        .into_iter()
+        .map(|i| {
+            let r = &rows[i];
+            (
+                field_provenance::person_id.eq(r.person_id),
+                field_provenance::field.eq(&r.field),
+                field_provenance::source_kind.eq(&r.source_kind),
+                field_provenance::source_ref.eq(r.source_ref.as_deref()),
+                field_provenance::set_by.eq(r.set_by),
+                field_provenance::set_at.eq(r.set_at),
+            )
+        })
+        .collect();
+    for chunk in unique.chunks(500) {
         crate::with_backend!(conn, |c| diesel::insert_into(field_provenance::table)
-            .values(row)
+            .values(chunk)
             .on_conflict((field_provenance::person_id, field_provenance::field))
             .do_update()
-            .set(row)
+            .set((
+                field_provenance::source_kind.eq(excluded(field_provenance::source_kind)),
+                field_provenance::source_ref.eq(excluded(field_provenance::source_ref)),
+                field_provenance::set_by.eq(excluded(field_provenance::set_by)),
+                field_provenance::set_at.eq(excluded(field_provenance::set_at)),
+            ))
             .execute(c))?;
     }
     Ok(())
