@@ -687,18 +687,13 @@ pub fn link_pairs(conn: &mut DbConn, pairs: &[(i64, i64)], source_kind: &str, at
 /// the other; each statement sets up to 500 fields.
 pub fn set_provenance(conn: &mut DbConn, rows: &[ProvenanceRow]) -> QueryResult<()> {
     use diesel::upsert::excluded;
-    let mut latest: std::collections::HashMap<(i64, &str), usize> =
-        std::collections::HashMap::with_capacity(rows.len());
-    for (i, row) in rows.iter().enumerate() {
-        latest.insert((row.person_id, row.field.as_str()), i);
-    }
-    let mut keep: Vec<usize> = latest.into_values().collect();
-    keep.sort_unstable();
+    let mut seen = std::collections::HashSet::with_capacity(rows.len());
     // Tuples, not the struct: SQLite's multi-row insert cannot take an absent value as DEFAULT.
-    let unique: Vec<_> = keep
-        .into_iter()
-        .map(|i| {
-            let r = &rows[i];
+    let unique: Vec<_> = rows
+        .iter()
+        .rev()
+        .filter(|r| seen.insert((r.person_id, r.field.as_str())))
+        .map(|r| {
             (
                 field_provenance::person_id.eq(r.person_id),
                 field_provenance::field.eq(&r.field),

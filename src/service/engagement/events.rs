@@ -194,19 +194,17 @@ pub fn log(conn: &mut DbConn, ctx: &Ctx, events: &[EngagementInput]) -> AppResul
                 .load(c)?;
             persons.extend(rows.into_iter().map(|(id, pid, status)| (pid, (id, status))));
         }
+        let in_scope = |d: i64| match &ctx.principal.scope {
+            Scope::All => true,
+            Scope::Departments(m) => m.contains(&d),
+        };
         // For a department-scoped reader: the people linked to one of their departments.
         let linked: Option<HashSet<i64>> = match &ctx.principal.scope {
             Scope::All => None,
-            Scope::Departments(mine) => {
+            Scope::Departments(_) => {
                 let ids: Vec<i64> = persons.values().map(|p| p.0).collect();
                 let links = db::people::departments_of(c, &ids)?;
-                Some(
-                    links
-                        .into_iter()
-                        .filter(|(_, d, _)| mine.contains(d))
-                        .map(|(p, _, _)| p)
-                        .collect(),
-                )
+                Some(links.into_iter().filter(|l| in_scope(l.1)).map(|l| l.0).collect())
             }
         };
         let activity_ids: Vec<String> = events
@@ -221,10 +219,6 @@ pub fn log(conn: &mut DbConn, ctx: &Ctx, events: &[EngagementInput]) -> AppResul
         let shifts = db::engagement::shifts_of(c, &activities.iter().map(|a| a.id).collect::<Vec<_>>())?;
         let kinds: HashSet<String> = db::engagement::kinds(c)?.into_iter().map(|k| k.0).collect();
         let depts = db::departments::list(c)?;
-        let in_scope = |d: i64| match &ctx.principal.scope {
-            Scope::All => true,
-            Scope::Departments(m) => m.contains(&d),
-        };
         let see_restricted = ctx.principal.can(Permission::SeeRestricted);
         let mut errors = Vec::new();
         let mut rows = Vec::with_capacity(events.len());
