@@ -71,7 +71,8 @@ pub fn new_public_id() -> String {
     hex::encode(bytes)
 }
 
-/// A public id for rows written in bulk (engagement events, outbox messages): the same shape as
+/// A public id for rows written in bulk (engagement events, outbox messages, the people, source
+/// records and consent events an import writes): the same shape as
 /// [`new_public_id`], but its first 6 bytes are the time in milliseconds, so the unique index
 /// grows at its end instead of at random pages; the other 10 bytes are random (80 bits, from a
 /// CSPRNG seeded by the system). It reveals when the row was written, nothing else.

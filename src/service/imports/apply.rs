@@ -26,7 +26,7 @@ use crate::error::{AppError, AppResult};
 use crate::import_core::{clean_row, CleanRow, ConsentValue, RowOutcome};
 use crate::matching::Prepared;
 use crate::service::identity::{index, matcher};
-use crate::service::new_public_id;
+use crate::service::new_ordered_public_id;
 use crate::service::people::input::person_fields;
 use crate::service::privacy::keys::PointHasher;
 
@@ -185,7 +185,7 @@ fn create_person(conn: &mut DbConn, cx: &Ctx<'_>, r: &CleanRow) -> AppResult<(i6
         r.date_of_birth,
         r.organisation.clone(),
     );
-    let public_id = new_public_id();
+    let public_id = new_ordered_public_id();
     let meta = NewPersonMeta {
         public_id: &public_id,
         status: "active",
@@ -313,7 +313,7 @@ fn source_record(
     }
     diesel::insert_into(source_records::table)
         .values((
-            source_records::public_id.eq(new_public_id()),
+            source_records::public_id.eq(new_ordered_public_id()),
             source_records::person_id.eq(Some(person_id)),
             source_records::department_id.eq(cx.b.department_id),
             source_records::source_system.eq(&cx.b.source_system),
@@ -349,7 +349,7 @@ fn consents(conn: &mut DbConn, cx: &Ctx<'_>, person_id: i64, r: &CleanRow) -> Ap
             conn,
             crate::db::consent::ConsentEvent {
                 id: 0,
-                public_id: new_public_id(),
+                public_id: new_ordered_public_id(),
                 person_id,
                 purpose_id: *purpose_id,
                 channel: decl.channel.clone(),
@@ -476,7 +476,7 @@ fn attend(conn: &mut DbConn, cx: &Ctx<'_>, person_id: i64, person_public_id: &st
         conn,
         &[crate::db::engagement::Engagement {
             id: 0,
-            public_id: crate::service::new_public_id(),
+            public_id: crate::service::new_ordered_public_id(),
             person_id,
             activity_id: Some(a.activity.id),
             shift_id: None,
