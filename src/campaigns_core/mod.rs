@@ -7,6 +7,7 @@
 //! - [`bounce`]: delivery status notifications (RFC 3464) and plain-text bounces.
 
 pub mod bounce;
+mod mime;
 pub mod segment;
 pub mod template;
 pub mod token;

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{department_for, to_columns, ConsentColumn, MappingColumn};
+use super::upload::department_for;
+use super::{to_columns, ConsentColumn, MappingColumn};
 use crate::db::schema::import_templates;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};

@@ -18,14 +18,17 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::JourneySettings;
-use crate::db::journeys::{EventFilter, EventTuple, ScopedSteps};
+use crate::db::journeys::{EventFilter, ScopedSteps};
 use crate::db::{self, DbConn};
 use crate::error::{AppError, AppResult};
-use crate::journeys_core::{self as jc, Dictionary, EventIds, FunnelScope, Options};
+use crate::journeys_core::{self as jc, EventIds, FunnelScope, Options};
 use crate::service::audit;
 use crate::service::authz::Scope;
-use crate::service::engagement::events::ACTIONS;
 use crate::service::Ctx;
+
+mod stream;
+
+use stream::*;
 
 /// People per read: bounds the memory of one slice.
 const SLICE: i64 = 50_000;
@@ -175,159 +178,6 @@ fn rendered(
         body,
         file_name: format!("{stem}.{ext}"),
     })
-}
-
-/// Every kind, action and department, interned before the pass (the pass cannot grow it).
-fn dictionary(conn: &mut DbConn) -> AppResult<(Dictionary, Vec<(i64, u16)>)> {
-    let mut dict = Dictionary::new();
-    for (code, _) in db::engagement::kinds(conn)? {
-        dict.kind_id(&code);
-    }
-    for action in ACTIONS {
-        dict.action_id(action);
-    }
-    let departments = db::departments::list(conn)?
-        .into_iter()
-        .map(|d| (d.id, dict.department_id(&d.code)))
-        .collect();
-    Ok((dict, departments))
-}
-
-/// Events of the filter, slice by slice, as interned ids; remembers the first database error.
-struct EventStream<'a> {
-    conn: &'a mut DbConn,
-    filter: EventFilter,
-    dict: &'a Dictionary,
-    departments: &'a [(i64, u16)],
-    excluded: Vec<i64>,
-    /// When set, only these people (sorted).
-    only: Option<Vec<i64>>,
-    next_lo: i64,
-    max: i64,
-    buf: std::vec::IntoIter<EventTuple>,
-    error: Option<diesel::result::Error>,
-}
-
-/// Who is left out and how names become ids.
-struct Encoder<'a> {
-    dict: &'a Dictionary,
-    departments: &'a [(i64, u16)],
-    excluded: &'a [i64],
-    only: Option<&'a [i64]>,
-}
-
-impl Encoder<'_> {
-    fn encode(&self, (person, at, kind, action, department, activity): EventTuple) -> Option<EventIds> {
-        if self.excluded.binary_search(&person).is_ok() || self.only.is_some_and(|o| o.binary_search(&person).is_err())
-        {
-            return None;
-        }
-        Some(EventIds {
-            person,
-            at_secs: at.and_utc().timestamp(),
-            kind: self.dict.find_kind(&kind)?,
-            action: ACTIONS
-                .iter()
-                .position(|a| *a == action)
-                .and_then(|i| u16::try_from(i).ok())?,
-            department: self.departments.iter().find(|d| d.0 == department)?.1,
-            activity: activity.unwrap_or(0),
-        })
-    }
-}
-
-impl EventStream<'_> {
-    fn encode(&self, row: EventTuple) -> Option<EventIds> {
-        Encoder {
-            dict: self.dict,
-            departments: self.departments,
-            excluded: &self.excluded,
-            only: self.only.as_deref(),
-        }
-        .encode(row)
-    }
-}
-
-/// Days per read of [`load_period`]: bounds the rows held before they are interned.
-const WINDOW_DAYS: i64 = 14;
-
-/// The period's events as interned ids (32 bytes each), sorted by person then time. Read window
-/// by window along the `(occurred_at, …)` covering index, so only the period is read however long
-/// the history, then sorted here. With a pool, a second connection reads every other window at
-/// the same time (reading and decoding rows is most of an analytic's time).
-fn load_period(
-    conn: &mut DbConn,
-    pool: Option<&crate::db::DbPool>,
-    filter: &EventFilter,
-    enc: &Encoder<'_>,
-) -> AppResult<Vec<EventIds>> {
-    let (Some(from), Some(to)) = (filter.from, filter.to) else {
-        return Err(AppError::Internal("a period needs both ends".into()));
-    };
-    let mut windows = Vec::new();
-    let mut t = from;
-    while t < to {
-        let end = (t + Duration::days(WINDOW_DAYS)).min(to);
-        windows.push(EventFilter {
-            from: Some(t),
-            to: Some(end),
-            ..filter.clone()
-        });
-        t = end;
-    }
-    let read = |conn: &mut DbConn, part: usize, parts: usize| -> AppResult<Vec<EventIds>> {
-        let mut out = Vec::new();
-        for window in windows.iter().skip(part).step_by(parts) {
-            out.extend(
-                db::journeys::events_in_period(conn, window)?
-                    .into_iter()
-                    .filter_map(|row| enc.encode(row)),
-            );
-        }
-        Ok(out)
-    };
-    let second = match pool {
-        // Only an idle connection: under load the analytic reads alone rather than wait.
-        Some(pool) if windows.len() > 1 => pool.try_get(),
-        _ => None,
-    };
-    let mut out = match second {
-        Some(mut other) => std::thread::scope(|s| -> AppResult<Vec<EventIds>> {
-            let helper = s.spawn(|| read(&mut other, 1, 2));
-            let mut mine = read(conn, 0, 2)?;
-            let theirs = helper
-                .join()
-                .unwrap_or_else(|_| Err(AppError::Internal("the second reader stopped".into())))?;
-            mine.extend(theirs);
-            Ok(mine)
-        })?,
-        None => read(conn, 0, 1)?,
-    };
-    out.sort_unstable_by_key(|e| (e.person, e.at_secs));
-    Ok(out)
-}
-
-impl Iterator for EventStream<'_> {
-    type Item = EventIds;
-
-    fn next(&mut self) -> Option<EventIds> {
-        loop {
-            while let Some(row) = self.buf.next() {
-                if let Some(ev) = self.encode(row) {
-                    return Some(ev);
-                }
-            }
-            if self.error.is_some() || self.next_lo > self.max {
-                return None;
-            }
-            let (lo, hi) = (self.next_lo, self.next_lo.saturating_add(SLICE));
-            self.next_lo = hi;
-            match db::journeys::events_in_range(self.conn, lo, hi, &self.filter) {
-                Ok(rows) => self.buf = rows.into_iter(),
-                Err(e) => self.error = Some(e),
-            }
-        }
-    }
 }
 
 fn parse_period(q: &JourneyQuery, settings: &JourneySettings, now: NaiveDateTime) -> AppResult<Period> {

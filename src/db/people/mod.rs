@@ -1,0 +1,265 @@
+//! People (the golden record), their contact points, tags, department links and provenance.
+//!
+//! This module holds the person row itself; [`contacts`] their emails, phones and addresses,
+//! [`links`] tags, department links and provenance, [`summary`] the search-result shape and
+//! [`search`] the filtered listing and look-ups.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::people;
+use super::DbConn;
+
+/// The backend type of [`DbConn`], for boxed queries.
+pub type Db = <DbConn as diesel::Connection>::Backend;
+
+/// Load rows of `$source` for these people, selected and ordered as given. One person is
+/// `person_id = ?`: a statically typed statement run on the backend's own connection, which diesel
+/// keeps prepared by its type (through the multi-backend connection it would write the SQL again
+/// on every call: a tenth of a person read's time). Several are `person_id IN (…)`, which no
+/// backend keeps prepared anyway.
+macro_rules! load_of_people {
+    ($conn:expr, $source:expr, $person_id:expr, $ids:expr, $select:expr, $order:expr) => {
+        match $ids {
+            [one] => crate::with_backend!($conn, |c| $source
+                .filter($person_id.eq(*one))
+                .select($select)
+                .order($order)
+                .load(c)),
+            many => $source
+                .filter($person_id.eq_any(many))
+                .select($select)
+                .order($order)
+                .load($conn),
+        }
+    };
+}
+
+mod contacts;
+mod links;
+mod search;
+mod summary;
+
+pub use contacts::*;
+pub use links::*;
+pub use search::*;
+pub use summary::*;
+
+/// A person row.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, serde::Deserialize)]
+#[diesel(table_name = people)]
+pub struct Person {
+    /// Internal id.
+    pub id: i64,
+    /// Opaque public id.
+    pub public_id: String,
+    /// Title.
+    pub title: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Preferred name.
+    pub preferred_name: Option<String>,
+    /// Date of birth.
+    pub date_of_birth: Option<NaiveDate>,
+    /// Organisation.
+    pub organisation: Option<String>,
+    /// `active`, `restricted`, `erased`, `merged`.
+    pub status: String,
+    /// Survivor when merged.
+    pub merged_into: Option<i64>,
+    /// Version.
+    pub version: i64,
+    /// Folded given name.
+    pub given_fold: String,
+    /// Folded family name.
+    pub family_fold: String,
+    /// Folded preferred name.
+    pub preferred_fold: String,
+    /// Folded "given family".
+    pub full_fold: String,
+    /// Created.
+    pub created_at: NaiveDateTime,
+    /// Updated.
+    pub updated_at: NaiveDateTime,
+    /// When the person's data was erased.
+    pub erased_at: Option<NaiveDateTime>,
+}
+
+/// The name and scalar fields written on create and update.
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = people, treat_none_as_null = true)]
+pub struct PersonFields {
+    /// Title.
+    pub title: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Preferred name.
+    pub preferred_name: Option<String>,
+    /// Date of birth.
+    pub date_of_birth: Option<NaiveDate>,
+    /// Organisation.
+    pub organisation: Option<String>,
+    /// Folded given name.
+    pub given_fold: String,
+    /// Folded family name.
+    pub family_fold: String,
+    /// Folded preferred name.
+    pub preferred_fold: String,
+    /// Folded full name.
+    pub full_fold: String,
+}
+
+/// Columns only set on insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = people)]
+pub struct NewPersonMeta<'a> {
+    /// Public id.
+    pub public_id: &'a str,
+    /// Status.
+    pub status: &'a str,
+    /// Version.
+    pub version: i64,
+    /// Created.
+    pub created_at: NaiveDateTime,
+    /// Updated.
+    pub updated_at: NaiveDateTime,
+}
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// `staff`, `import`, `api_token`, …
+    pub kind: String,
+    /// A reference within that kind (source record id, batch id).
+    pub reference: Option<String>,
+    /// The staff user responsible, if any.
+    pub by: Option<i64>,
+    /// When it was set.
+    pub at: NaiveDateTime,
+}
+
+/// Insert a person.
+pub fn insert(conn: &mut DbConn, meta: &NewPersonMeta, fields: &PersonFields) -> QueryResult<Person> {
+    diesel::insert_into(people::table)
+        .values((meta, fields))
+        .get_result(conn)
+}
+
+/// By public id (any status).
+pub fn find_by_public_id(conn: &mut DbConn, public_id: &str) -> QueryResult<Option<Person>> {
+    // On the backend's own connection: a static statement stays prepared (see `load_of_people!`).
+    crate::with_backend!(conn, |c| people::table
+        .filter(people::public_id.eq(public_id))
+        .select(Person::as_select())
+        .first(c)
+        .optional())
+}
+
+/// By internal id.
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Person> {
+    people::table.find(id).select(Person::as_select()).first(conn)
+}
+
+/// Update fields if the version still matches; returns the new row or `None` when stale.
+pub fn update_fields(
+    conn: &mut DbConn,
+    id: i64,
+    expected_version: i64,
+    fields: &PersonFields,
+    at: NaiveDateTime,
+) -> QueryResult<Option<Person>> {
+    let n = diesel::update(people::table.find(id).filter(people::version.eq(expected_version)))
+        .set((
+            fields,
+            people::version.eq(expected_version + 1),
+            people::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    find(conn, id).map(Some)
+}
+
+/// People by internal ids.
+pub fn find_many(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Person>> {
+    people::table
+        .filter(people::id.eq_any(ids))
+        .select(Person::as_select())
+        .order(people::id)
+        .load(conn)
+}
+
+/// Every column of a person row but the id, for restoring a snapshot exactly.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = people, treat_none_as_null = true)]
+pub struct PersonRestore {
+    /// Public id.
+    pub public_id: String,
+    /// Title.
+    pub title: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Preferred name.
+    pub preferred_name: Option<String>,
+    /// Date of birth.
+    pub date_of_birth: Option<NaiveDate>,
+    /// Organisation.
+    pub organisation: Option<String>,
+    /// Status.
+    pub status: String,
+    /// Survivor.
+    pub merged_into: Option<i64>,
+    /// Version.
+    pub version: i64,
+    /// Folded given name.
+    pub given_fold: String,
+    /// Folded family name.
+    pub family_fold: String,
+    /// Folded preferred name.
+    pub preferred_fold: String,
+    /// Folded full name.
+    pub full_fold: String,
+    /// Created.
+    pub created_at: NaiveDateTime,
+    /// Updated.
+    pub updated_at: NaiveDateTime,
+    /// Erased.
+    pub erased_at: Option<NaiveDateTime>,
+}
+
+impl From<&Person> for PersonRestore {
+    fn from(p: &Person) -> Self {
+        PersonRestore {
+            public_id: p.public_id.clone(),
+            title: p.title.clone(),
+            given_name: p.given_name.clone(),
+            family_name: p.family_name.clone(),
+            preferred_name: p.preferred_name.clone(),
+            date_of_birth: p.date_of_birth,
+            organisation: p.organisation.clone(),
+            status: p.status.clone(),
+            merged_into: p.merged_into,
+            version: p.version,
+            given_fold: p.given_fold.clone(),
+            family_fold: p.family_fold.clone(),
+            preferred_fold: p.preferred_fold.clone(),
+            full_fold: p.full_fold.clone(),
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+            erased_at: p.erased_at,
+        }
+    }
+}
+
+/// Restore a person row to exactly these values.
+pub fn restore(conn: &mut DbConn, id: i64, row: &PersonRestore) -> QueryResult<()> {
+    diesel::update(people::table.find(id)).set(row).execute(conn)?;
+    Ok(())
+}
