@@ -55,7 +55,7 @@ impl Worker {
                     .select(import_batches::status)
                     .get_result(&mut conn)?;
                 match status.as_str() {
-                    "analysing" => super::scan::run(&mut conn, batch_id, &self.matching),
+                    "analysing" => super::scan::run(&mut conn, Some(&self.pool), batch_id, &self.matching),
                     "committing" => super::apply::run(&mut conn, batch_id, &self.points, &self.matching),
                     "rolling_back" => super::rollback::run(&mut conn, batch_id),
                     _ => Ok(()),

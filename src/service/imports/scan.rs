@@ -18,7 +18,7 @@ use diesel::prelude::*;
 use super::{csv_options, load, materialise, xlsx_options, Batch};
 use crate::config::MatchingSettings;
 use crate::db::schema::{import_batches, import_rows, source_records};
-use crate::db::{write_tx, DbConn};
+use crate::db::{write_tx, DbConn, DbPool};
 use crate::error::{AppError, AppResult};
 use crate::import_core::{
     clean_row, csv_rows_from_path, xlsx_rows, CleanRow, DateOrder, FileError, RawRow, RowOptions, RowOutcome,
@@ -28,6 +28,8 @@ use crate::service::identity::matcher::{Matcher, Scored};
 
 /// Rows written per transaction.
 pub const CHUNK: usize = 1_000;
+/// Rows of a chunk to match below which a second thread is not worth starting.
+const PARALLEL_MIN: usize = 64;
 /// Rows of the same file compared per blocking key (in-file duplicates).
 const LOCAL_PER_KEY: usize = 32;
 
@@ -263,6 +265,7 @@ impl Local {
 /// at once: the row's prepared record and its best match, by row number.
 fn matches_of_chunk(
     conn: &mut DbConn,
+    pool: Option<&DbPool>,
     matcher: &Matcher,
     held: &Held,
     rows: &[CleanRow],
@@ -281,7 +284,29 @@ fn matches_of_chunk(
         .map(|r| (r.number, Prepared::from_record(&record_of(r))))
         .collect();
     let records: Vec<&Prepared> = todo.iter().map(|(_, p)| p).collect();
-    let found = matcher.matches_many(conn, &records)?;
+    // Matching (key look-ups, loading candidates, scoring) is most of a dry run's time and each
+    // record's is independent: with an idle connection to spare, the second half of the chunk
+    // is matched on the other core. Under load the dry run takes none and runs alone.
+    let second = match pool {
+        Some(pool) if records.len() >= PARALLEL_MIN => pool.try_get(),
+        _ => None,
+    };
+    let found = match second {
+        Some(mut other) => {
+            let (mine, theirs) = records.split_at(records.len() / 2);
+            std::thread::scope(|s| -> AppResult<Vec<Vec<Scored>>> {
+                let helper = s.spawn(|| matcher.matches_many(&mut other, theirs));
+                let mut found = matcher.matches_many(conn, mine)?;
+                found.extend(
+                    helper
+                        .join()
+                        .unwrap_or_else(|_| Err(AppError::Internal("the second matcher stopped".into())))?,
+                );
+                Ok(found)
+            })?
+        }
+        None => matcher.matches_many(conn, &records)?,
+    };
     Ok(todo
         .into_iter()
         .zip(found)
@@ -475,7 +500,8 @@ fn store(
 }
 
 /// Run the dry run of a batch (status `analysing`) to the end.
-pub fn run(conn: &mut DbConn, batch_id: i64, settings: &MatchingSettings) -> AppResult<()> {
+/// `pool`, when given, lends a second connection (if one is idle) to match half of each chunk.
+pub fn run(conn: &mut DbConn, pool: Option<&DbPool>, batch_id: i64, settings: &MatchingSettings) -> AppResult<()> {
     let b = load(conn, batch_id)?;
     let file = materialise(conn, b.id)?;
     let mapping = b.mapping();
@@ -506,7 +532,7 @@ pub fn run(conn: &mut DbConn, batch_id: i64, settings: &MatchingSettings) -> App
             })
             .collect();
         let held = held(conn, &b, &clean)?;
-        let mut found = matches_of_chunk(conn, &matcher, &held, &clean)?;
+        let mut found = matches_of_chunk(conn, pool, &matcher, &held, &clean)?;
         let mut preds = Vec::with_capacity(cleaned.len());
         for o in cleaned {
             let p = match o {
