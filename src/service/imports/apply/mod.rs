@@ -1,0 +1,323 @@
+//! The commit: apply exactly what the dry run predicted, chunk by chunk. Each chunk is one
+//! transaction that also moves the batch's progress on, so a crash leaves no half-applied chunk
+//! and the work resumes after the last committed one.
+//!
+//! - **create** / **review**: a new person from the row (provenance `import`, the batch as
+//!   reference), linked to the department; a review row also proposes the pair for review.
+//! - **link** / **duplicate**: the person found (or the one an earlier row created) gains what
+//!   the row adds: missing names and date of birth, new emails, phones and address, tags, the
+//!   department; nothing they hold is overwritten.
+//! - every applied row becomes a source record; consent columns become ledger events with the
+//!   batch's declared basis and evidence (a blank answer is never consent).
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::scan::{file_rows, record_of, row_options, CHUNK};
+use super::{load, materialise, Batch, ConsentColumn};
+use crate::db::people::{self as dbp, Person};
+use crate::db::schema::{import_batches, import_file_chunks, import_rows};
+use crate::db::{write_tx, DbConn};
+use crate::error::{AppError, AppResult};
+use crate::import_core::{clean_row, CleanRow, RowOutcome};
+use crate::matching::Prepared;
+use crate::service::identity::{index, matcher};
+use crate::service::privacy::keys::PointHasher;
+
+mod rows;
+
+use rows::*;
+
+/// A stored prediction.
+#[derive(Debug, Clone, Queryable)]
+struct Planned {
+    row_number: i64,
+    outcome: String,
+    person_id: Option<i64>,
+    duplicate_of: Option<i64>,
+    match_score: Option<f64>,
+    applied: bool,
+}
+
+/// An attendance list's event, resolved once per commit.
+struct Attend {
+    activity: crate::db::engagement::Activity,
+    action: String,
+    at: NaiveDateTime,
+    hours: Option<f64>,
+}
+
+struct Ctx<'a> {
+    b: &'a Batch,
+    attend: Option<Attend>,
+    points: &'a PointHasher,
+    consents: BTreeMap<String, (ConsentColumn, i64, String)>,
+    reference: String,
+    now: NaiveDateTime,
+    by: Option<i64>,
+    matcher: matcher::Matcher,
+}
+
+/// The live person a planned link points at: a merged person's survivor; none if erased.
+fn live(conn: &mut DbConn, id: i64) -> AppResult<Option<Person>> {
+    let mut p = dbp::find(conn, id)?;
+    for _ in 0..5 {
+        match (p.status.as_str(), p.merged_into) {
+            ("merged", Some(next)) => p = dbp::find(conn, next)?,
+            ("active" | "restricted", _) => return Ok(Some(p)),
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
+/// The person an earlier row of this batch ended with.
+fn person_of_row(conn: &mut DbConn, batch_id: i64, row: i64) -> AppResult<Option<i64>> {
+    Ok(import_rows::table
+        .filter(import_rows::batch_id.eq(batch_id))
+        .filter(import_rows::row_number.eq(row))
+        .select(import_rows::person_id)
+        .get_result::<Option<i64>>(conn)
+        .optional()?
+        .flatten())
+}
+
+/// Apply one row; returns the person it ended with and the outcome actually applied.
+fn apply_row(
+    conn: &mut DbConn,
+    cx: &Ctx<'_>,
+    r: &CleanRow,
+    plan: &Planned,
+    touched: &mut Vec<i64>,
+) -> AppResult<(Option<i64>, &'static str)> {
+    let target = match plan.outcome.as_str() {
+        "link" | "unchanged" => match plan.person_id {
+            Some(id) => live(conn, id)?,
+            None => None,
+        },
+        "duplicate" => match plan.duplicate_of {
+            Some(first) => match person_of_row(conn, cx.b.id, first)? {
+                Some(id) => live(conn, id)?,
+                None => None,
+            },
+            None => None,
+        },
+        _ => None,
+    };
+    let outcome: &'static str = match plan.outcome.as_str() {
+        "unchanged" => {
+            if let Some(p) = &target {
+                attend(conn, cx, p.id, &p.public_id)?;
+            }
+            return Ok((target.map(|p| p.id), "unchanged"));
+        }
+        "reject" => return Ok((None, "reject")),
+        "link" | "duplicate" if target.is_none() => "create",
+        "link" => "link",
+        "duplicate" => "duplicate",
+        "review" => "review",
+        _ => "create",
+    };
+    let (person_id, public_id) = match (&target, outcome) {
+        (Some(p), "link" | "duplicate") => {
+            enrich(conn, cx, p, r)?;
+            crate::db::people::link_departments(
+                conn,
+                p.id,
+                &[cx.b.department_id],
+                "import",
+                Some(&cx.reference),
+                cx.now,
+            )?;
+            source_record(conn, cx, p.id, r, "linked", plan.match_score)?;
+            (p.id, p.public_id.clone())
+        }
+        _ => {
+            let (id, public_id) = create_person(conn, cx, r)?;
+            crate::db::people::link_departments(
+                conn,
+                id,
+                &[cx.b.department_id],
+                "import",
+                Some(&cx.reference),
+                cx.now,
+            )?;
+            let decision = if outcome == "review" { "review" } else { "created" };
+            source_record(conn, cx, id, r, decision, plan.match_score)?;
+            (id, public_id)
+        }
+    };
+    consents(conn, cx, person_id, r)?;
+    attend(conn, cx, person_id, &public_id)?;
+    touched.push(person_id);
+    if outcome == "review" {
+        let other = match (plan.person_id, plan.duplicate_of) {
+            (Some(p), _) => live(conn, p)?.map(|p| p.id),
+            (None, Some(first)) => person_of_row(conn, cx.b.id, first)?,
+            _ => None,
+        };
+        if let Some(other) = other {
+            let prepared = Prepared::from_record(&record_of(r));
+            let theirs = index::records_of(conn, &[other])?;
+            if let Some((_, rec)) = theirs.first() {
+                let (score, _) = cx.matcher.score(&prepared, &Prepared::from_record(rec));
+                matcher::propose(conn, person_id, other, &score, "import", cx.now)?;
+            }
+        }
+    }
+    Ok((Some(person_id), outcome))
+}
+
+/// The idempotency reference of an imported attendance.
+pub fn attendance_ref(activity: &str, action: &str, person: &str) -> String {
+    format!("attendance:{activity}:{action}:{person}")
+}
+
+/// Run the commit of a batch (status `committing`) to the end, resuming after `rows_done`.
+pub fn run(
+    conn: &mut DbConn,
+    batch_id: i64,
+    points: &PointHasher,
+    settings: &crate::config::MatchingSettings,
+) -> AppResult<()> {
+    run_chunks(conn, batch_id, points, settings, usize::MAX).map(|_| ())
+}
+
+/// Commit at most `max_chunks` chunks, as a worker killed after them would have; returns whether
+/// the commit finished. (The crash-and-resume test stops a commit this way.)
+pub fn run_chunks(
+    conn: &mut DbConn,
+    batch_id: i64,
+    points: &PointHasher,
+    settings: &crate::config::MatchingSettings,
+    max_chunks: usize,
+) -> AppResult<bool> {
+    let b = load(conn, batch_id)?;
+    let mut purposes = BTreeMap::new();
+    for (slug, decl) in b.consents() {
+        if let Some(p) = crate::db::consent::find_purpose(conn, &decl.purpose)? {
+            purposes.insert(slug, (decl, p.id, p.default_lawful_basis));
+        }
+    }
+    let now = crate::db::now();
+    let attend = match b.attendance() {
+        Some(a) => crate::db::engagement::find_activity(conn, &a.activity)?.map(|activity| Attend {
+            at: a
+                .occurred_at
+                .map(|t| t.naive_utc())
+                .or(activity.starts_at)
+                .unwrap_or(now),
+            action: a.action.unwrap_or_else(|| "attended".into()),
+            hours: a.hours,
+            activity,
+        }),
+        None => None,
+    };
+    let cx = Ctx {
+        b: &b,
+        attend,
+        points,
+        consents: purposes,
+        reference: b.reference(),
+        now,
+        by: b.created_by,
+        matcher: matcher::Matcher::load(conn, settings)?,
+    };
+    let file = materialise(conn, b.id)?;
+    let mapping = b.mapping();
+    let opts = row_options(&b, b.created_at.date());
+    let mut counts = b.counts();
+    let mut done = b.rows_done;
+    let mut rows = file_rows(&file.0, &b)?.skip(usize::try_from(done).unwrap_or(0));
+    let mut chunks = 0;
+    loop {
+        if chunks == max_chunks {
+            return Ok(false);
+        }
+        chunks += 1;
+        let mut raw = Vec::with_capacity(CHUNK);
+        for r in rows.by_ref().take(CHUNK) {
+            raw.push(r.map_err(|e| AppError::Internal(format!("the stored file cannot be read again: {e}")))?);
+        }
+        let (Some(first), Some(last)) = (raw.first(), raw.last()) else {
+            break;
+        };
+        let (lo, hi) = (first.number as i64, last.number as i64);
+        let plans: HashMap<i64, Planned> = import_rows::table
+            .filter(import_rows::batch_id.eq(b.id))
+            .filter(import_rows::row_number.between(lo, hi))
+            .select((
+                import_rows::row_number,
+                import_rows::outcome,
+                import_rows::person_id,
+                import_rows::duplicate_of,
+                import_rows::match_score,
+                import_rows::applied,
+            ))
+            .load::<Planned>(conn)?
+            .into_iter()
+            .map(|p| (p.row_number, p))
+            .collect();
+        let n = raw.len() as i64;
+        let mut chunk_counts = counts.clone();
+        write_tx(conn, |c| -> AppResult<()> {
+            let mut touched = Vec::new();
+            for raw_row in &raw {
+                let Some(plan) = plans.get(&(raw_row.number as i64)) else {
+                    continue;
+                };
+                if plan.applied {
+                    continue;
+                }
+                let (person, outcome) = match clean_row(raw_row, &mapping, &opts) {
+                    RowOutcome::Clean(r) => apply_row(c, &cx, &r, plan, &mut touched)?,
+                    RowOutcome::Rejected { .. } => (None, "reject"),
+                };
+                *chunk_counts.entry(format!("committed_{outcome}")).or_insert(0) += 1;
+                diesel::update(
+                    import_rows::table
+                        .filter(import_rows::batch_id.eq(b.id))
+                        .filter(import_rows::row_number.eq(plan.row_number)),
+                )
+                .set((
+                    import_rows::applied.eq(true),
+                    import_rows::person_id.eq(person),
+                    import_rows::outcome.eq(outcome),
+                ))
+                .execute(c)?;
+            }
+            touched.sort_unstable();
+            touched.dedup();
+            index::refresh(c, &touched)?;
+            let now = crate::db::now();
+            diesel::update(import_batches::table.find(b.id))
+                .set((
+                    import_batches::rows_done.eq(done + n),
+                    import_batches::counts.eq(serde_json::to_string(&chunk_counts).unwrap_or_default()),
+                    import_batches::heartbeat_at.eq(Some(now)),
+                    import_batches::updated_at.eq(now),
+                ))
+                .execute(c)?;
+            Ok(())
+        })?;
+        counts = chunk_counts;
+        done += n;
+    }
+    let now = crate::db::now();
+    write_tx(conn, |c| {
+        diesel::update(import_batches::table.find(b.id))
+            .set((
+                import_batches::status.eq("committed"),
+                import_batches::committed_at.eq(Some(now)),
+                import_batches::heartbeat_at.eq(Some(now)),
+                import_batches::updated_at.eq(now),
+            ))
+            .execute(c)?;
+        // The file is not needed any more: what was imported is in the source records.
+        diesel::delete(import_file_chunks::table.filter(import_file_chunks::batch_id.eq(b.id))).execute(c)?;
+        super::audit_phase_end(c, &b, "import.committed", &counts)
+    })?;
+    Ok(true)
+}

@@ -1,0 +1,360 @@
+//! What one row writes: a new person or what it adds to an existing one (contact points, tags,
+//! names, provenance), its source record, its consent events and an attendance list's event.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::*;
+use crate::db::people::{self as dbp, NewAddress, NewEmail, NewPersonMeta, NewPhone, Person, ProvenanceRow};
+use crate::db::schema::{person_addresses, person_emails, person_phones, source_records};
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+use crate::import_core::{CleanRow, ConsentValue};
+use crate::service::new_ordered_public_id;
+use crate::service::people::input::person_fields;
+
+pub(super) fn stamp_source(cx: &Ctx<'_>) -> (String, Option<String>, Option<i64>, NaiveDateTime) {
+    ("import".into(), Some(cx.reference.clone()), cx.by, cx.now)
+}
+
+pub(super) fn new_emails(
+    cx: &Ctx<'_>,
+    person_id: i64,
+    r: &CleanRow,
+    held: &[String],
+    primary_free: bool,
+) -> Vec<NewEmail> {
+    let (kind, reference, by, at) = stamp_source(cx);
+    r.emails
+        .iter()
+        .filter(|(_, key)| !held.contains(key))
+        .enumerate()
+        .map(|(i, (address, key))| NewEmail {
+            person_id,
+            address: address.clone(),
+            address_key: key.clone(),
+            is_primary: primary_free && i == 0,
+            source_kind: kind.clone(),
+            source_ref: reference.clone(),
+            set_by: by,
+            set_at: at,
+            point_hash: cx.points.email(key),
+        })
+        .collect()
+}
+
+pub(super) fn new_phones(
+    cx: &Ctx<'_>,
+    person_id: i64,
+    r: &CleanRow,
+    held: &[String],
+    primary_free: bool,
+) -> Vec<NewPhone> {
+    let (kind, reference, by, at) = stamp_source(cx);
+    r.phones
+        .iter()
+        .filter(|(n, _)| !held.contains(n))
+        .enumerate()
+        .map(|(i, (number, label))| NewPhone {
+            person_id,
+            number: number.clone(),
+            label: (*label).to_string(),
+            is_primary: primary_free && i == 0,
+            source_kind: kind.clone(),
+            source_ref: reference.clone(),
+            set_by: by,
+            set_at: at,
+            point_hash: cx.points.phone(number),
+        })
+        .collect()
+}
+
+pub(super) fn new_address(cx: &Ctx<'_>, person_id: i64, r: &CleanRow, primary: bool) -> Option<NewAddress> {
+    let a = r.address.as_ref()?;
+    let line1 = a.line1.clone()?;
+    let (kind, reference, by, at) = stamp_source(cx);
+    Some(NewAddress {
+        person_id,
+        line1,
+        line2: a.line2.clone(),
+        line3: a.line3.clone(),
+        town: a.town.clone(),
+        county: a.county.clone(),
+        postcode: a.postcode.clone(),
+        country: a.country.clone().unwrap_or_else(|| "GB".into()),
+        is_primary: primary,
+        source_kind: kind,
+        source_ref: reference,
+        set_by: by,
+        set_at: at,
+    })
+}
+
+pub(super) fn insert_contacts(
+    conn: &mut DbConn,
+    emails: &[NewEmail],
+    phones: &[NewPhone],
+    address: Option<NewAddress>,
+) -> AppResult<()> {
+    if !emails.is_empty() {
+        crate::with_backend!(conn, |c| diesel::insert_into(person_emails::table)
+            .values(emails)
+            .execute(c))?;
+    }
+    if !phones.is_empty() {
+        crate::with_backend!(conn, |c| diesel::insert_into(person_phones::table)
+            .values(phones)
+            .execute(c))?;
+    }
+    if let Some(a) = address {
+        diesel::insert_into(person_addresses::table).values(&a).execute(conn)?;
+    }
+    Ok(())
+}
+
+pub(super) fn provenance(cx: &Ctx<'_>, person_id: i64, fields: &[&str]) -> Vec<ProvenanceRow> {
+    fields
+        .iter()
+        .map(|f| ProvenanceRow {
+            person_id,
+            field: (*f).to_string(),
+            source_kind: "import".into(),
+            source_ref: Some(cx.reference.clone()),
+            set_by: cx.by,
+            set_at: cx.now,
+        })
+        .collect()
+}
+
+/// A new person from a row.
+/// Create the person a row describes: (internal id, public id).
+pub(super) fn create_person(conn: &mut DbConn, cx: &Ctx<'_>, r: &CleanRow) -> AppResult<(i64, String)> {
+    let fields = person_fields(
+        r.title.clone(),
+        r.given_name.clone(),
+        r.family_name.clone(),
+        r.preferred_name.clone(),
+        r.date_of_birth,
+        r.organisation.clone(),
+    );
+    let public_id = new_ordered_public_id();
+    let meta = NewPersonMeta {
+        public_id: &public_id,
+        status: "active",
+        version: 1,
+        created_at: cx.now,
+        updated_at: cx.now,
+    };
+    let person = dbp::insert(conn, &meta, &fields)?;
+    insert_contacts(
+        conn,
+        &new_emails(cx, person.id, r, &[], true),
+        &new_phones(cx, person.id, r, &[], true),
+        new_address(cx, person.id, r, true),
+    )?;
+    if !r.tags.is_empty() {
+        dbp::replace_tags(conn, person.id, &r.tags)?;
+    }
+    let set: Vec<&str> = [
+        ("title", r.title.is_some()),
+        ("given_name", r.given_name.is_some()),
+        ("family_name", r.family_name.is_some()),
+        ("preferred_name", r.preferred_name.is_some()),
+        ("date_of_birth", r.date_of_birth.is_some()),
+        ("organisation", r.organisation.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(f, has)| has.then_some(f))
+    .collect();
+    dbp::set_provenance(conn, &provenance(cx, person.id, &set))?;
+    Ok((person.id, person.public_id))
+}
+
+/// Add what a row knows to an existing person, never overwriting what they hold.
+pub(super) fn enrich(conn: &mut DbConn, cx: &Ctx<'_>, p: &Person, r: &CleanRow) -> AppResult<()> {
+    let mut filled = Vec::new();
+    let mut pick = |mine: &Option<String>, theirs: &Option<String>, name: &'static str| match (mine, theirs) {
+        (None, Some(v)) => {
+            filled.push(name);
+            Some(v.clone())
+        }
+        _ => mine.clone(),
+    };
+    let title = pick(&p.title, &r.title, "title");
+    let given = pick(&p.given_name, &r.given_name, "given_name");
+    let family = pick(&p.family_name, &r.family_name, "family_name");
+    let preferred = pick(&p.preferred_name, &r.preferred_name, "preferred_name");
+    let organisation = pick(&p.organisation, &r.organisation, "organisation");
+    let dob = match (p.date_of_birth, r.date_of_birth) {
+        (None, Some(d)) => {
+            filled.push("date_of_birth");
+            Some(d)
+        }
+        (mine, _) => mine,
+    };
+    let held_emails = dbp::emails_of(conn, &[p.id])?;
+    let held_phones = dbp::phones_of(conn, &[p.id])?;
+    let held_addresses = dbp::addresses_of(conn, &[p.id])?;
+    let email_keys: Vec<String> = held_emails.iter().map(|e| e.address_key.clone()).collect();
+    let numbers: Vec<String> = held_phones.iter().map(|n| n.number.clone()).collect();
+    let emails = new_emails(cx, p.id, r, &email_keys, held_emails.is_empty());
+    let phones = new_phones(cx, p.id, r, &numbers, held_phones.is_empty());
+    let address = new_address(cx, p.id, r, held_addresses.is_empty()).filter(|a| {
+        !held_addresses
+            .iter()
+            .any(|h| h.line1.eq_ignore_ascii_case(&a.line1) && h.postcode == a.postcode)
+    });
+    let changed = !filled.is_empty() || !emails.is_empty() || !phones.is_empty() || address.is_some();
+    insert_contacts(conn, &emails, &phones, address)?;
+    let tags = dbp::tags_of(conn, &[p.id])?;
+    let mut all: Vec<String> = tags.into_iter().map(|(_, t)| t).collect();
+    let before = all.len();
+    for t in &r.tags {
+        if !all.contains(t) {
+            all.push(t.clone());
+        }
+    }
+    if all.len() != before {
+        all.sort();
+        dbp::replace_tags(conn, p.id, &all)?;
+    }
+    if changed || all.len() != before {
+        let fields = person_fields(title, given, family, preferred, dob, organisation);
+        // A concurrent edit wins: the values it set stay, this row's additions are kept.
+        if dbp::update_fields(conn, p.id, p.version, &fields, cx.now)?.is_none() {
+            return Err(AppError::conflict(
+                "changed_meanwhile",
+                "A person this import links to changed during the commit; commit again to resume.",
+            ));
+        }
+        dbp::set_provenance(conn, &provenance(cx, p.id, &filled))?;
+    }
+    Ok(())
+}
+
+pub(super) fn source_record(
+    conn: &mut DbConn,
+    cx: &Ctx<'_>,
+    person_id: i64,
+    r: &CleanRow,
+    decision: &str,
+    score: Option<f64>,
+) -> AppResult<()> {
+    let data = serde_json::to_string(r).unwrap_or_else(|_| "{}".into());
+    let row = i64::try_from(r.number).unwrap_or(i64::MAX);
+    if let Some(ext) = &r.external_id {
+        // The department's newer copy of a record already held: the stored copy is replaced.
+        let n = diesel::update(
+            source_records::table
+                .filter(source_records::department_id.eq(cx.b.department_id))
+                .filter(source_records::source_system.eq(&cx.b.source_system))
+                .filter(source_records::external_id.eq(ext)),
+        )
+        .set((
+            source_records::person_id.eq(Some(person_id)),
+            source_records::import_batch_id.eq(Some(cx.b.id)),
+            source_records::row_number.eq(Some(row)),
+            source_records::data.eq(&data),
+            source_records::content_hash.eq(&r.content_hash),
+            source_records::received_at.eq(cx.now),
+        ))
+        .execute(conn)?;
+        if n > 0 {
+            return Ok(());
+        }
+    }
+    diesel::insert_into(source_records::table)
+        .values((
+            source_records::public_id.eq(new_ordered_public_id()),
+            source_records::person_id.eq(Some(person_id)),
+            source_records::department_id.eq(cx.b.department_id),
+            source_records::source_system.eq(&cx.b.source_system),
+            source_records::external_id.eq(&r.external_id),
+            source_records::import_batch_id.eq(Some(cx.b.id)),
+            source_records::row_number.eq(Some(row)),
+            source_records::data.eq(&data),
+            source_records::content_hash.eq(&r.content_hash),
+            source_records::match_decision.eq(decision),
+            source_records::match_score.eq(score),
+            source_records::received_at.eq(cx.now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub(super) fn consents(conn: &mut DbConn, cx: &Ctx<'_>, person_id: i64, r: &CleanRow) -> AppResult<()> {
+    for (slug, value) in &r.consents {
+        let status = match value {
+            ConsentValue::Unknown => continue,
+            v => v.as_str(),
+        };
+        let Some((decl, purpose_id, default_basis)) = cx.consents.get(slug) else {
+            continue;
+        };
+        let point = match decl.channel.as_str() {
+            "email" => r.emails.first().map(|e| e.1.clone()),
+            "sms" | "phone" => r.phones.first().map(|p| p.0.clone()),
+            _ => None,
+        }
+        .unwrap_or_default();
+        crate::service::consent::append(
+            conn,
+            crate::db::consent::ConsentEvent {
+                id: 0,
+                public_id: new_ordered_public_id(),
+                person_id,
+                purpose_id: *purpose_id,
+                channel: decl.channel.clone(),
+                contact_point: point,
+                status: status.to_string(),
+                lawful_basis: decl.lawful_basis.clone().unwrap_or_else(|| default_basis.clone()),
+                source: "import".into(),
+                source_ref: Some(cx.reference.clone()),
+                wording_version: decl.wording_version,
+                capture_method: decl.capture_method.clone(),
+                evidence: Some(decl.evidence.clone()),
+                captured_at: cx.b.created_at,
+                recorded_at: cx.now,
+                recorded_by: cx.by,
+                expires_at: None,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Log an attendance list's event for a person: idempotent per activity, action and person (the
+/// same attendance in a second list is recorded once), marked with the batch for its rollback.
+pub(super) fn attend(conn: &mut DbConn, cx: &Ctx<'_>, person_id: i64, person_public_id: &str) -> AppResult<()> {
+    let Some(a) = &cx.attend else { return Ok(()) };
+    crate::db::engagement::insert_events(
+        conn,
+        &[crate::db::engagement::Engagement {
+            id: 0,
+            public_id: crate::service::new_ordered_public_id(),
+            person_id,
+            activity_id: Some(a.activity.id),
+            shift_id: None,
+            kind: a.activity.kind.clone(),
+            action: a.action.clone(),
+            occurred_at: a.at,
+            department_id: a.activity.department_id,
+            source: "import".into(),
+            external_ref: Some(attendance_ref(&a.activity.public_id, &a.action, person_public_id)),
+            hours: a.hours,
+            response_ref: None,
+            detail: Some(cx.reference.clone()),
+            recorded_at: cx.now,
+            recorded_by: cx.by,
+        }],
+    )?;
+    crate::db::people::link_departments(
+        conn,
+        person_id,
+        &[a.activity.department_id],
+        "import",
+        Some(&cx.reference),
+        cx.now,
+    )?;
+    Ok(())
+}
