@@ -176,3 +176,43 @@ async fn sqlite_commits_reach_the_database_file_from_the_checkpoint_thread() {
     }
     assert_eq!(seen, 50, "the committed people never reached the database file");
 }
+
+/// A large write leaves a large WAL file (SQLite keeps it at its largest); once the pages are in
+/// the database and nothing is being written, the checkpoint thread truncates it.
+#[actix_web::test]
+async fn sqlite_wal_file_is_given_back_after_a_large_write() {
+    use diesel::connection::SimpleConnection;
+    let app = TestApp::new().await;
+    let Ok(lighthouse::db::pool::DbUrl::Sqlite(path)) =
+        lighthouse::db::pool::DbUrl::parse(&app.state.settings.database.url)
+    else {
+        return; // PostgreSQL has no WAL file of ours to look at.
+    };
+    let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
+    let wal_len = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    {
+        let mut conn = app.state.pool.get().unwrap();
+        // About 80 MB in one transaction: far below the size at which the writer would
+        // checkpoint (and so restart the WAL) itself.
+        conn.batch_execute(
+            "CREATE TABLE wal_ballast (b BLOB); \
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 80) \
+             INSERT INTO wal_ballast SELECT randomblob(1000000) FROM n;",
+        )
+        .unwrap();
+    }
+    assert!(
+        wal_len() > 64 * 1024 * 1024,
+        "the write made a WAL of {} bytes",
+        wal_len()
+    );
+    let mut len = wal_len();
+    for _ in 0..150 {
+        if len <= 64 * 1024 * 1024 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        len = wal_len();
+    }
+    assert!(len <= 64 * 1024 * 1024, "the WAL file kept {len} bytes");
+}
