@@ -266,7 +266,9 @@ fn spawn_checkpointer(path: PathBuf, alive: Weak<()>) {
         let Ok(mut conn) = SqliteConnection::establish(path_str) else {
             return;
         };
-        if conn.batch_execute("PRAGMA busy_timeout = 1000;").is_err() {
+        // No busy timeout: a passive checkpoint never waits anyway, and the truncation below is
+        // only worth doing when it can be done at once; it must never hold up a writer.
+        if conn.batch_execute("PRAGMA busy_timeout = 0;").is_err() {
             return;
         }
         let mut idle = Duration::from_millis(5);
@@ -290,8 +292,8 @@ fn spawn_checkpointer(path: PathBuf, alive: Weak<()>) {
             } else {
                 idle = (idle * 2).min(CHECKPOINT_IDLE_MAX);
                 if now == last && now.0 == now.1 && wal_len(&path) > WAL_KEEP_BYTES {
-                    // Quiet, and every page is in the database: give the space back. This waits
-                    // (at most the busy timeout) for the writer's lock and then only truncates.
+                    // Quiet, and every page is in the database: give the space back. Without a
+                    // busy timeout this gives up at once if a writer or a reader is in the way.
                     if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);") {
                         tracing::debug!(error = %e, "truncating the WAL failed");
                     }
