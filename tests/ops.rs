@@ -216,3 +216,46 @@ async fn sqlite_wal_file_is_given_back_after_a_large_write() {
     }
     assert!(len <= 64 * 1024 * 1024, "the WAL file kept {len} bytes");
 }
+
+/// A writer waiting for SQLite's write lock gets it in the first short gap between another
+/// thread's transactions, rather than sleeping through gaps (SQLite's own busy handler sleeps up
+/// to 100 ms between tries, and under back-to-back batches a writer failed after the timeout).
+#[actix_web::test]
+async fn sqlite_writer_gets_the_lock_between_back_to_back_transactions() {
+    use lighthouse::db::write_tx;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    let app = TestApp::new().await;
+    if !app.state.settings.database.url.starts_with("sqlite") {
+        return; // PostgreSQL has row locks, not one write lock.
+    }
+    let stop = AtomicBool::new(false);
+    let pool = app.state.pool.clone();
+    let waited = std::thread::scope(|s| {
+        let busy = s.spawn(|| {
+            let mut conn = pool.get().unwrap();
+            while !stop.load(Ordering::Relaxed) {
+                // Hold the lock for 60 ms, let go for 3 ms.
+                // (`BEGIN IMMEDIATE` takes the lock: no statement is needed to hold it.)
+                write_tx(&mut conn, |_| -> diesel::QueryResult<()> {
+                    std::thread::sleep(Duration::from_millis(60));
+                    Ok(())
+                })
+                .unwrap();
+                std::thread::sleep(Duration::from_millis(3));
+            }
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        let mut conn = pool.get().unwrap();
+        let began = Instant::now();
+        write_tx(&mut conn, |_| -> diesel::QueryResult<()> { Ok(()) }).unwrap();
+        let waited = began.elapsed();
+        stop.store(true, Ordering::Relaxed);
+        busy.join().unwrap();
+        waited
+    });
+    assert!(
+        waited < Duration::from_millis(500),
+        "the second writer waited {waited:?}"
+    );
+}
