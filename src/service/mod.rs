@@ -123,3 +123,36 @@ mod ordered_id_tests {
         assert_eq!(many.len(), 10_000);
     }
 }
+
+/// Run `work(conn, part, parts)` as two parts at once, part 1 on an idle connection of `pool` on
+/// another thread, when `worth_it` and such a connection is free; otherwise as one part on
+/// `conn`. Only an idle connection is taken: under load the work runs alone rather than wait.
+/// The results come back in part order.
+pub fn in_two_parts<T, F>(
+    conn: &mut crate::db::DbConn,
+    pool: Option<&crate::db::DbPool>,
+    worth_it: bool,
+    work: F,
+) -> crate::error::AppResult<Vec<T>>
+where
+    T: Send,
+    F: Fn(&mut crate::db::DbConn, usize, usize) -> crate::error::AppResult<Vec<T>> + Sync,
+{
+    let second = match pool {
+        Some(pool) if worth_it => pool.try_get(),
+        _ => None,
+    };
+    let Some(mut other) = second else {
+        return work(conn, 0, 1);
+    };
+    std::thread::scope(|s| {
+        let helper = s.spawn(|| work(&mut other, 1, 2));
+        let mut out = work(conn, 0, 2)?;
+        out.extend(
+            helper
+                .join()
+                .unwrap_or_else(|_| Err(crate::error::AppError::Internal("the second worker stopped".into())))?,
+        );
+        Ok(out)
+    })
+}

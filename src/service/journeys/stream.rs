@@ -119,23 +119,7 @@ pub(super) fn load_period(
         }
         Ok(out)
     };
-    let second = match pool {
-        // Only an idle connection: under load the analytic reads alone rather than wait.
-        Some(pool) if windows.len() > 1 => pool.try_get(),
-        _ => None,
-    };
-    let mut out = match second {
-        Some(mut other) => std::thread::scope(|s| -> AppResult<Vec<EventIds>> {
-            let helper = s.spawn(|| read(&mut other, 1, 2));
-            let mut mine = read(conn, 0, 2)?;
-            let theirs = helper
-                .join()
-                .unwrap_or_else(|_| Err(AppError::Internal("the second reader stopped".into())))?;
-            mine.extend(theirs);
-            Ok(mine)
-        })?,
-        None => read(conn, 0, 1)?,
-    };
+    let mut out = crate::service::in_two_parts(conn, pool, windows.len() > 1, read)?;
     out.sort_unstable_by_key(|e| (e.person, e.at_secs));
     Ok(out)
 }

@@ -118,28 +118,13 @@ fn matches_of_chunk(
         .collect();
     let records: Vec<&Prepared> = todo.iter().map(|(_, p)| p).collect();
     // Matching (key look-ups, loading candidates, scoring) is most of a dry run's time and each
-    // record's is independent: with an idle connection to spare, the second half of the chunk
-    // is matched on the other core. Under load the dry run takes none and runs alone.
-    let second = match pool {
-        Some(pool) if records.len() >= PARALLEL_MIN => pool.try_get(),
-        _ => None,
-    };
-    let found = match second {
-        Some(mut other) => {
-            let (mine, theirs) = records.split_at(records.len() / 2);
-            std::thread::scope(|s| -> AppResult<Vec<Vec<Scored>>> {
-                let helper = s.spawn(|| matcher.matches_many(&mut other, theirs));
-                let mut found = matcher.matches_many(conn, mine)?;
-                found.extend(
-                    helper
-                        .join()
-                        .unwrap_or_else(|_| Err(AppError::Internal("the second matcher stopped".into())))?,
-                );
-                Ok(found)
-            })?
-        }
-        None => matcher.matches_many(conn, &records)?,
-    };
+    // record's is independent: the second half of the chunk is matched on the other core when a
+    // connection is idle.
+    let found = crate::service::in_two_parts(conn, pool, records.len() >= PARALLEL_MIN, |c, part, parts| {
+        let half = records.len().div_ceil(parts);
+        let mine = records.chunks(half.max(1)).nth(part).unwrap_or(&[]);
+        matcher.matches_many(c, mine)
+    })?;
     Ok(todo
         .into_iter()
         .zip(found)
