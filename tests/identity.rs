@@ -633,3 +633,68 @@ async fn a_proposal_about_someone_dedupe_merges_moves_to_the_survivor() {
     assert!(text.contains("linked 0 pairs (0 people merged), 0 proposed"), "{text}");
     assert_eq!(app.get("/api/v1/matches", &officer.token).await.body["total"], 1);
 }
+
+/// A person's stored blocking keys, and the keys their record gives now (both sorted).
+fn stored_and_due_keys(app: &TestApp, public_id: &str) -> (Vec<String>, Vec<String>) {
+    use diesel::prelude::*;
+    use lighthouse::db::schema::blocking_keys;
+    use lighthouse::service::identity::index;
+    let mut conn = app.state.pool.get().unwrap();
+    let id = lighthouse::db::people::find_by_public_id(&mut conn, public_id)
+        .unwrap()
+        .unwrap()
+        .id;
+    let stored: Vec<String> = blocking_keys::table
+        .filter(blocking_keys::person_id.eq(id))
+        .select(blocking_keys::key)
+        .order(blocking_keys::key)
+        .load(&mut conn)
+        .unwrap();
+    let due = index::records_of(&mut conn, &[id])
+        .unwrap()
+        .first()
+        .map(|(_, r)| index::stored_keys(&lighthouse::matching::Prepared::from_record(r)))
+        .unwrap_or_default();
+    (stored, due)
+}
+
+#[actix_web::test]
+async fn an_edit_rewrites_exactly_the_blocking_keys_that_changed() {
+    let f = fixture().await;
+    let (before, due) = stored_and_due_keys(&f.app, &f.b);
+    assert_eq!(before, due, "keys as created");
+    assert!(!before.is_empty());
+    let p = f
+        .app
+        .get(&format!("/api/v1/people/{}", f.b), &f.officer.token)
+        .await
+        .body;
+    let r = f
+        .app
+        .patch(
+            &format!("/api/v1/people/{}", f.b),
+            &f.officer.token,
+            json!({"version": p["version"], "family_name": "Smythe", "phones": [{"number": "07700 900999"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (after, due) = stored_and_due_keys(&f.app, &f.b);
+    assert_eq!(after, due, "stale keys removed, new ones added");
+    assert_ne!(after, before);
+    assert!(
+        after.iter().any(|k| before.contains(k)),
+        "keys that stayed are still there"
+    );
+    // A person merged into another keeps none.
+    let r = f
+        .app
+        .post(
+            &format!("/api/v1/people/{}/merge", f.a),
+            &f.officer.token,
+            json!({"merge": [f.b]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (merged, _) = stored_and_due_keys(&f.app, &f.b);
+    assert!(merged.is_empty(), "a merged person has no keys: {merged:?}");
+}

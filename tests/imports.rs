@@ -666,3 +666,73 @@ async fn an_erased_persons_address_stays_suppressed_when_a_list_brings_it_back()
     assert_eq!(c.body["allowed"], false, "{}", c.text);
     assert_eq!(c.body["reason"], "suppressed", "{}", c.text);
 }
+
+#[actix_web::test]
+async fn a_commit_killed_after_its_last_chunk_gives_the_new_people_their_keys_on_resume() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let mut csv = String::from("Ref,Forename,Surname,Mobile\n");
+    for i in 0..1_200 {
+        csv.push_str(&format!("R{i},Person{i},Family{},07700 9{i:05}\n", i % 89));
+    }
+    let id = upload(&f.app, t, "department=BARB&source_system=crm", csv.into_bytes())
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let v = dry_run(&f.app, t, &id, json!({})).await;
+    assert_eq!(v["counts"]["create"], 1_200, "{v}");
+    let batch_id = f
+        .app
+        .count(&format!("SELECT id AS n FROM import_batches WHERE public_id = '{id}'"));
+    let mut conn = f.app.state.pool.get().unwrap();
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute(&format!("UPDATE import_batches SET status = 'committing', rows_done = 0, heartbeat_at = '2000-01-01 00:00:00' WHERE id = {batch_id}"))
+        .unwrap();
+    // Both chunks are applied; the worker dies before the pass that writes the new people's keys.
+    let finished = lighthouse::service::imports::apply::run_chunks(
+        &mut conn,
+        batch_id,
+        &f.app.state.points,
+        &f.app.state.settings.matching,
+        2,
+    )
+    .unwrap();
+    assert!(!finished);
+    conn.batch_execute(&format!(
+        "UPDATE import_batches SET heartbeat_at = '2000-01-01 00:00:00' WHERE id = {batch_id}"
+    ))
+    .unwrap();
+    drop(conn);
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 1_200);
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM blocking_keys"), 0);
+    let worker = lighthouse::service::imports::runner::Worker {
+        pool: f.app.state.pool.clone(),
+        matching: f.app.state.settings.matching.clone(),
+        points: f.app.state.points.clone(),
+    };
+    assert_eq!(worker.resume_stale().unwrap(), 1);
+    let v = settle(&f.app, t, &id).await;
+    assert_eq!(v["status"], "committed", "{v}");
+    assert_eq!(v["counts"]["committed_create"], 1_200, "{v}");
+    assert_eq!(
+        f.app.count("SELECT COUNT(DISTINCT person_id) AS n FROM blocking_keys"),
+        1_200,
+        "every new person has keys"
+    );
+    // And matching finds them: the same person in another department's list is linked.
+    let again = upload(
+        &f.app,
+        t,
+        "department=OPEN&source_system=other",
+        b"Id,First Name,Last Name,Tel\nX1,Person7,Family7,+447700900007\n".to_vec(),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let v = dry_run(&f.app, t, &again, json!({})).await;
+    assert_eq!(v["counts"]["link"], 1, "{v}");
+}

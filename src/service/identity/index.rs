@@ -191,19 +191,90 @@ pub fn records_in_range(conn: &mut DbConn, lo: i64, hi: i64) -> AppResult<Vec<(i
     Ok(build(&found, emails, phones, addresses))
 }
 
-/// Recompute the blocking keys of these people (merged or erased people lose theirs).
+/// Recompute the blocking keys of these people (merged or erased people lose theirs). Only what
+/// differs is written: keys a person no longer has are deleted, new ones inserted, and the ones
+/// that stay are left alone (each key is a randomly placed index entry, so a person whose
+/// record changed in one field costs a page or two, not one per key).
 pub fn refresh(conn: &mut DbConn, ids: &[i64]) -> AppResult<()> {
     for chunk in ids.chunks(CHUNK) {
-        diesel::delete(blocking_keys::table.filter(blocking_keys::person_id.eq_any(chunk))).execute(conn)?;
-        let rows: Vec<(String, i64)> = records_of(conn, chunk)?
-            .iter()
-            .flat_map(|(id, r)| {
-                stored_keys(&Prepared::from_record(r))
-                    .into_iter()
-                    .map(move |k| (k, *id))
-            })
-            .collect();
-        insert_keys(conn, &rows)?;
+        let (add, stale) = key_changes(conn, chunk)?;
+        for (person, keys) in stale {
+            diesel::delete(
+                blocking_keys::table
+                    .filter(blocking_keys::person_id.eq(person))
+                    .filter(blocking_keys::key.eq_any(keys)),
+            )
+            .execute(conn)?;
+        }
+        insert_keys(conn, &add)?;
+    }
+    Ok(())
+}
+
+/// What [`refresh`] would change for these people: the (key, person) rows to add, and each
+/// person's stored keys to delete.
+fn key_changes(conn: &mut DbConn, ids: &[i64]) -> AppResult<(Vec<(String, i64)>, Vec<(i64, Vec<String>)>)> {
+    let mut held: HashMap<i64, HashSet<String>> = HashMap::new();
+    let stored: Vec<(String, i64)> = blocking_keys::table
+        .filter(blocking_keys::person_id.eq_any(ids))
+        .select((blocking_keys::key, blocking_keys::person_id))
+        .load(conn)?;
+    for (key, id) in stored {
+        held.entry(id).or_default().insert(key);
+    }
+    let mut add = Vec::new();
+    for (id, record) in records_of(conn, ids)? {
+        let mut had = held.remove(&id).unwrap_or_default();
+        for key in stored_keys(&Prepared::from_record(&record)) {
+            if !had.remove(&key) {
+                add.push((key, id));
+            }
+        }
+        if !had.is_empty() {
+            held.insert(id, had);
+        }
+    }
+    // What is left: keys of people who no longer have them, or are no longer matchable.
+    let stale = held
+        .into_iter()
+        .map(|(id, keys)| (id, keys.into_iter().collect()))
+        .collect();
+    Ok((add, stale))
+}
+
+/// Give these people the blocking keys they lack, writing them in key order: for many people
+/// at once (an import's new people), sorted inserts fill each page of the key index in one go
+/// instead of touching one random page per key. Groups of `GROUP` people are read, and their
+/// missing keys written in transactions of `SLICE` keys, each checking that the people are
+/// still matchable (an erasure meanwhile wins). Stale keys are left to [`refresh`].
+pub fn add_missing_in_key_order(conn: &mut DbConn, ids: &[i64]) -> AppResult<()> {
+    const GROUP: usize = 50_000;
+    const SLICE: usize = 20_000;
+    for group in ids.chunks(GROUP) {
+        let mut add = Vec::new();
+        for chunk in group.chunks(CHUNK) {
+            add.extend(key_changes(conn, chunk)?.0);
+        }
+        add.sort_unstable();
+        for slice in add.chunks(SLICE) {
+            crate::db::write_tx(conn, |c| -> AppResult<()> {
+                let mut persons: Vec<i64> = slice.iter().map(|(_, id)| *id).collect();
+                persons.sort_unstable();
+                persons.dedup();
+                let mut live = HashSet::with_capacity(persons.len());
+                for part in persons.chunks(CHUNK) {
+                    live.extend(
+                        people::table
+                            .filter(people::id.eq_any(part))
+                            .filter(people::status.eq_any(["active", "restricted"]))
+                            .select(people::id)
+                            .load::<i64>(c)?,
+                    );
+                }
+                let rows: Vec<(String, i64)> = slice.iter().filter(|(_, id)| live.contains(id)).cloned().collect();
+                insert_keys(c, &rows)
+            })?;
+        }
     }
     Ok(())
 }

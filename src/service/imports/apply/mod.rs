@@ -9,6 +9,14 @@
 //!   department; nothing they hold is overwritten.
 //! - every applied row becomes a source record; consent columns become ledger events with the
 //!   batch's declared basis and evidence (a blank answer is never consent).
+//!
+//! The people a row links to have their blocking keys refreshed in the row's chunk. The people
+//! the batch creates get theirs after the last chunk, in one pass in key order: a key is a
+//! random digest, so writing each chunk's keys touched one random page of the key index per
+//! key (about 13 per person), while sorted inserts of many people's keys fill each page once.
+//! Until that pass ends, matching (another import's dry run, a person created through the API)
+//! does not find the batch's new people; `lighthouse dedupe` finds any duplicate made in that
+//! window. A commit that stops before the pass resumes into it.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -132,6 +140,7 @@ fn apply_row(
                 cx.now,
             )?;
             source_record(conn, cx, p.id, r, "linked", plan.match_score)?;
+            touched.push(p.id);
             (p.id, p.public_id.clone())
         }
         _ => {
@@ -151,7 +160,6 @@ fn apply_row(
     };
     consents(conn, cx, person_id, r)?;
     attend(conn, cx, person_id, &public_id)?;
-    touched.push(person_id);
     if outcome == "review" {
         let other = match (plan.person_id, plan.duplicate_of) {
             (Some(p), _) => live(conn, p)?.map(|p| p.id),
@@ -305,6 +313,17 @@ pub fn run_chunks(
         counts = chunk_counts;
         done += n;
     }
+    // The people this batch created get their blocking keys now, all at once in key order
+    // (see the module's notes); a resumed commit comes here again and adds what is missing.
+    let created: Vec<i64> = import_rows::table
+        .filter(import_rows::batch_id.eq(b.id))
+        .filter(import_rows::applied.eq(true))
+        .filter(import_rows::outcome.eq_any(["create", "review"]))
+        .filter(import_rows::person_id.is_not_null())
+        .select(import_rows::person_id.assume_not_null())
+        .order(import_rows::row_number)
+        .load(conn)?;
+    index::add_missing_in_key_order(conn, &created)?;
     let now = crate::db::now();
     write_tx(conn, |c| {
         diesel::update(import_batches::table.find(b.id))
