@@ -211,9 +211,11 @@ pub fn refresh(conn: &mut DbConn, ids: &[i64]) -> AppResult<()> {
     Ok(())
 }
 
-/// What [`refresh`] would change for these people: the (key, person) rows to add, and each
-/// person's stored keys to delete.
-fn key_changes(conn: &mut DbConn, ids: &[i64]) -> AppResult<(Vec<(String, i64)>, Vec<(i64, Vec<String>)>)> {
+/// What [`refresh`] changes: (key, person) rows to add, and each person's stored keys to delete.
+type KeyChanges = (Vec<(String, i64)>, Vec<(i64, Vec<String>)>);
+
+/// What [`refresh`] would change for these people.
+fn key_changes(conn: &mut DbConn, ids: &[i64]) -> AppResult<KeyChanges> {
     let mut held: HashMap<i64, HashSet<String>> = HashMap::new();
     let stored: Vec<(String, i64)> = blocking_keys::table
         .filter(blocking_keys::person_id.eq_any(ids))
