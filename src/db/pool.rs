@@ -241,6 +241,11 @@ const WRITER_CHECKPOINT_PAGES: u32 = 262_144;
 /// next chunks allocate its blocks again: that cost the import benchmark's commit 10–25 %.)
 const WAL_KEEP_BYTES: u64 = 64 * 1024 * 1024;
 
+/// How long the WAL must have been quiet (nothing committed, everything copied) before the
+/// checkpoint thread truncates it: an import's pauses between transactions are far shorter, and
+/// a file cut in such a pause is only allocated again by the next transaction.
+const WAL_QUIET_BEFORE_TRUNCATE: Duration = Duration::from_secs(2);
+
 /// The longest the checkpoint thread sleeps when there was nothing to copy.
 const CHECKPOINT_IDLE_MAX: Duration = Duration::from_millis(250);
 
@@ -273,6 +278,7 @@ fn spawn_checkpointer(path: PathBuf, alive: Weak<()>) {
         }
         let mut idle = Duration::from_millis(5);
         let mut last = (0, 0);
+        let mut quiet_since = std::time::Instant::now();
         while alive.strong_count() > 0 {
             let done = diesel::RunQueryDsl::get_result::<CheckpointResult>(
                 diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)"),
@@ -286,12 +292,19 @@ fn spawn_checkpointer(path: PathBuf, alive: Weak<()>) {
                     last
                 }
             };
+            if now != last {
+                quiet_since = std::time::Instant::now();
+            }
             if now != last && now.1 > 0 {
                 // Pages were copied: more may be waiting.
                 idle = Duration::from_millis(5);
             } else {
                 idle = (idle * 2).min(CHECKPOINT_IDLE_MAX);
-                if now == last && now.0 == now.1 && wal_len(&path) > WAL_KEEP_BYTES {
+                if now == last
+                    && now.0 == now.1
+                    && quiet_since.elapsed() >= WAL_QUIET_BEFORE_TRUNCATE
+                    && wal_len(&path) > WAL_KEEP_BYTES
+                {
                     // Quiet, and every page is in the database: give the space back. Without a
                     // busy timeout this gives up at once if a writer or a reader is in the way.
                     if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);") {
