@@ -34,7 +34,7 @@ pub struct EmailRow {
 
 /// A new email row.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = person_emails)]
+#[diesel(table_name = person_emails, treat_none_as_default_value = false)]
 pub struct NewEmail {
     /// Person.
     pub person_id: i64,
@@ -84,7 +84,7 @@ pub struct PhoneRow {
 
 /// A new phone row.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = person_phones)]
+#[diesel(table_name = person_phones, treat_none_as_default_value = false)]
 pub struct NewPhone {
     /// Person.
     pub person_id: i64,
@@ -142,7 +142,7 @@ pub struct AddressRow {
 
 /// A new address row.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = person_addresses)]
+#[diesel(table_name = person_addresses, treat_none_as_default_value = false)]
 pub struct NewAddress {
     /// Person.
     pub person_id: i64,

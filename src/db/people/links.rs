@@ -101,7 +101,13 @@ pub fn link_departments(
 }
 
 /// Link many (person, department) pairs at once (pairs already linked are left as they are).
-pub fn link_pairs(conn: &mut DbConn, pairs: &[(i64, i64)], source_kind: &str, at: NaiveDateTime) -> QueryResult<()> {
+pub fn link_pairs(
+    conn: &mut DbConn,
+    pairs: &[(i64, i64)],
+    source_kind: &str,
+    source_ref: Option<&str>,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
     for chunk in pairs.chunks(200) {
         let rows: Vec<_> = chunk
             .iter()
@@ -110,7 +116,7 @@ pub fn link_pairs(conn: &mut DbConn, pairs: &[(i64, i64)], source_kind: &str, at
                     person_departments::person_id.eq(*p),
                     person_departments::department_id.eq(*d),
                     person_departments::source_kind.eq(source_kind),
-                    person_departments::source_ref.eq(None::<&str>),
+                    person_departments::source_ref.eq(source_ref),
                     person_departments::created_at.eq(at),
                 )
             })

@@ -369,7 +369,7 @@ pub fn log(conn: &mut DbConn, ctx: &Ctx, events: &[EngagementInput]) -> AppResul
         let mut pairs: Vec<(i64, i64)> = rows.iter().map(|r| (r.person_id, r.department_id)).collect();
         pairs.sort_unstable();
         pairs.dedup();
-        db::people::link_pairs(c, &pairs, "engagement", now)?;
+        db::people::link_pairs(c, &pairs, "engagement", None, now)?;
         let detail = serde_json::json!({"received": events.len(), "created": created});
         audit::record(
             c,

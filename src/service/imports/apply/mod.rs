@@ -34,6 +34,7 @@ use crate::matching::Prepared;
 use crate::service::identity::{index, matcher};
 use crate::service::privacy::keys::PointHasher;
 
+mod bulk;
 mod rows;
 
 use rows::*;
@@ -81,8 +82,12 @@ fn live(conn: &mut DbConn, id: i64) -> AppResult<Option<Person>> {
     Ok(None)
 }
 
-/// The person an earlier row of this batch ended with.
-fn person_of_row(conn: &mut DbConn, batch_id: i64, row: i64) -> AppResult<Option<i64>> {
+/// The person an earlier row of this batch ended with: one of this chunk's (`earlier`) or one
+/// an earlier chunk stored.
+fn person_of_row(conn: &mut DbConn, batch_id: i64, earlier: &HashMap<i64, i64>, row: i64) -> AppResult<Option<i64>> {
+    if let Some(id) = earlier.get(&row) {
+        return Ok(Some(*id));
+    }
     Ok(import_rows::table
         .filter(import_rows::batch_id.eq(batch_id))
         .filter(import_rows::row_number.eq(row))
@@ -92,90 +97,130 @@ fn person_of_row(conn: &mut DbConn, batch_id: i64, row: i64) -> AppResult<Option
         .flatten())
 }
 
-/// Apply one row; returns the person it ended with and the outcome actually applied.
+/// Apply a row the dry run did not plan as a new person; returns the person it ended with and
+/// the outcome actually applied (a planned link whose person was erased meanwhile creates one).
 fn apply_row(
     conn: &mut DbConn,
     cx: &Ctx<'_>,
     r: &CleanRow,
     plan: &Planned,
+    earlier: &HashMap<i64, i64>,
     touched: &mut Vec<i64>,
 ) -> AppResult<(Option<i64>, &'static str)> {
-    let target = match plan.outcome.as_str() {
-        "link" | "unchanged" => match plan.person_id {
+    let target = match (plan.outcome.as_str(), plan.person_id, plan.duplicate_of) {
+        ("link" | "unchanged", Some(id), _) => live(conn, id)?,
+        ("duplicate", _, Some(first)) => match person_of_row(conn, cx.b.id, earlier, first)? {
             Some(id) => live(conn, id)?,
-            None => None,
-        },
-        "duplicate" => match plan.duplicate_of {
-            Some(first) => match person_of_row(conn, cx.b.id, first)? {
-                Some(id) => live(conn, id)?,
-                None => None,
-            },
             None => None,
         },
         _ => None,
     };
-    let outcome: &'static str = match plan.outcome.as_str() {
-        "unchanged" => {
-            if let Some(p) = &target {
-                attend(conn, cx, p.id, &p.public_id)?;
-            }
-            return Ok((target.map(|p| p.id), "unchanged"));
+    let Some(p) = target else {
+        if plan.outcome == "unchanged" {
+            return Ok((None, "unchanged"));
         }
-        "reject" => return Ok((None, "reject")),
-        "link" | "duplicate" if target.is_none() => "create",
-        "link" => "link",
-        "duplicate" => "duplicate",
-        "review" => "review",
-        _ => "create",
-    };
-    let (person_id, public_id) = match (&target, outcome) {
-        (Some(p), "link" | "duplicate") => {
-            enrich(conn, cx, p, r)?;
-            crate::db::people::link_departments(
-                conn,
-                p.id,
-                &[cx.b.department_id],
-                "import",
-                Some(&cx.reference),
-                cx.now,
-            )?;
-            source_record(conn, cx, p.id, r, "linked", plan.match_score)?;
-            touched.push(p.id);
-            (p.id, p.public_id.clone())
-        }
-        _ => {
-            let (id, public_id) = create_person(conn, cx, r)?;
-            crate::db::people::link_departments(
-                conn,
-                id,
-                &[cx.b.department_id],
-                "import",
-                Some(&cx.reference),
-                cx.now,
-            )?;
-            let decision = if outcome == "review" { "review" } else { "created" };
-            source_record(conn, cx, id, r, decision, plan.match_score)?;
-            (id, public_id)
-        }
-    };
-    consents(conn, cx, person_id, r)?;
-    attend(conn, cx, person_id, &public_id)?;
-    if outcome == "review" {
-        let other = match (plan.person_id, plan.duplicate_of) {
-            (Some(p), _) => live(conn, p)?.map(|p| p.id),
-            (None, Some(first)) => person_of_row(conn, cx.b.id, first)?,
-            _ => None,
+        let made = bulk::create_people(conn, cx, &[r], &["created"], &[plan.match_score])?;
+        let Some((id, public_id)) = made.into_iter().next() else {
+            return Err(AppError::Internal("a person was not created".into()));
         };
-        if let Some(other) = other {
-            let prepared = Prepared::from_record(&record_of(r));
-            let theirs = index::records_of(conn, &[other])?;
-            if let Some((_, rec)) = theirs.first() {
-                let (score, _) = cx.matcher.score(&prepared, &Prepared::from_record(rec));
-                matcher::propose(conn, person_id, other, &score, "import", cx.now)?;
-            }
+        consents(conn, cx, id, r)?;
+        attend(conn, cx, id, &public_id)?;
+        return Ok((Some(id), "create"));
+    };
+    if plan.outcome == "unchanged" {
+        attend(conn, cx, p.id, &p.public_id)?;
+        return Ok((Some(p.id), "unchanged"));
+    }
+    enrich(conn, cx, &p, r)?;
+    crate::db::people::link_departments(conn, p.id, &[cx.b.department_id], "import", Some(&cx.reference), cx.now)?;
+    source_record(conn, cx, p.id, r, "linked", plan.match_score)?;
+    touched.push(p.id);
+    consents(conn, cx, p.id, r)?;
+    attend(conn, cx, p.id, &p.public_id)?;
+    Ok((Some(p.id), if plan.outcome == "link" { "link" } else { "duplicate" }))
+}
+
+/// A review row's new person proposed for review with the person the dry run found for it
+/// (one held, or the one an earlier row of the file ended with).
+fn propose_review(
+    conn: &mut DbConn,
+    cx: &Ctx<'_>,
+    r: &CleanRow,
+    plan: &Planned,
+    person_id: i64,
+    earlier: &HashMap<i64, i64>,
+) -> AppResult<()> {
+    let other = match (plan.person_id, plan.duplicate_of) {
+        (Some(p), _) => live(conn, p)?.map(|p| p.id),
+        (None, Some(first)) => person_of_row(conn, cx.b.id, earlier, first)?,
+        _ => None,
+    };
+    let Some(other) = other else { return Ok(()) };
+    let prepared = Prepared::from_record(&record_of(r));
+    let theirs = index::records_of(conn, &[other])?;
+    if let Some((_, rec)) = theirs.first() {
+        let (score, _) = cx.matcher.score(&prepared, &Prepared::from_record(rec));
+        matcher::propose(conn, person_id, other, &score, "import", cx.now)?;
+    }
+    Ok(())
+}
+
+/// Apply one chunk's rows (those not applied yet): the rows planned as new people are created
+/// together, then the others in file order; returns the outcome each row ended with.
+fn apply_chunk(
+    conn: &mut DbConn,
+    cx: &Ctx<'_>,
+    rows: Vec<(&Planned, RowOutcome)>,
+    touched: &mut Vec<i64>,
+) -> AppResult<Vec<(i64, Option<i64>, &'static str)>> {
+    let mut fresh: Vec<(&Planned, CleanRow)> = Vec::new();
+    let mut rest: Vec<(&Planned, Option<CleanRow>)> = Vec::new();
+    for (plan, row) in rows {
+        match row {
+            RowOutcome::Clean(r) if matches!(plan.outcome.as_str(), "create" | "review") => fresh.push((plan, r)),
+            RowOutcome::Clean(r) if plan.outcome != "reject" => rest.push((plan, Some(r))),
+            _ => rest.push((plan, None)),
         }
     }
-    Ok((Some(person_id), outcome))
+    let clean: Vec<&CleanRow> = fresh.iter().map(|(_, r)| r).collect();
+    let decisions: Vec<&str> = fresh
+        .iter()
+        .map(|(p, _)| if p.outcome == "review" { "review" } else { "created" })
+        .collect();
+    let scores: Vec<Option<f64>> = fresh.iter().map(|(p, _)| p.match_score).collect();
+    let made = bulk::create_people(conn, cx, &clean, &decisions, &scores)?;
+    let mut earlier: HashMap<i64, i64> = fresh
+        .iter()
+        .zip(&made)
+        .map(|((p, _), (id, _))| (p.row_number, *id))
+        .collect();
+    // A new person's first row is the one that created them, so its consents go in before any
+    // later row's (a later row that withdraws consent must win).
+    for ((_, r), (id, public_id)) in fresh.iter().zip(&made) {
+        consents(conn, cx, *id, r)?;
+        attend(conn, cx, *id, public_id)?;
+    }
+    let mut done = Vec::with_capacity(fresh.len() + rest.len());
+    for (plan, r) in rest {
+        let (person, outcome) = match r {
+            Some(r) => apply_row(conn, cx, &r, plan, &earlier, touched)?,
+            None => (None, "reject"),
+        };
+        if let Some(id) = person {
+            earlier.insert(plan.row_number, id);
+        }
+        done.push((plan.row_number, person, outcome));
+    }
+    for ((plan, r), (id, _)) in fresh.iter().zip(&made) {
+        let outcome = if plan.outcome == "review" {
+            propose_review(conn, cx, r, plan, *id, &earlier)?;
+            "review"
+        } else {
+            "create"
+        };
+        done.push((plan.row_number, Some(*id), outcome));
+    }
+    Ok(done)
 }
 
 /// The idempotency reference of an imported attendance.
@@ -272,30 +317,17 @@ pub fn run_chunks(
         let mut chunk_counts = counts.clone();
         write_tx(conn, |c| -> AppResult<()> {
             let mut touched = Vec::new();
-            for raw_row in &raw {
-                let Some(plan) = plans.get(&(raw_row.number as i64)) else {
-                    continue;
-                };
-                if plan.applied {
-                    continue;
-                }
-                let (person, outcome) = match clean_row(raw_row, &mapping, &opts) {
-                    RowOutcome::Clean(r) => apply_row(c, &cx, &r, plan, &mut touched)?,
-                    RowOutcome::Rejected { .. } => (None, "reject"),
-                };
+            let todo: Vec<(&Planned, RowOutcome)> = raw
+                .iter()
+                .filter_map(|raw_row| plans.get(&(raw_row.number as i64)).map(|plan| (plan, raw_row)))
+                .filter(|(plan, _)| !plan.applied)
+                .map(|(plan, raw_row)| (plan, clean_row(raw_row, &mapping, &opts)))
+                .collect();
+            let applied = apply_chunk(c, &cx, todo, &mut touched)?;
+            for (_, _, outcome) in &applied {
                 *chunk_counts.entry(format!("committed_{outcome}")).or_insert(0) += 1;
-                diesel::update(
-                    import_rows::table
-                        .filter(import_rows::batch_id.eq(b.id))
-                        .filter(import_rows::row_number.eq(plan.row_number)),
-                )
-                .set((
-                    import_rows::applied.eq(true),
-                    import_rows::person_id.eq(person),
-                    import_rows::outcome.eq(outcome),
-                ))
-                .execute(c)?;
             }
+            bulk::mark_applied(c, b.id, &applied)?;
             touched.sort_unstable();
             touched.dedup();
             index::refresh(c, &touched)?;

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::*;
-use crate::db::people::{self as dbp, NewAddress, NewEmail, NewPersonMeta, NewPhone, Person, ProvenanceRow};
+use crate::db::people::{self as dbp, NewAddress, NewEmail, NewPhone, Person, ProvenanceRow};
 use crate::db::schema::{person_addresses, person_emails, person_phones, source_records};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
@@ -124,50 +124,6 @@ pub(super) fn provenance(cx: &Ctx<'_>, person_id: i64, fields: &[&str]) -> Vec<P
             set_at: cx.now,
         })
         .collect()
-}
-
-/// A new person from a row.
-/// Create the person a row describes: (internal id, public id).
-pub(super) fn create_person(conn: &mut DbConn, cx: &Ctx<'_>, r: &CleanRow) -> AppResult<(i64, String)> {
-    let fields = person_fields(
-        r.title.clone(),
-        r.given_name.clone(),
-        r.family_name.clone(),
-        r.preferred_name.clone(),
-        r.date_of_birth,
-        r.organisation.clone(),
-    );
-    let public_id = new_ordered_public_id();
-    let meta = NewPersonMeta {
-        public_id: &public_id,
-        status: "active",
-        version: 1,
-        created_at: cx.now,
-        updated_at: cx.now,
-    };
-    let person = dbp::insert(conn, &meta, &fields)?;
-    insert_contacts(
-        conn,
-        &new_emails(cx, person.id, r, &[], true),
-        &new_phones(cx, person.id, r, &[], true),
-        new_address(cx, person.id, r, true),
-    )?;
-    if !r.tags.is_empty() {
-        dbp::replace_tags(conn, person.id, &r.tags)?;
-    }
-    let set: Vec<&str> = [
-        ("title", r.title.is_some()),
-        ("given_name", r.given_name.is_some()),
-        ("family_name", r.family_name.is_some()),
-        ("preferred_name", r.preferred_name.is_some()),
-        ("date_of_birth", r.date_of_birth.is_some()),
-        ("organisation", r.organisation.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(f, has)| has.then_some(f))
-    .collect();
-    dbp::set_provenance(conn, &provenance(cx, person.id, &set))?;
-    Ok((person.id, person.public_id))
 }
 
 /// Add what a row knows to an existing person, never overwriting what they hold.
