@@ -736,3 +736,72 @@ async fn a_commit_killed_after_its_last_chunk_gives_the_new_people_their_keys_on
     let v = dry_run(&f.app, t, &again, json!({})).await;
     assert_eq!(v["counts"]["link"], 1, "{v}");
 }
+
+#[actix_web::test]
+async fn rows_adding_to_one_held_person_in_one_chunk_add_in_file_order() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let held = f
+        .app
+        .person(t, json!({"given_name": "Jonathan", "family_name": "Smith", "date_of_birth": "1970-03-02", "phones": [{"number": "07700 900123"}], "addresses": [{"line1": "1 London Wall", "postcode": "EC2V 7HH"}], "departments": ["OPEN"]}))
+        .await;
+    let pid = held["id"].as_str().unwrap().to_string();
+    let version = held["version"].as_i64().unwrap();
+    let csv = "First Name,Last Name,Email,Mobile,Address Line 1,Postcode,Date of birth,Organisation\n\
+               Jon,Smith,jon.smith@example.org,+44 7700 900123,1 London Wall,EC2V7HH,02/03/1970,Guildhall\n\
+               Ada,Lovelace,ada@example.org,,,,,\n\
+               Jonathan,Smith,jsmith@work.example.org,07700 900123,1 London Wall,EC2V 7HH,02/03/1970,Barbican Trust\n";
+    let r = upload(&f.app, t, "department=BARB&file_name=list.csv", csv.as_bytes().to_vec()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let v = dry_run(&f.app, t, &id, json!({})).await;
+    let counts = &v["counts"];
+    let to_held = counts["link"].as_i64().unwrap_or(0) + counts["duplicate"].as_i64().unwrap_or(0);
+    assert_eq!(to_held, 2, "{v}");
+    assert_eq!(counts["create"], 1, "{v}");
+    let v = commit(&f.app, t, &id).await;
+    assert_eq!(v["counts"]["committed_create"], 1, "{v}");
+    let p = f.app.get(&format!("/api/v1/people/{pid}"), t).await;
+    assert_eq!(p.body["given_name"], "Jonathan", "{}", p.text);
+    assert_eq!(
+        p.body["organisation"], "Guildhall",
+        "the first row fills the field; the later one does not overwrite it"
+    );
+    let emails = p.body["emails"].as_array().unwrap();
+    assert_eq!(emails.len(), 2, "{}", p.text);
+    let primary: Vec<&str> = emails
+        .iter()
+        .filter(|e| e["primary"] == true)
+        .map(|e| e["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(primary, ["jon.smith@example.org"], "{}", p.text);
+    assert!(
+        emails.iter().any(|e| e["address"] == "jsmith@work.example.org"),
+        "{}",
+        p.text
+    );
+    assert_eq!(
+        p.body["phones"].as_array().unwrap().len(),
+        1,
+        "the same number is not added twice"
+    );
+    assert_eq!(
+        p.body["addresses"].as_array().unwrap().len(),
+        1,
+        "the same address is not added twice"
+    );
+    assert_eq!(p.body["departments"], json!(["BARB", "OPEN"]));
+    assert_eq!(p.body["version"], version + 1, "one update for the chunk: {}", p.text);
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 2);
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM source_records"), 3);
+    let rows = f.app.get(&format!("/api/v1/imports/{id}/rows"), t).await;
+    let people: Vec<&str> = rows.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["person"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(people[0], pid.as_str(), "{}", rows.text);
+    assert_eq!(people[2], pid.as_str(), "{}", rows.text);
+    assert_ne!(people[1], pid.as_str());
+}

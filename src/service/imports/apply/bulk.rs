@@ -154,18 +154,19 @@ pub(super) fn create_people(
     }
     dbp::set_provenance(conn, &prov)?;
     dbp::link_pairs(conn, &departments, "import", Some(&cx.reference), cx.now)?;
-    source_records_of(conn, cx, rows, &made, decisions, scores)?;
+    let ids: Vec<i64> = made.iter().map(|(id, _)| *id).collect();
+    source_records_of(conn, cx, rows, &ids, decisions, scores)?;
     Ok(made)
 }
 
-/// The source records of rows whose people were just created: inserted together, except a row
-/// whose external id the department already holds (or that another of these rows shares), which
-/// goes through [`super::rows::source_record`] and so replaces the held record.
-fn source_records_of(
+/// The source records of rows (`people[i]` is row `i`'s person): inserted together, except a
+/// row whose external id the department already holds (or that another of these rows shares),
+/// which goes through [`super::rows::source_record`] and so replaces the held record.
+pub(super) fn source_records_of(
     conn: &mut DbConn,
     cx: &Ctx<'_>,
     rows: &[&CleanRow],
-    made: &[(i64, String)],
+    people: &[i64],
     decisions: &[&str],
     scores: &[Option<f64>],
 ) -> AppResult<()> {
@@ -184,7 +185,7 @@ fn source_records_of(
         }
         together.push((
             source_records::public_id.eq(new_ordered_public_id()),
-            source_records::person_id.eq(Some(made[i].0)),
+            source_records::person_id.eq(Some(people[i])),
             source_records::department_id.eq(cx.b.department_id),
             source_records::source_system.eq(cx.b.source_system.as_str()),
             source_records::external_id.eq(r.external_id.as_deref()),
@@ -203,7 +204,7 @@ fn source_records_of(
             .execute(c))?;
     }
     for i in one_by_one {
-        super::rows::source_record(conn, cx, made[i].0, rows[i], decisions[i], scores[i])?;
+        super::rows::source_record(conn, cx, people[i], rows[i], decisions[i], scores[i])?;
     }
     Ok(())
 }

@@ -10,6 +10,12 @@
 //! - every applied row becomes a source record; consent columns become ledger events with the
 //!   batch's declared basis and evidence (a blank answer is never consent).
 //!
+//! A chunk is written set by set, not row by row (on PostgreSQL every statement is a round
+//! trip): the people it creates in multi-row inserts per table (`bulk`), and what its other rows
+//! add to people already held worked out in memory in file order and written together
+//! (`links`): a chunk costs one update per held person it changes and a few dozen statements
+//! more, where it cost a dozen per row (consent columns and attendance lists still write per row).
+//!
 //! The people a row links to have their blocking keys refreshed in the row's chunk. The people
 //! the batch creates get theirs after the last chunk, in one pass in key order: a key is a
 //! random digest, so writing each chunk's keys touched one random page of the key index per
@@ -35,6 +41,7 @@ use crate::service::identity::{index, matcher};
 use crate::service::privacy::keys::PointHasher;
 
 mod bulk;
+mod links;
 mod rows;
 
 use rows::*;
@@ -97,47 +104,23 @@ fn person_of_row(conn: &mut DbConn, batch_id: i64, earlier: &HashMap<i64, i64>, 
         .flatten())
 }
 
-/// Apply a row the dry run did not plan as a new person; returns the person it ended with and
-/// the outcome actually applied (a planned link whose person was erased meanwhile creates one).
-fn apply_row(
-    conn: &mut DbConn,
-    cx: &Ctx<'_>,
-    r: &CleanRow,
-    plan: &Planned,
-    earlier: &HashMap<i64, i64>,
-    touched: &mut Vec<i64>,
-) -> AppResult<(Option<i64>, &'static str)> {
-    let target = match (plan.outcome.as_str(), plan.person_id, plan.duplicate_of) {
-        ("link" | "unchanged", Some(id), _) => live(conn, id)?,
-        ("duplicate", _, Some(first)) => match person_of_row(conn, cx.b.id, earlier, first)? {
-            Some(id) => live(conn, id)?,
-            None => None,
-        },
-        _ => None,
-    };
-    let Some(p) = target else {
-        if plan.outcome == "unchanged" {
-            return Ok((None, "unchanged"));
-        }
-        let made = bulk::create_people(conn, cx, &[r], &["created"], &[plan.match_score])?;
-        let Some((id, public_id)) = made.into_iter().next() else {
-            return Err(AppError::Internal("a person was not created".into()));
-        };
-        consents(conn, cx, id, r)?;
-        attend(conn, cx, id, &public_id)?;
-        return Ok((Some(id), "create"));
-    };
-    if plan.outcome == "unchanged" {
-        attend(conn, cx, p.id, &p.public_id)?;
-        return Ok((Some(p.id), "unchanged"));
+/// The live person a planned link points at, from the people read for the chunk when there.
+fn live_in(conn: &mut DbConn, read: &HashMap<i64, Person>, id: i64) -> AppResult<Option<Person>> {
+    match read.get(&id) {
+        Some(p) if matches!(p.status.as_str(), "active" | "restricted") => Ok(Some(p.clone())),
+        _ => live(conn, id),
     }
-    enrich(conn, cx, &p, r)?;
-    crate::db::people::link_departments(conn, p.id, &[cx.b.department_id], "import", Some(&cx.reference), cx.now)?;
-    source_record(conn, cx, p.id, r, "linked", plan.match_score)?;
-    touched.push(p.id);
-    consents(conn, cx, p.id, r)?;
-    attend(conn, cx, p.id, &p.public_id)?;
-    Ok((Some(p.id), if plan.outcome == "link" { "link" } else { "duplicate" }))
+}
+
+/// A row whose planned person has gone since the dry run (erased): a new person after all.
+fn create_instead(conn: &mut DbConn, cx: &Ctx<'_>, r: &CleanRow, plan: &Planned) -> AppResult<i64> {
+    let made = bulk::create_people(conn, cx, &[r], &["created"], &[plan.match_score])?;
+    let Some((id, public_id)) = made.into_iter().next() else {
+        return Err(AppError::Internal("a person was not created".into()));
+    };
+    consents(conn, cx, id, r)?;
+    attend(conn, cx, id, &public_id)?;
+    Ok(id)
 }
 
 /// A review row's new person proposed for review with the person the dry run found for it
@@ -165,12 +148,17 @@ fn propose_review(
     Ok(())
 }
 
-/// Apply one chunk's rows (those not applied yet): the rows planned as new people are created
-/// together, then the others in file order; returns the outcome each row ended with.
+/// One row of a chunk, as the commit sorts them.
+type Todo<'p> = (&'p Planned, RowOutcome);
+
+/// Apply one chunk's rows (those not applied yet), set by set: the rows planned as new people
+/// are created together; then every other row's person is found in file order (a duplicate
+/// follows the row it repeats) and what the rows add to them is worked out in that order and
+/// written together. Returns the (row, person, outcome) each row ended with.
 fn apply_chunk(
     conn: &mut DbConn,
     cx: &Ctx<'_>,
-    rows: Vec<(&Planned, RowOutcome)>,
+    rows: Vec<Todo<'_>>,
     touched: &mut Vec<i64>,
 ) -> AppResult<Vec<(i64, Option<i64>, &'static str)>> {
     let mut fresh: Vec<(&Planned, CleanRow)> = Vec::new();
@@ -195,22 +183,83 @@ fn apply_chunk(
         .map(|((p, _), (id, _))| (p.row_number, *id))
         .collect();
     // A new person's first row is the one that created them, so its consents go in before any
-    // later row's (a later row that withdraws consent must win).
+    // later row's.
     for ((_, r), (id, public_id)) in fresh.iter().zip(&made) {
         consents(conn, cx, *id, r)?;
         attend(conn, cx, *id, public_id)?;
     }
     let mut done = Vec::with_capacity(fresh.len() + rest.len());
-    for (plan, r) in rest {
-        let (person, outcome) = match r {
-            Some(r) => apply_row(conn, cx, &r, plan, &earlier, touched)?,
-            None => (None, "reject"),
-        };
-        if let Some(id) = person {
-            earlier.insert(plan.row_number, id);
-        }
-        done.push((plan.row_number, person, outcome));
+
+    let planned: Vec<i64> = rest
+        .iter()
+        .filter(|(p, r)| r.is_some() && matches!(p.outcome.as_str(), "link" | "unchanged"))
+        .filter_map(|(p, _)| p.person_id)
+        .collect();
+    let mut read: HashMap<i64, Person> = HashMap::with_capacity(planned.len());
+    for part in planned.chunks(500) {
+        read.extend(dbp::find_many(conn, part)?.into_iter().map(|p| (p.id, p)));
     }
+    let mut links: Vec<(&Planned, CleanRow, Person)> = Vec::with_capacity(rest.len());
+    for (plan, r) in rest {
+        let Some(r) = r else {
+            done.push((plan.row_number, None, "reject"));
+            continue;
+        };
+        let target = match (plan.outcome.as_str(), plan.person_id, plan.duplicate_of) {
+            ("link" | "unchanged", Some(id), _) => live_in(conn, &read, id)?,
+            ("duplicate", _, Some(first)) => match person_of_row(conn, cx.b.id, &earlier, first)? {
+                Some(id) => live_in(conn, &read, id)?,
+                None => None,
+            },
+            _ => None,
+        };
+        match target {
+            Some(p) => {
+                earlier.insert(plan.row_number, p.id);
+                links.push((plan, r, p));
+            }
+            None if plan.outcome == "unchanged" => done.push((plan.row_number, None, "unchanged")),
+            None => {
+                let id = create_instead(conn, cx, &r, plan)?;
+                earlier.insert(plan.row_number, id);
+                done.push((plan.row_number, Some(id), "create"));
+            }
+        }
+    }
+
+    let mut distinct: HashMap<i64, Person> = HashMap::new();
+    for (plan, _, p) in &links {
+        if plan.outcome != "unchanged" {
+            distinct.entry(p.id).or_insert_with(|| p.clone());
+        }
+    }
+    let mut enricher = links::Enricher::load(conn, distinct.into_values().collect())?;
+    let mut linked: Vec<(&CleanRow, i64, Option<f64>)> = Vec::with_capacity(links.len());
+    for (plan, r, p) in &links {
+        let outcome = match plan.outcome.as_str() {
+            "unchanged" => "unchanged",
+            "link" => "link",
+            _ => "duplicate",
+        };
+        if outcome != "unchanged" {
+            enricher.add(cx, p.id, r)?;
+            touched.push(p.id);
+            linked.push((r, p.id, plan.match_score));
+            consents(conn, cx, p.id, r)?;
+        }
+        attend(conn, cx, p.id, &p.public_id)?;
+        done.push((plan.row_number, Some(p.id), outcome));
+    }
+    enricher.write(conn, cx)?;
+    let mut pairs: Vec<(i64, i64)> = linked.iter().map(|(_, id, _)| (*id, cx.b.department_id)).collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    dbp::link_pairs(conn, &pairs, "import", Some(&cx.reference), cx.now)?;
+    let rows: Vec<&CleanRow> = linked.iter().map(|(r, _, _)| *r).collect();
+    let ids: Vec<i64> = linked.iter().map(|(_, id, _)| *id).collect();
+    let scores: Vec<Option<f64>> = linked.iter().map(|(_, _, s)| *s).collect();
+    bulk::source_records_of(conn, cx, &rows, &ids, &vec!["linked"; rows.len()], &scores)?;
+
     for ((plan, r), (id, _)) in fresh.iter().zip(&made) {
         let outcome = if plan.outcome == "review" {
             propose_review(conn, cx, r, plan, *id, &earlier)?;
@@ -317,7 +366,7 @@ pub fn run_chunks(
         let mut chunk_counts = counts.clone();
         write_tx(conn, |c| -> AppResult<()> {
             let mut touched = Vec::new();
-            let todo: Vec<(&Planned, RowOutcome)> = raw
+            let todo: Vec<Todo<'_>> = raw
                 .iter()
                 .filter_map(|raw_row| plans.get(&(raw_row.number as i64)).map(|plan| (plan, raw_row)))
                 .filter(|(plan, _)| !plan.applied)

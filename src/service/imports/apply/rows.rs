@@ -1,17 +1,17 @@
-//! What one row writes: a new person or what it adds to an existing one (contact points, tags,
-//! names, provenance), its source record, its consent events and an attendance list's event.
+//! What rows write, piece by piece: their contact points and provenance as rows to insert, a
+//! source record that replaces the department's held copy, consent events and an attendance
+//! list's event.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::*;
-use crate::db::people::{self as dbp, NewAddress, NewEmail, NewPhone, Person, ProvenanceRow};
-use crate::db::schema::{person_addresses, person_emails, person_phones, source_records};
+use crate::db::people::{NewAddress, NewEmail, NewPhone, ProvenanceRow};
+use crate::db::schema::source_records;
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::import_core::{CleanRow, ConsentValue};
 use crate::service::new_ordered_public_id;
-use crate::service::people::input::person_fields;
 
 pub(super) fn stamp_source(cx: &Ctx<'_>) -> (String, Option<String>, Option<i64>, NaiveDateTime) {
     ("import".into(), Some(cx.reference.clone()), cx.by, cx.now)
@@ -90,28 +90,6 @@ pub(super) fn new_address(cx: &Ctx<'_>, person_id: i64, r: &CleanRow, primary: b
     })
 }
 
-pub(super) fn insert_contacts(
-    conn: &mut DbConn,
-    emails: &[NewEmail],
-    phones: &[NewPhone],
-    address: Option<NewAddress>,
-) -> AppResult<()> {
-    if !emails.is_empty() {
-        crate::with_backend!(conn, |c| diesel::insert_into(person_emails::table)
-            .values(emails)
-            .execute(c))?;
-    }
-    if !phones.is_empty() {
-        crate::with_backend!(conn, |c| diesel::insert_into(person_phones::table)
-            .values(phones)
-            .execute(c))?;
-    }
-    if let Some(a) = address {
-        diesel::insert_into(person_addresses::table).values(&a).execute(conn)?;
-    }
-    Ok(())
-}
-
 pub(super) fn provenance(cx: &Ctx<'_>, person_id: i64, fields: &[&str]) -> Vec<ProvenanceRow> {
     fields
         .iter()
@@ -124,68 +102,6 @@ pub(super) fn provenance(cx: &Ctx<'_>, person_id: i64, fields: &[&str]) -> Vec<P
             set_at: cx.now,
         })
         .collect()
-}
-
-/// Add what a row knows to an existing person, never overwriting what they hold.
-pub(super) fn enrich(conn: &mut DbConn, cx: &Ctx<'_>, p: &Person, r: &CleanRow) -> AppResult<()> {
-    let mut filled = Vec::new();
-    let mut pick = |mine: &Option<String>, theirs: &Option<String>, name: &'static str| match (mine, theirs) {
-        (None, Some(v)) => {
-            filled.push(name);
-            Some(v.clone())
-        }
-        _ => mine.clone(),
-    };
-    let title = pick(&p.title, &r.title, "title");
-    let given = pick(&p.given_name, &r.given_name, "given_name");
-    let family = pick(&p.family_name, &r.family_name, "family_name");
-    let preferred = pick(&p.preferred_name, &r.preferred_name, "preferred_name");
-    let organisation = pick(&p.organisation, &r.organisation, "organisation");
-    let dob = match (p.date_of_birth, r.date_of_birth) {
-        (None, Some(d)) => {
-            filled.push("date_of_birth");
-            Some(d)
-        }
-        (mine, _) => mine,
-    };
-    let held_emails = dbp::emails_of(conn, &[p.id])?;
-    let held_phones = dbp::phones_of(conn, &[p.id])?;
-    let held_addresses = dbp::addresses_of(conn, &[p.id])?;
-    let email_keys: Vec<String> = held_emails.iter().map(|e| e.address_key.clone()).collect();
-    let numbers: Vec<String> = held_phones.iter().map(|n| n.number.clone()).collect();
-    let emails = new_emails(cx, p.id, r, &email_keys, held_emails.is_empty());
-    let phones = new_phones(cx, p.id, r, &numbers, held_phones.is_empty());
-    let address = new_address(cx, p.id, r, held_addresses.is_empty()).filter(|a| {
-        !held_addresses
-            .iter()
-            .any(|h| h.line1.eq_ignore_ascii_case(&a.line1) && h.postcode == a.postcode)
-    });
-    let changed = !filled.is_empty() || !emails.is_empty() || !phones.is_empty() || address.is_some();
-    insert_contacts(conn, &emails, &phones, address)?;
-    let tags = dbp::tags_of(conn, &[p.id])?;
-    let mut all: Vec<String> = tags.into_iter().map(|(_, t)| t).collect();
-    let before = all.len();
-    for t in &r.tags {
-        if !all.contains(t) {
-            all.push(t.clone());
-        }
-    }
-    if all.len() != before {
-        all.sort();
-        dbp::replace_tags(conn, p.id, &all)?;
-    }
-    if changed || all.len() != before {
-        let fields = person_fields(title, given, family, preferred, dob, organisation);
-        // A concurrent edit wins: the values it set stay, this row's additions are kept.
-        if dbp::update_fields(conn, p.id, p.version, &fields, cx.now)?.is_none() {
-            return Err(AppError::conflict(
-                "changed_meanwhile",
-                "A person this import links to changed during the commit; commit again to resume.",
-            ));
-        }
-        dbp::set_provenance(conn, &provenance(cx, p.id, &filled))?;
-    }
-    Ok(())
 }
 
 pub(super) fn source_record(
