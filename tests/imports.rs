@@ -213,6 +213,35 @@ async fn a_list_is_dry_run_then_committed_exactly_and_a_reimport_changes_nothing
     commit(&f.app, t, &again).await;
     assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 3);
 
+    // A newer export in which B-1 has a new email: the department's record of B-1 is replaced
+    // (not doubled) and the person gains the address.
+    let newer = LIST.replace("jon.smith@example.org", "jon@smith.example.net");
+    let r = upload(
+        &f.app,
+        t,
+        "department=BARB&file_name=barbican-2.csv&source_system=box-office&template=box%20office",
+        newer.into_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let newest = r.body["id"].as_str().unwrap().to_string();
+    let v = dry_run(&f.app, t, &newest, json!({})).await;
+    assert_eq!(v["counts"]["link"], 1, "{v}");
+    commit(&f.app, t, &newest).await;
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 3);
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM source_records"), 3);
+    assert_eq!(
+        f.app.count(
+            "SELECT COUNT(*) AS n FROM source_records WHERE external_id = 'B-1' AND data LIKE '%jon@smith.example.net%'"
+        ),
+        1
+    );
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) AS n FROM person_emails WHERE address = 'jon@smith.example.net'"),
+        1
+    );
+
     // The error report names the rejected and warned rows; formulas are made inert.
     let report = f.app.get(&format!("/api/v1/imports/{id}/errors"), t).await;
     assert_eq!(report.status, 200);

@@ -49,23 +49,6 @@ fn fields_of(r: &CleanRow) -> PersonFields {
     )
 }
 
-/// Which of these rows' external ids the department already holds a record under: those rows
-/// replace that record in place, one by one.
-fn held_externals(conn: &mut DbConn, cx: &Ctx<'_>, rows: &[&CleanRow]) -> AppResult<HashSet<String>> {
-    let ids: Vec<&str> = rows.iter().filter_map(|r| r.external_id.as_deref()).collect();
-    let mut held = HashSet::new();
-    for part in ids.chunks(PART) {
-        let found: Vec<Option<String>> = source_records::table
-            .filter(source_records::department_id.eq(cx.b.department_id))
-            .filter(source_records::source_system.eq(&cx.b.source_system))
-            .filter(source_records::external_id.eq_any(part))
-            .select(source_records::external_id)
-            .load(conn)?;
-        held.extend(found.into_iter().flatten());
-    }
-    Ok(held)
-}
-
 /// Create one person per row, with their contact points, tags, provenance, department link and
 /// source record (`decisions[i]` is row `i`'s match decision, `scores[i]` its score). Returns
 /// each row's (internal id, public id), in the rows' order.
@@ -159,9 +142,12 @@ pub(super) fn create_people(
     Ok(made)
 }
 
-/// The source records of rows (`people[i]` is row `i`'s person): inserted together, except a
-/// row whose external id the department already holds (or that another of these rows shares),
-/// which goes through [`super::rows::source_record`] and so replaces the held record.
+/// The source records of rows (`people[i]` is row `i`'s person), inserted together. A row whose
+/// external id the department already holds (the insert skips it: the id is unique per
+/// department and source system) or that an earlier row of these shares goes afterwards, in
+/// order, through [`super::rows::source_record`], which replaces the held record. (Asking first
+/// which ids are held was a look-up whose plan PostgreSQL got badly wrong while an import grew
+/// the table faster than its statistics: a scan of every record of the department per chunk.)
 pub(super) fn source_records_of(
     conn: &mut DbConn,
     cx: &Ctx<'_>,
@@ -170,19 +156,16 @@ pub(super) fn source_records_of(
     decisions: &[&str],
     scores: &[Option<f64>],
 ) -> AppResult<()> {
-    let held = held_externals(conn, cx, rows)?;
     let mut seen = HashSet::new();
     let mut one_by_one = Vec::new();
     let mut together = Vec::with_capacity(rows.len());
+    let mut sent = Vec::with_capacity(rows.len());
     for (i, r) in rows.iter().enumerate() {
-        let alone = r
-            .external_id
-            .as_ref()
-            .is_some_and(|e| held.contains(e) || !seen.insert(e.as_str()));
-        if alone {
+        if r.external_id.as_ref().is_some_and(|e| !seen.insert(e.as_str())) {
             one_by_one.push(i);
             continue;
         }
+        sent.push(i);
         together.push((
             source_records::public_id.eq(new_ordered_public_id()),
             source_records::person_id.eq(Some(people[i])),
@@ -198,11 +181,20 @@ pub(super) fn source_records_of(
             source_records::received_at.eq(cx.now),
         ));
     }
+    let mut inserted: HashSet<String> = HashSet::with_capacity(together.len());
     for part in together.chunks(PART) {
-        crate::with_backend!(conn, |c| diesel::insert_into(source_records::table)
+        let got: Vec<Option<String>> = crate::with_backend!(conn, |c| diesel::insert_into(source_records::table)
             .values(part)
-            .execute(c))?;
+            .on_conflict_do_nothing()
+            .returning(source_records::external_id)
+            .get_results(c))?;
+        inserted.extend(got.into_iter().flatten());
     }
+    one_by_one.extend(
+        sent.into_iter()
+            .filter(|i| rows[*i].external_id.as_ref().is_some_and(|e| !inserted.contains(e))),
+    );
+    one_by_one.sort_unstable();
     for i in one_by_one {
         super::rows::source_record(conn, cx, people[i], rows[i], decisions[i], scores[i])?;
     }
