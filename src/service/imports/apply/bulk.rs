@@ -21,7 +21,7 @@ use crate::service::people::input::person_fields;
 
 /// Rows per multi-row statement: well inside both backends' limits on bound values (SQLite
 /// 32,766; PostgreSQL 65,535) for the widest table written here (15 columns).
-const PART: usize = 500;
+pub(super) const PART: usize = 500;
 
 /// The scalar fields a row sets, by provenance name.
 fn fields_set(r: &CleanRow) -> Vec<&'static str> {

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
+use super::bulk::PART;
 use super::rows::{new_address, new_emails, new_phones, provenance};
 use super::Ctx;
 use crate::db::people::{self as dbp, NewAddress, NewEmail, NewPhone, Person, ProvenanceRow};
@@ -16,9 +17,6 @@ use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::import_core::CleanRow;
 use crate::service::people::input::person_fields;
-
-/// Rows per multi-row statement (see `bulk`).
-const PART: usize = 500;
 
 /// One held person as the chunk's rows leave them.
 struct Held {

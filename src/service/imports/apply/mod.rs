@@ -196,7 +196,7 @@ fn apply_chunk(
         .filter_map(|(p, _)| p.person_id)
         .collect();
     let mut read: HashMap<i64, Person> = HashMap::with_capacity(planned.len());
-    for part in planned.chunks(500) {
+    for part in planned.chunks(bulk::PART) {
         read.extend(dbp::find_many(conn, part)?.into_iter().map(|p| (p.id, p)));
     }
     let mut links: Vec<(&Planned, CleanRow, Person)> = Vec::with_capacity(rest.len());
