@@ -266,17 +266,24 @@ async fn a_list_is_dry_run_then_committed_exactly_and_a_reimport_changes_nothing
     );
 }
 
+/// A person already held (through the API, in OPEN) whom `JON_LIST`'s row describes.
+async fn held_jonathan(f: &F) -> Value {
+    f.app
+        .person(&f.officer.token, json!({"given_name": "Jonathan", "family_name": "Smith", "date_of_birth": "1970-03-02", "phones": [{"number": "07700 900123"}], "addresses": [{"line1": "1 London Wall", "postcode": "EC2V 7HH"}], "departments": ["OPEN"]}))
+        .await
+}
+
+/// One row describing `held_jonathan` differently, with an email and an organisation they lack.
+const JON_LIST: &str = "First Name,Last Name,Email,Mobile,Address Line 1,Postcode,Date of birth,Organisation\n\
+    Jon,Smith,jon.smith@example.org,+44 7700 900123,1 London Wall,EC2V7HH,02/03/1970,Guildhall\n";
+
 #[actix_web::test]
 async fn a_row_that_is_someone_already_held_links_and_adds_without_overwriting() {
     let f = fixture().await;
     let t = &f.officer.token;
-    let held = f
-        .app
-        .person(t, json!({"given_name": "Jonathan", "family_name": "Smith", "date_of_birth": "1970-03-02", "phones": [{"number": "07700 900123"}], "addresses": [{"line1": "1 London Wall", "postcode": "EC2V 7HH"}], "departments": ["OPEN"]}))
-        .await;
+    let held = held_jonathan(&f).await;
     let pid = held["id"].as_str().unwrap().to_string();
-    let csv = "First Name,Last Name,Email,Mobile,Address Line 1,Postcode,Date of birth,Organisation\n\
-               Jon,Smith,jon.smith@example.org,+44 7700 900123,1 London Wall,EC2V7HH,02/03/1970,Guildhall\n";
+    let csv = JON_LIST;
     let r = upload(&f.app, t, "department=BARB&file_name=list.csv", csv.as_bytes().to_vec()).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let id = r.body["id"].as_str().unwrap().to_string();
@@ -770,16 +777,14 @@ async fn a_commit_killed_after_its_last_chunk_gives_the_new_people_their_keys_on
 async fn rows_adding_to_one_held_person_in_one_chunk_add_in_file_order() {
     let f = fixture().await;
     let t = &f.officer.token;
-    let held = f
-        .app
-        .person(t, json!({"given_name": "Jonathan", "family_name": "Smith", "date_of_birth": "1970-03-02", "phones": [{"number": "07700 900123"}], "addresses": [{"line1": "1 London Wall", "postcode": "EC2V 7HH"}], "departments": ["OPEN"]}))
-        .await;
+    let held = held_jonathan(&f).await;
     let pid = held["id"].as_str().unwrap().to_string();
     let version = held["version"].as_i64().unwrap();
-    let csv = "First Name,Last Name,Email,Mobile,Address Line 1,Postcode,Date of birth,Organisation\n\
-               Jon,Smith,jon.smith@example.org,+44 7700 900123,1 London Wall,EC2V7HH,02/03/1970,Guildhall\n\
-               Ada,Lovelace,ada@example.org,,,,,\n\
-               Jonathan,Smith,jsmith@work.example.org,07700 900123,1 London Wall,EC2V 7HH,02/03/1970,Barbican Trust\n";
+    let csv = format!(
+        "{JON_LIST}\
+         Ada,Lovelace,ada@example.org,,,,,\n\
+         Jonathan,Smith,jsmith@work.example.org,07700 900123,1 London Wall,EC2V 7HH,02/03/1970,Barbican Trust\n"
+    );
     let r = upload(&f.app, t, "department=BARB&file_name=list.csv", csv.as_bytes().to_vec()).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let id = r.body["id"].as_str().unwrap().to_string();

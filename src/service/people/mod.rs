@@ -272,7 +272,8 @@ pub fn create(conn: &mut DbConn, ctx: &Ctx, req: &NewPersonRequest) -> AppResult
     })
 }
 
-fn scalar_fields(f: &dbp::PersonFields) -> [(&'static str, bool); 6] {
+/// Each scalar field by provenance name, and whether it has a value.
+pub(crate) fn scalar_fields(f: &dbp::PersonFields) -> [(&'static str, bool); 6] {
     [
         ("title", f.title.is_some()),
         ("given_name", f.given_name.is_some()),

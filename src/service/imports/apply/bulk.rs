@@ -18,25 +18,11 @@ use crate::error::{AppError, AppResult};
 use crate::import_core::CleanRow;
 use crate::service::new_ordered_public_id;
 use crate::service::people::input::person_fields;
+use crate::service::people::scalar_fields;
 
 /// Rows per multi-row statement: well inside both backends' limits on bound values (SQLite
 /// 32,766; PostgreSQL 65,535) for the widest table written here (15 columns).
 pub(super) const PART: usize = 500;
-
-/// The scalar fields a row sets, by provenance name.
-fn fields_set(r: &CleanRow) -> Vec<&'static str> {
-    [
-        ("title", r.title.is_some()),
-        ("given_name", r.given_name.is_some()),
-        ("family_name", r.family_name.is_some()),
-        ("preferred_name", r.preferred_name.is_some()),
-        ("date_of_birth", r.date_of_birth.is_some()),
-        ("organisation", r.organisation.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(f, has)| has.then_some(f))
-    .collect()
-}
 
 fn fields_of(r: &CleanRow) -> PersonFields {
     person_fields(
@@ -89,9 +75,9 @@ pub(super) fn create_people(
         ids.extend(found);
     }
     let made: Vec<(i64, String)> = public_ids
-        .into_iter()
-        .map(|p| match ids.get(&p) {
-            Some(id) => Ok((*id, p)),
+        .iter()
+        .map(|p| match ids.get(p) {
+            Some(id) => Ok((*id, p.clone())),
             None => Err(AppError::Internal(format!("person {p} was not found after its insert"))),
         })
         .collect::<AppResult<_>>()?;
@@ -99,21 +85,38 @@ pub(super) fn create_people(
     let mut emails: Vec<NewEmail> = Vec::new();
     let mut phones: Vec<NewPhone> = Vec::new();
     let mut addresses: Vec<NewAddress> = Vec::new();
-    let mut tags = Vec::new();
+    let mut tags: Vec<(i64, String)> = Vec::new();
     let mut prov = Vec::new();
     let mut departments = Vec::with_capacity(rows.len());
-    for (r, (id, _)) in rows.iter().zip(&made) {
+    for ((r, (_, fields)), (id, _)) in rows.iter().zip(&people_rows).zip(&made) {
         emails.extend(new_emails(cx, *id, r, &[], true));
         phones.extend(new_phones(cx, *id, r, &[], true));
         addresses.extend(new_address(cx, *id, r, true));
-        tags.extend(
-            r.tags
-                .iter()
-                .map(|t| (person_tags::person_id.eq(*id), person_tags::tag.eq(t.as_str()))),
-        );
-        prov.extend(provenance(cx, *id, &fields_set(r)));
+        tags.extend(r.tags.iter().map(|t| (*id, t.clone())));
+        let set: Vec<&str> = scalar_fields(fields)
+            .into_iter()
+            .filter_map(|(f, has)| has.then_some(f))
+            .collect();
+        prov.extend(provenance(cx, *id, &set));
         departments.push((*id, cx.b.department_id));
     }
+    insert_points(conn, &emails, &phones, &addresses, &tags)?;
+    dbp::set_provenance(conn, &prov)?;
+    dbp::link_pairs(conn, &departments, "import", Some(&cx.reference), cx.now)?;
+    let ids: Vec<i64> = made.iter().map(|(id, _)| *id).collect();
+    source_records_of(conn, cx, rows, &ids, decisions, scores)?;
+    Ok(made)
+}
+
+/// Insert contact points and (person, tag) pairs, a part at a time (a tag a person already
+/// has is left as it is).
+pub(super) fn insert_points(
+    conn: &mut DbConn,
+    emails: &[NewEmail],
+    phones: &[NewPhone],
+    addresses: &[NewAddress],
+    tags: &[(i64, String)],
+) -> AppResult<()> {
     for part in emails.chunks(PART) {
         crate::with_backend!(conn, |c| diesel::insert_into(person_emails::table)
             .values(part)
@@ -130,22 +133,22 @@ pub(super) fn create_people(
             .execute(c))?;
     }
     for part in tags.chunks(PART) {
+        let rows: Vec<_> = part
+            .iter()
+            .map(|(id, t)| (person_tags::person_id.eq(*id), person_tags::tag.eq(t.as_str())))
+            .collect();
         crate::with_backend!(conn, |c| diesel::insert_into(person_tags::table)
-            .values(part)
+            .values(&rows)
             .on_conflict_do_nothing()
             .execute(c))?;
     }
-    dbp::set_provenance(conn, &prov)?;
-    dbp::link_pairs(conn, &departments, "import", Some(&cx.reference), cx.now)?;
-    let ids: Vec<i64> = made.iter().map(|(id, _)| *id).collect();
-    source_records_of(conn, cx, rows, &ids, decisions, scores)?;
-    Ok(made)
+    Ok(())
 }
 
 /// The source records of rows (`people[i]` is row `i`'s person), inserted together. A row whose
 /// external id the department already holds (the insert skips it: the id is unique per
 /// department and source system) or that an earlier row of these shares goes afterwards, in
-/// order, through [`super::rows::source_record`], which replaces the held record. (Asking first
+/// order, through [`super::rows::replace_source_record`]. (Asking first
 /// which ids are held was a look-up whose plan PostgreSQL got badly wrong while an import grew
 /// the table faster than its statistics: a scan of every record of the department per chunk.)
 pub(super) fn source_records_of(
@@ -196,7 +199,7 @@ pub(super) fn source_records_of(
     );
     one_by_one.sort_unstable();
     for i in one_by_one {
-        super::rows::source_record(conn, cx, people[i], rows[i], decisions[i], scores[i])?;
+        super::rows::replace_source_record(conn, cx, people[i], rows[i])?;
     }
     Ok(())
 }

@@ -6,13 +6,10 @@
 
 use std::collections::HashMap;
 
-use diesel::prelude::*;
-
 use super::bulk::PART;
 use super::rows::{new_address, new_emails, new_phones, provenance};
 use super::Ctx;
 use crate::db::people::{self as dbp, NewAddress, NewEmail, NewPhone, Person, ProvenanceRow};
-use crate::db::schema::{person_addresses, person_emails, person_phones, person_tags};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::import_core::CleanRow;
@@ -145,32 +142,7 @@ impl Enricher {
     /// fields, guarded by the version read at the start (a concurrent edit makes the chunk fail
     /// and roll back; committing again resumes), and the provenance of the fields filled.
     pub(super) fn write(self, conn: &mut DbConn, cx: &Ctx<'_>) -> AppResult<()> {
-        for part in self.emails.chunks(PART) {
-            crate::with_backend!(conn, |c| diesel::insert_into(person_emails::table)
-                .values(part)
-                .execute(c))?;
-        }
-        for part in self.phones.chunks(PART) {
-            crate::with_backend!(conn, |c| diesel::insert_into(person_phones::table)
-                .values(part)
-                .execute(c))?;
-        }
-        for part in self.addresses.chunks(PART) {
-            crate::with_backend!(conn, |c| diesel::insert_into(person_addresses::table)
-                .values(part)
-                .execute(c))?;
-        }
-        let tags: Vec<_> = self
-            .tags
-            .iter()
-            .map(|(id, t)| (person_tags::person_id.eq(*id), person_tags::tag.eq(t.as_str())))
-            .collect();
-        for part in tags.chunks(PART) {
-            crate::with_backend!(conn, |c| diesel::insert_into(person_tags::table)
-                .values(part)
-                .on_conflict_do_nothing()
-                .execute(c))?;
-        }
+        super::bulk::insert_points(conn, &self.emails, &self.phones, &self.addresses, &self.tags)?;
         let mut held: Vec<&Held> = self.held.values().filter(|h| h.changed).collect();
         held.sort_unstable_by_key(|h| h.person.id);
         let mut prov: Vec<ProvenanceRow> = Vec::new();

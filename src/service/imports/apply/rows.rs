@@ -104,53 +104,34 @@ pub(super) fn provenance(cx: &Ctx<'_>, person_id: i64, fields: &[&str]) -> Vec<P
         .collect()
 }
 
-pub(super) fn source_record(
-    conn: &mut DbConn,
-    cx: &Ctx<'_>,
-    person_id: i64,
-    r: &CleanRow,
-    decision: &str,
-    score: Option<f64>,
-) -> AppResult<()> {
-    let data = serde_json::to_string(r).unwrap_or_else(|_| "{}".into());
-    let row = i64::try_from(r.number).unwrap_or(i64::MAX);
-    if let Some(ext) = &r.external_id {
-        // The department's newer copy of a record already held: the stored copy is replaced.
-        let n = diesel::update(
-            source_records::table
-                .filter(source_records::department_id.eq(cx.b.department_id))
-                .filter(source_records::source_system.eq(&cx.b.source_system))
-                .filter(source_records::external_id.eq(ext)),
-        )
-        .set((
-            source_records::person_id.eq(Some(person_id)),
-            source_records::import_batch_id.eq(Some(cx.b.id)),
-            source_records::row_number.eq(Some(row)),
-            source_records::data.eq(&data),
-            source_records::content_hash.eq(&r.content_hash),
-            source_records::received_at.eq(cx.now),
-        ))
-        .execute(conn)?;
-        if n > 0 {
-            return Ok(());
-        }
+/// The department's newer copy of a record it already holds (same source system and external
+/// id): the stored copy is replaced and points at the row's person.
+pub(super) fn replace_source_record(conn: &mut DbConn, cx: &Ctx<'_>, person_id: i64, r: &CleanRow) -> AppResult<()> {
+    let Some(ext) = &r.external_id else {
+        return Err(AppError::Internal(
+            "a source record without an external id cannot replace one".into(),
+        ));
+    };
+    let n = diesel::update(
+        source_records::table
+            .filter(source_records::department_id.eq(cx.b.department_id))
+            .filter(source_records::source_system.eq(&cx.b.source_system))
+            .filter(source_records::external_id.eq(ext)),
+    )
+    .set((
+        source_records::person_id.eq(Some(person_id)),
+        source_records::import_batch_id.eq(Some(cx.b.id)),
+        source_records::row_number.eq(Some(i64::try_from(r.number).unwrap_or(i64::MAX))),
+        source_records::data.eq(serde_json::to_string(r).unwrap_or_else(|_| "{}".into())),
+        source_records::content_hash.eq(&r.content_hash),
+        source_records::received_at.eq(cx.now),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::Internal(format!(
+            "the source record {ext} was neither inserted nor held"
+        )));
     }
-    diesel::insert_into(source_records::table)
-        .values((
-            source_records::public_id.eq(new_ordered_public_id()),
-            source_records::person_id.eq(Some(person_id)),
-            source_records::department_id.eq(cx.b.department_id),
-            source_records::source_system.eq(&cx.b.source_system),
-            source_records::external_id.eq(&r.external_id),
-            source_records::import_batch_id.eq(Some(cx.b.id)),
-            source_records::row_number.eq(Some(row)),
-            source_records::data.eq(&data),
-            source_records::content_hash.eq(&r.content_hash),
-            source_records::match_decision.eq(decision),
-            source_records::match_score.eq(score),
-            source_records::received_at.eq(cx.now),
-        ))
-        .execute(conn)?;
     Ok(())
 }
 
