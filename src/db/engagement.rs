@@ -7,6 +7,26 @@ use super::people::Db;
 use super::schema::{activities, activity_kinds, activity_shifts, engagement_aggregates, engagement_events};
 use super::DbConn;
 
+/// Every action an engagement event can record (the table's `CHECK` lists the same). A query
+/// that filters by time alone names them all, so that it reads ranges of the period index,
+/// which is led by action.
+pub const ACTIONS: &[&str] = &[
+    "invited",
+    "registered",
+    "attended",
+    "no_show",
+    "cancelled",
+    "volunteered",
+    "responded",
+    "sent",
+    "delivered",
+    "opened",
+    "clicked",
+    "bounced",
+    "unsubscribed",
+    "complained",
+];
+
 /// An activity.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = activities)]

@@ -411,8 +411,10 @@ fn engaged_ids(conn: &mut DbConn, e: &EngagedCond, now: NaiveDateTime) -> AppRes
     if let Some(k) = &e.kind {
         q = q.filter(engagement_events::kind.eq(k.clone()));
     }
-    if let Some(a) = e.action {
-        q = q.filter(engagement_events::action.eq(a.as_str()));
+    match e.action {
+        Some(a) => q = q.filter(engagement_events::action.eq(a.as_str())),
+        // Every action named, so a period is read as ranges of the index led by action.
+        None => q = q.filter(engagement_events::action.eq_any(crate::db::engagement::ACTIONS)),
     }
     if let Some(code) = &e.department {
         let ids: Vec<i64> = departments::table

@@ -21,22 +21,7 @@ use crate::normalize::text::clean_text;
 use crate::service::{audit, is_public_id, new_ordered_public_id, Ctx, Permission, Scope};
 
 /// Every action an engagement event can record.
-pub const ACTIONS: &[&str] = &[
-    "invited",
-    "registered",
-    "attended",
-    "no_show",
-    "cancelled",
-    "volunteered",
-    "responded",
-    "sent",
-    "delivered",
-    "opened",
-    "clicked",
-    "bounced",
-    "unsubscribed",
-    "complained",
-];
+pub use crate::db::engagement::ACTIONS;
 
 /// Most events in one batch.
 pub const MAX_BATCH: usize = 10_000;

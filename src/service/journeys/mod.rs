@@ -10,9 +10,10 @@
 //! - **What comes out**: counts of people, never people. Counts below `journeys.min_count` are
 //!   published as `"<k"` and the cells that would reveal them as `"hidden"` (see
 //!   [`crate::journeys_core`]). Every analytic renders as JSON, CSV or an SVG chart.
-//! - **How it is read**: the period only, two weeks at a time along a `(time, …)` covering index,
-//!   interned into small ids (32 bytes an event) and sorted by person then time in memory; then
-//!   one pass. (A person's whole history, for scores, is read in person-id slices.)
+//! - **How it is read**: only the period's events of the actions the analytic uses, two weeks at
+//!   a time along an `(action, time, …)` covering index, streamed into small ids (32 bytes an
+//!   event), sorted by person then time in memory; then one pass. (A person's whole history, for
+//!   scores, is read in person-id slices.)
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -58,10 +58,10 @@ impl Encoder<'_> {
         Some(EventIds {
             person,
             at_secs: at.and_utc().timestamp(),
-            kind: self.dict.find_kind(&kind)?,
+            kind: self.dict.find_kind(kind.as_str())?,
             action: ACTIONS
                 .iter()
-                .position(|a| *a == action)
+                .position(|a| *a == action.as_str())
                 .and_then(|i| u16::try_from(i).ok())?,
             department: self.departments.iter().find(|d| d.0 == department)?.1,
             activity: activity.unwrap_or(0),
@@ -85,8 +85,8 @@ impl EventStream<'_> {
 const WINDOW_DAYS: i64 = 14;
 
 /// The period's events as interned ids (32 bytes each), sorted by person then time. Read window
-/// by window along the `(occurred_at, …)` covering index, so only the period is read however long
-/// the history, then sorted here. With a pool, a second connection reads every other window at
+/// by window along the `(action, occurred_at, …)` covering index, so only the period's events of
+/// the actions wanted are read however long the history, then sorted here. With a pool, a second connection reads every other window at
 /// the same time (reading and decoding rows is most of an analytic's time).
 pub(super) fn load_period(
     conn: &mut DbConn,
@@ -111,11 +111,7 @@ pub(super) fn load_period(
     let read = |conn: &mut DbConn, part: usize, parts: usize| -> AppResult<Vec<EventIds>> {
         let mut out = Vec::new();
         for window in windows.iter().skip(part).step_by(parts) {
-            out.extend(
-                db::journeys::events_in_period(conn, window)?
-                    .into_iter()
-                    .filter_map(|row| enc.encode(row)),
-            );
+            db::journeys::each_event_in_period(conn, window, |row| out.extend(enc.encode(row)))?;
         }
         Ok(out)
     };

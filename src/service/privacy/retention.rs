@@ -39,7 +39,9 @@ fn candidates(
                 .or(consent_state::expires_at.gt(now)),
         )
         .select(consent_state::person_id);
+    // Every action named: the time index is led by action.
     let recent_engagement = engagement_events::table
+        .filter(engagement_events::action.eq_any(crate::db::engagement::ACTIONS))
         .filter(engagement_events::occurred_at.ge(cutoff))
         .select(engagement_events::person_id);
     people::table
