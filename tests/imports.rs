@@ -839,3 +839,40 @@ async fn rows_adding_to_one_held_person_in_one_chunk_add_in_file_order() {
     assert_eq!(people[2], pid.as_str(), "{}", rows.text);
     assert_ne!(people[1], pid.as_str());
 }
+
+#[actix_web::test]
+async fn a_row_that_may_be_someone_held_is_created_and_proposed_for_review_with_them() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let held = held_jonathan(&f).await;
+    let pid = held["id"].as_str().unwrap().to_string();
+    // The same name and dwelling, nothing that settles it either way.
+    let csv = "First Name,Last Name,Address Line 1,Postcode\nJonathan,Smith,1 London Wall,EC2V 7HH\n";
+    let r = upload(
+        &f.app,
+        t,
+        "department=BARB&file_name=maybe.csv",
+        csv.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let v = dry_run(&f.app, t, &id, json!({})).await;
+    assert_eq!(v["counts"]["review"], 1, "{v}");
+    commit(&f.app, t, &id).await;
+    let rows = f.app.get(&format!("/api/v1/imports/{id}/rows?outcome=review"), t).await;
+    let new_person = rows.body["items"][0]["person"].as_str().unwrap().to_string();
+    assert_ne!(new_person, pid, "a new person is created, not linked");
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 2);
+    let m = f.app.get("/api/v1/matches", t).await;
+    assert_eq!(m.status, 200, "{}", m.text);
+    assert_eq!(m.body["total"], 1, "{}", m.text);
+    let item = &m.body["items"][0];
+    assert_eq!(item["origin"], "import");
+    assert_eq!(item["status"], "pending");
+    assert_eq!(item["a"]["id"], pid.as_str(), "the held person is the older record");
+    assert_eq!(item["b"]["id"], new_person.as_str());
+    assert!(item["explanation"]["contributions"]
+        .as_array()
+        .is_some_and(|c| !c.is_empty()));
+}

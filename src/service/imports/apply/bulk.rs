@@ -63,16 +63,13 @@ pub(super) fn create_people(
             (meta, fields_of(r))
         })
         .collect();
-    for part in people_rows.chunks(PART) {
-        crate::with_backend!(conn, |c| diesel::insert_into(people::table).values(part).execute(c))?;
-    }
     let mut ids: HashMap<String, i64> = HashMap::with_capacity(rows.len());
-    for part in public_ids.chunks(PART) {
-        let found: Vec<(String, i64)> = people::table
-            .filter(people::public_id.eq_any(part))
-            .select((people::public_id, people::id))
-            .load(conn)?;
-        ids.extend(found);
+    for part in people_rows.chunks(PART) {
+        let got: Vec<(String, i64)> = crate::with_backend!(conn, |c| diesel::insert_into(people::table)
+            .values(part)
+            .returning((people::public_id, people::id))
+            .get_results(c))?;
+        ids.extend(got);
     }
     let made: Vec<(i64, String)> = public_ids
         .iter()
@@ -169,6 +166,7 @@ pub(super) fn source_records_of(
             continue;
         }
         sent.push(i);
+        let (row, data) = super::rows::stored_row(r);
         together.push((
             source_records::public_id.eq(new_ordered_public_id()),
             source_records::person_id.eq(Some(people[i])),
@@ -176,8 +174,8 @@ pub(super) fn source_records_of(
             source_records::source_system.eq(cx.b.source_system.as_str()),
             source_records::external_id.eq(r.external_id.as_deref()),
             source_records::import_batch_id.eq(Some(cx.b.id)),
-            source_records::row_number.eq(Some(i64::try_from(r.number).unwrap_or(i64::MAX))),
-            source_records::data.eq(serde_json::to_string(r).unwrap_or_else(|_| "{}".into())),
+            source_records::row_number.eq(Some(row)),
+            source_records::data.eq(data),
             source_records::content_hash.eq(r.content_hash.as_str()),
             source_records::match_decision.eq(decisions[i]),
             source_records::match_score.eq(scores[i]),

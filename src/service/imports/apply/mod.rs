@@ -123,27 +123,41 @@ fn create_instead(conn: &mut DbConn, cx: &Ctx<'_>, r: &CleanRow, plan: &Planned)
     Ok(id)
 }
 
-/// A review row's new person proposed for review with the person the dry run found for it
-/// (one held, or the one an earlier row of the file ended with).
-fn propose_review(
+/// The review rows' new people (row plan, row, new person) proposed for review with the person
+/// the dry run found for each (one held, or the one an earlier row of the file ended with); the
+/// records of those people are read together.
+fn propose_reviews(
     conn: &mut DbConn,
     cx: &Ctx<'_>,
-    r: &CleanRow,
-    plan: &Planned,
-    person_id: i64,
+    reviews: &[(&Planned, &CleanRow, i64)],
+    read: &HashMap<i64, Person>,
     earlier: &HashMap<i64, i64>,
 ) -> AppResult<()> {
-    let other = match (plan.person_id, plan.duplicate_of) {
-        (Some(p), _) => live(conn, p)?.map(|p| p.id),
-        (None, Some(first)) => person_of_row(conn, cx.b.id, earlier, first)?,
-        _ => None,
-    };
-    let Some(other) = other else { return Ok(()) };
-    let prepared = Prepared::from_record(&record_of(r));
-    let theirs = index::records_of(conn, &[other])?;
-    if let Some((_, rec)) = theirs.first() {
-        let (score, _) = cx.matcher.score(&prepared, &Prepared::from_record(rec));
-        matcher::propose(conn, person_id, other, &score, "import", cx.now)?;
+    let mut pairs = Vec::with_capacity(reviews.len());
+    for (plan, r, person_id) in reviews {
+        let other = match (plan.person_id, plan.duplicate_of) {
+            (Some(p), _) => live_in(conn, read, p)?.map(|p| p.id),
+            (None, Some(first)) => person_of_row(conn, cx.b.id, earlier, first)?,
+            _ => None,
+        };
+        pairs.extend(other.map(|other| (*r, *person_id, other)));
+    }
+    let mut others: Vec<i64> = pairs.iter().map(|(_, _, other)| *other).collect();
+    others.sort_unstable();
+    others.dedup();
+    let mut theirs: HashMap<i64, Prepared> = HashMap::with_capacity(others.len());
+    for part in others.chunks(bulk::PART) {
+        theirs.extend(
+            index::records_of(conn, part)?
+                .into_iter()
+                .map(|(id, rec)| (id, Prepared::from_record(&rec))),
+        );
+    }
+    for (r, person_id, other) in pairs {
+        if let Some(them) = theirs.get(&other) {
+            let (score, _) = cx.matcher.score(&Prepared::from_record(&record_of(r)), them);
+            matcher::propose(conn, person_id, other, &score, "import", cx.now)?;
+        }
     }
     Ok(())
 }
@@ -190,10 +204,13 @@ fn apply_chunk(
     }
     let mut done = Vec::with_capacity(fresh.len() + rest.len());
 
+    // The people planned links point at, and those review rows are to be proposed against.
     let planned: Vec<i64> = rest
         .iter()
         .filter(|(p, r)| r.is_some() && matches!(p.outcome.as_str(), "link" | "unchanged"))
-        .filter_map(|(p, _)| p.person_id)
+        .map(|(p, _)| *p)
+        .chain(fresh.iter().map(|(p, _)| *p).filter(|p| p.outcome == "review"))
+        .filter_map(|p| p.person_id)
         .collect();
     let mut read: HashMap<i64, Person> = HashMap::with_capacity(planned.len());
     for part in planned.chunks(bulk::PART) {
@@ -260,13 +277,15 @@ fn apply_chunk(
     let scores: Vec<Option<f64>> = linked.iter().map(|(_, _, s)| *s).collect();
     bulk::source_records_of(conn, cx, &rows, &ids, &vec!["linked"; rows.len()], &scores)?;
 
-    for ((plan, r), (id, _)) in fresh.iter().zip(&made) {
-        let outcome = if plan.outcome == "review" {
-            propose_review(conn, cx, r, plan, *id, &earlier)?;
-            "review"
-        } else {
-            "create"
-        };
+    let reviews: Vec<(&Planned, &CleanRow, i64)> = fresh
+        .iter()
+        .zip(&made)
+        .filter(|((plan, _), _)| plan.outcome == "review")
+        .map(|((plan, r), (id, _))| (*plan, r, *id))
+        .collect();
+    propose_reviews(conn, cx, &reviews, &read, &earlier)?;
+    for ((plan, _), (id, _)) in fresh.iter().zip(&made) {
+        let outcome = if plan.outcome == "review" { "review" } else { "create" };
         done.push((plan.row_number, Some(*id), outcome));
     }
     Ok(done)

@@ -104,6 +104,14 @@ pub(super) fn provenance(cx: &Ctx<'_>, person_id: i64, fields: &[&str]) -> Vec<P
         .collect()
 }
 
+/// A row as its source record keeps it: the row number and the cleaned row as JSON.
+pub(super) fn stored_row(r: &CleanRow) -> (i64, String) {
+    (
+        i64::try_from(r.number).unwrap_or(i64::MAX),
+        serde_json::to_string(r).unwrap_or_else(|_| "{}".into()),
+    )
+}
+
 /// The department's newer copy of a record it already holds (same source system and external
 /// id): the stored copy is replaced and points at the row's person.
 pub(super) fn replace_source_record(conn: &mut DbConn, cx: &Ctx<'_>, person_id: i64, r: &CleanRow) -> AppResult<()> {
@@ -112,6 +120,7 @@ pub(super) fn replace_source_record(conn: &mut DbConn, cx: &Ctx<'_>, person_id: 
             "a source record without an external id cannot replace one".into(),
         ));
     };
+    let (row, data) = stored_row(r);
     let n = diesel::update(
         source_records::table
             .filter(source_records::department_id.eq(cx.b.department_id))
@@ -121,8 +130,8 @@ pub(super) fn replace_source_record(conn: &mut DbConn, cx: &Ctx<'_>, person_id: 
     .set((
         source_records::person_id.eq(Some(person_id)),
         source_records::import_batch_id.eq(Some(cx.b.id)),
-        source_records::row_number.eq(Some(i64::try_from(r.number).unwrap_or(i64::MAX))),
-        source_records::data.eq(serde_json::to_string(r).unwrap_or_else(|_| "{}".into())),
+        source_records::row_number.eq(Some(row)),
+        source_records::data.eq(data),
         source_records::content_hash.eq(&r.content_hash),
         source_records::received_at.eq(cx.now),
     ))
