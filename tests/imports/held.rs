@@ -1,0 +1,226 @@
+//! Rows that meet people already held: links that add without overwriting, suppression that
+//! outlives erasure, several rows about one person, and rows sent to review.
+
+use super::*;
+
+/// A person already held (through the API, in OPEN) whom `JON_LIST`'s row describes.
+async fn held_jonathan(f: &F) -> Value {
+    f.app
+        .person(&f.officer.token, json!({"given_name": "Jonathan", "family_name": "Smith", "date_of_birth": "1970-03-02", "phones": [{"number": "07700 900123"}], "addresses": [{"line1": "1 London Wall", "postcode": "EC2V 7HH"}], "departments": ["OPEN"]}))
+        .await
+}
+
+/// One row describing `held_jonathan` differently, with an email and an organisation they lack.
+const JON_LIST: &str = "First Name,Last Name,Email,Mobile,Address Line 1,Postcode,Date of birth,Organisation\n\
+    Jon,Smith,jon.smith@example.org,+44 7700 900123,1 London Wall,EC2V7HH,02/03/1970,Guildhall\n";
+
+#[actix_web::test]
+async fn a_row_that_is_someone_already_held_links_and_adds_without_overwriting() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let held = held_jonathan(&f).await;
+    let pid = held["id"].as_str().unwrap().to_string();
+    let csv = JON_LIST;
+    let r = upload(&f.app, t, "department=BARB&file_name=list.csv", csv.as_bytes().to_vec()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let v = dry_run(&f.app, t, &id, json!({})).await;
+    assert_eq!(v["counts"]["link"], 1, "{v}");
+    let rows = f.app.get(&format!("/api/v1/imports/{id}/rows?outcome=link"), t).await;
+    assert_eq!(rows.body["items"][0]["person"], pid.as_str(), "{}", rows.text);
+    assert!(rows.body["items"][0]["match_score"].as_f64().unwrap() >= 0.999);
+    commit(&f.app, t, &id).await;
+    let p = f.app.get(&format!("/api/v1/people/{pid}"), t).await;
+    assert_eq!(p.body["given_name"], "Jonathan", "the held name is not overwritten");
+    assert_eq!(p.body["organisation"], "Guildhall", "an empty field is filled");
+    assert_eq!(p.body["provenance"]["organisation"]["source"], "import");
+    assert_eq!(p.body["emails"][0]["address"], "jon.smith@example.org");
+    assert_eq!(p.body["departments"], json!(["BARB", "OPEN"]));
+    assert_eq!(
+        f.app.count("SELECT COUNT(*) AS n FROM people"),
+        1,
+        "nobody was duplicated"
+    );
+
+    // Rolling back takes back exactly what the import gave.
+    let r = f
+        .app
+        .post(&format!("/api/v1/imports/{id}/rollback"), t, json!({}))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let v = settle(&f.app, t, &id).await;
+    assert_eq!(v["status"], "rolled_back", "{v}");
+    let p = f.app.get(&format!("/api/v1/people/{pid}"), t).await;
+    assert_eq!(p.body["organisation"], Value::Null, "{}", p.text);
+    assert_eq!(p.body["emails"], json!([]));
+    assert_eq!(p.body["departments"], json!(["OPEN"]));
+    assert_eq!(p.body["given_name"], "Jonathan");
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM source_records"), 0);
+}
+
+#[actix_web::test]
+async fn an_erased_persons_address_stays_suppressed_when_a_list_brings_it_back() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let old = f
+        .app
+        .person(
+            t,
+            json!({"given_name": "Erin", "family_name": "Gone", "emails": [{"address": "erin.gone@btinternet.com"}]}),
+        )
+        .await;
+    let dpo = f.app.user(&[Role::DataProtectionOfficer], &[]).await;
+    let r = f
+        .app
+        .post(
+            &format!("/api/v1/people/{}/erase", old["id"].as_str().unwrap()),
+            &dpo.token,
+            json!({"reason": "Art. 17 request"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // A departmental list still holds her, with a "yes" to the newsletter.
+    let list = "Forename,Surname,E-mail,Newsletter\r\nErin,Gone,Erin.Gone@btinternet.com,yes\r\n";
+    let r = upload(
+        &f.app,
+        t,
+        "department=BARB&file_name=old-list.csv",
+        list.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let mut mapping = r.body["mapping"].as_array().unwrap().clone();
+    mapping.retain(|m| m["header"] != "Newsletter");
+    mapping.push(json!({"column": 3, "header": "Newsletter", "target": "consent:newsletter"}));
+    let v = dry_run(
+        &f.app,
+        t,
+        &id,
+        json!({"mapping": mapping, "consents": consent_columns()}),
+    )
+    .await;
+    assert_eq!(v["counts"]["create"], 1, "{v}");
+    commit(&f.app, t, &id).await;
+    let found = f.app.get("/api/v1/people?email=erin.gone@btinternet.com", t).await;
+    let again = found.body["items"][0]["id"]
+        .as_str()
+        .expect("the list's row became a person")
+        .to_string();
+    let consents = f.app.get(&format!("/api/v1/people/{again}/consents"), t).await;
+    assert_eq!(consents.body["history"][0]["status"], "granted", "{}", consents.text);
+    let c = f
+        .app
+        .post(
+            &format!("/api/v1/people/{again}/contact-check"),
+            t,
+            json!({"purpose": "newsletter", "channel": "email"}),
+        )
+        .await;
+    assert_eq!(c.body["allowed"], false, "{}", c.text);
+    assert_eq!(c.body["reason"], "suppressed", "{}", c.text);
+}
+
+#[actix_web::test]
+async fn rows_adding_to_one_held_person_in_one_chunk_add_in_file_order() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let held = held_jonathan(&f).await;
+    let pid = held["id"].as_str().unwrap().to_string();
+    let version = held["version"].as_i64().unwrap();
+    let csv = format!(
+        "{JON_LIST}\
+         Ada,Lovelace,ada@example.org,,,,,\n\
+         Jonathan,Smith,jsmith@work.example.org,07700 900123,1 London Wall,EC2V 7HH,02/03/1970,Barbican Trust\n"
+    );
+    let r = upload(&f.app, t, "department=BARB&file_name=list.csv", csv.as_bytes().to_vec()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let v = dry_run(&f.app, t, &id, json!({})).await;
+    let counts = &v["counts"];
+    let to_held = counts["link"].as_i64().unwrap_or(0) + counts["duplicate"].as_i64().unwrap_or(0);
+    assert_eq!(to_held, 2, "{v}");
+    assert_eq!(counts["create"], 1, "{v}");
+    let v = commit(&f.app, t, &id).await;
+    assert_eq!(v["counts"]["committed_create"], 1, "{v}");
+    let p = f.app.get(&format!("/api/v1/people/{pid}"), t).await;
+    assert_eq!(p.body["given_name"], "Jonathan", "{}", p.text);
+    assert_eq!(
+        p.body["organisation"], "Guildhall",
+        "the first row fills the field; the later one does not overwrite it"
+    );
+    let emails = p.body["emails"].as_array().unwrap();
+    assert_eq!(emails.len(), 2, "{}", p.text);
+    let primary: Vec<&str> = emails
+        .iter()
+        .filter(|e| e["primary"] == true)
+        .map(|e| e["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(primary, ["jon.smith@example.org"], "{}", p.text);
+    assert!(
+        emails.iter().any(|e| e["address"] == "jsmith@work.example.org"),
+        "{}",
+        p.text
+    );
+    assert_eq!(
+        p.body["phones"].as_array().unwrap().len(),
+        1,
+        "the same number is not added twice"
+    );
+    assert_eq!(
+        p.body["addresses"].as_array().unwrap().len(),
+        1,
+        "the same address is not added twice"
+    );
+    assert_eq!(p.body["departments"], json!(["BARB", "OPEN"]));
+    assert_eq!(p.body["version"], version + 1, "one update for the chunk: {}", p.text);
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 2);
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM source_records"), 3);
+    let rows = f.app.get(&format!("/api/v1/imports/{id}/rows"), t).await;
+    let people: Vec<&str> = rows.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["person"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(people[0], pid.as_str(), "{}", rows.text);
+    assert_eq!(people[2], pid.as_str(), "{}", rows.text);
+    assert_ne!(people[1], pid.as_str());
+}
+
+#[actix_web::test]
+async fn a_row_that_may_be_someone_held_is_created_and_proposed_for_review_with_them() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let held = held_jonathan(&f).await;
+    let pid = held["id"].as_str().unwrap().to_string();
+    // The same name and dwelling, nothing that settles it either way.
+    let csv = "First Name,Last Name,Address Line 1,Postcode\nJonathan,Smith,1 London Wall,EC2V 7HH\n";
+    let r = upload(
+        &f.app,
+        t,
+        "department=BARB&file_name=maybe.csv",
+        csv.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let v = dry_run(&f.app, t, &id, json!({})).await;
+    assert_eq!(v["counts"]["review"], 1, "{v}");
+    commit(&f.app, t, &id).await;
+    let rows = f.app.get(&format!("/api/v1/imports/{id}/rows?outcome=review"), t).await;
+    let new_person = rows.body["items"][0]["person"].as_str().unwrap().to_string();
+    assert_ne!(new_person, pid, "a new person is created, not linked");
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 2);
+    let m = f.app.get("/api/v1/matches", t).await;
+    assert_eq!(m.status, 200, "{}", m.text);
+    assert_eq!(m.body["total"], 1, "{}", m.text);
+    let item = &m.body["items"][0];
+    assert_eq!(item["origin"], "import");
+    assert_eq!(item["status"], "pending");
+    assert_eq!(item["a"]["id"], pid.as_str(), "the held person is the older record");
+    assert_eq!(item["b"]["id"], new_person.as_str());
+    assert!(item["explanation"]["contributions"]
+        .as_array()
+        .is_some_and(|c| !c.is_empty()));
+}

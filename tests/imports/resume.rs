@@ -1,0 +1,123 @@
+//! Commits interrupted and resumed: the worker dies between chunks, or after its last chunk
+//! before the new people's blocking keys are written; a sweeper picks the batch up again.
+
+use diesel::connection::SimpleConnection;
+
+use super::*;
+
+/// Upload `csv` to BARB, dry run it (every row a new person), then start its commit the way the
+/// API does and let the worker die after `chunks` chunks: the batch stays `committing` with a
+/// stale heartbeat, for the next sweeper. Returns the import's id.
+async fn commit_killed_after(f: &F, csv: String, rows: u64, chunks: usize) -> String {
+    let t = &f.officer.token;
+    let id = upload(&f.app, t, "department=BARB&source_system=crm", csv.into_bytes())
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let v = dry_run(&f.app, t, &id, json!({})).await;
+    assert_eq!(v["counts"]["create"], rows, "{v}");
+    let batch_id = f
+        .app
+        .count(&format!("SELECT id AS n FROM import_batches WHERE public_id = '{id}'"));
+    let stale = "heartbeat_at = '2000-01-01 00:00:00'";
+    let mut conn = f.app.state.pool.get().unwrap();
+    conn.batch_execute(&format!(
+        "UPDATE import_batches SET status = 'committing', rows_done = 0, {stale} WHERE id = {batch_id}"
+    ))
+    .unwrap();
+    let finished = lighthouse::service::imports::apply::run_chunks(
+        &mut conn,
+        batch_id,
+        &f.app.state.points,
+        &f.app.state.settings.matching,
+        chunks,
+    )
+    .unwrap();
+    assert!(!finished, "the worker stopped before the end");
+    conn.batch_execute(&format!("UPDATE import_batches SET {stale} WHERE id = {batch_id}"))
+        .unwrap();
+    id
+}
+
+/// What any instance's sweeper does: resume the one stale batch, then wait for it to end.
+async fn resume(f: &F, id: &str) -> Value {
+    let worker = lighthouse::service::imports::runner::Worker {
+        pool: f.app.state.pool.clone(),
+        matching: f.app.state.settings.matching.clone(),
+        points: f.app.state.points.clone(),
+    };
+    assert_eq!(worker.resume_stale().unwrap(), 1);
+    let v = settle(&f.app, &f.officer.token, id).await;
+    assert_eq!(v["status"], "committed", "{v}");
+    v
+}
+
+#[actix_web::test]
+async fn a_commit_killed_between_chunks_resumes_and_ends_exactly_as_an_uninterrupted_one() {
+    let f = fixture().await;
+    let mut csv = String::from("Ref,Forename,Surname,Email\n");
+    for i in 0..2_500 {
+        csv.push_str(&format!("R{i},Person{i},Family{},p{i}@example.org\n", i % 97));
+    }
+    let id = commit_killed_after(&f, csv, 2_500, 1).await;
+    assert_eq!(
+        f.app.count("SELECT COUNT(*) AS n FROM people"),
+        1_000,
+        "exactly one chunk was committed"
+    );
+    let v = f.app.get(&format!("/api/v1/imports/{id}"), &f.officer.token).await.body;
+    assert_eq!(v["status"], "committing");
+    assert_eq!(v["rows_done"], 1_000);
+    let v = resume(&f, &id).await;
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 2_500);
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM source_records"), 2_500);
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(DISTINCT external_id) AS n FROM source_records"),
+        2_500
+    );
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) AS n FROM import_rows WHERE applied = FALSE"),
+        0
+    );
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM person_emails"), 2_500);
+    assert_eq!(v["counts"]["committed_create"], 2_500, "{v}");
+}
+
+#[actix_web::test]
+async fn a_commit_killed_after_its_last_chunk_gives_the_new_people_their_keys_on_resume() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let mut csv = String::from("Ref,Forename,Surname,Mobile\n");
+    for i in 0..1_200 {
+        csv.push_str(&format!("R{i},Person{i},Family{},07700 9{i:05}\n", i % 89));
+    }
+    // Both chunks are applied; the worker dies before the pass that writes the new people's keys.
+    let id = commit_killed_after(&f, csv, 1_200, 2).await;
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 1_200);
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM blocking_keys"), 0);
+    let v = resume(&f, &id).await;
+    assert_eq!(v["counts"]["committed_create"], 1_200, "{v}");
+    assert_eq!(
+        f.app.count("SELECT COUNT(DISTINCT person_id) AS n FROM blocking_keys"),
+        1_200,
+        "every new person has keys"
+    );
+    // And matching finds them: the same person in another department's list is linked.
+    let again = upload(
+        &f.app,
+        t,
+        "department=OPEN&source_system=other",
+        b"Id,First Name,Last Name,Tel\nX1,Person7,Family7,+447700900007\n".to_vec(),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let v = dry_run(&f.app, t, &again, json!({})).await;
+    assert_eq!(v["counts"]["link"], 1, "{v}");
+}
