@@ -188,6 +188,18 @@ async fn timeline_is_newest_first_paged_filtered_and_scoped() {
         .map(|i| i["department"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, vec!["OPEN"]);
+    // A department filter by code; an unknown code is the client's mistake, named.
+    let open = f.app.get(&format!("{url}?department=OPEN"), &f.officer.token).await;
+    let open: Vec<&str> = open.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["department"].as_str().unwrap())
+        .collect();
+    assert_eq!(open, vec!["OPEN"]);
+    let unknown = f.app.get(&format!("{url}?department=NOPE"), &f.officer.token).await;
+    assert_eq!(unknown.status, 422, "{}", unknown.text);
+    assert_eq!(unknown.body["errors"][0]["field"], "department", "{}", unknown.text);
     assert_eq!(
         f.app
             .get(&format!("{url}?before=nonsense"), &f.officer.token)

@@ -4,7 +4,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::people::Db;
-use super::schema::{activities, activity_kinds, activity_shifts, engagement_aggregates, engagement_events};
+use super::schema::{
+    activities, activity_kinds, activity_shifts, departments, engagement_aggregates, engagement_events,
+};
 use super::DbConn;
 
 /// Every action an engagement event can record (the table's `CHECK` lists the same). A query
@@ -182,14 +184,6 @@ pub fn find_activities(conn: &mut DbConn, public_ids: &[String]) -> QueryResult<
         .load(conn)
 }
 
-/// Activities by internal ids.
-pub fn activities_by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Activity>> {
-    activities::table
-        .filter(activities::id.eq_any(ids))
-        .select(Activity::as_select())
-        .load(conn)
-}
-
 /// Filters for [`list_activities`].
 #[derive(Debug, Default, Clone)]
 pub struct ActivityFilter {
@@ -284,9 +278,16 @@ pub struct TimelineFilter {
     pub before: Option<(NaiveDateTime, i64)>,
 }
 
-/// A person's events, newest first.
-pub fn timeline(conn: &mut DbConn, person_id: i64, f: &TimelineFilter, limit: i64) -> QueryResult<Vec<Engagement>> {
+/// One entry of a timeline: the event, its department's code and its activity's public id and
+/// title (when it has one).
+pub type TimelineRow = (Engagement, String, Option<(String, String)>);
+
+/// A person's events, newest first, each with its department and activity: one statement, so a
+/// page costs one round trip to the database.
+pub fn timeline(conn: &mut DbConn, person_id: i64, f: &TimelineFilter, limit: i64) -> QueryResult<Vec<TimelineRow>> {
     let mut q = engagement_events::table
+        .inner_join(departments::table)
+        .left_join(activities::table)
         .filter(engagement_events::person_id.eq(person_id))
         .into_boxed::<Db>();
     if let Some(k) = &f.kind {
@@ -308,10 +309,14 @@ pub fn timeline(conn: &mut DbConn, person_id: i64, f: &TimelineFilter, limit: i6
                 .or(engagement_events::occurred_at.eq(at).and(engagement_events::id.lt(id))),
         );
     }
-    q.select(Engagement::as_select())
-        .order((engagement_events::occurred_at.desc(), engagement_events::id.desc()))
-        .limit(limit)
-        .load(conn)
+    q.select((
+        Engagement::as_select(),
+        departments::code,
+        (activities::public_id, activities::title).nullable(),
+    ))
+    .order((engagement_events::occurred_at.desc(), engagement_events::id.desc()))
+    .limit(limit)
+    .load(conn)
 }
 
 /// Fold a person's events into the erasure aggregates and delete them; returns how many.

@@ -402,11 +402,12 @@ pub fn timeline(
             })?),
             None => None,
         };
-    let depts = db::departments::list(conn)?;
     let mut departments = match &q.department {
-        Some(code) => Some(vec![depts.iter().find(|d| &d.code == code).map(|d| d.id).ok_or_else(
-            || AppError::field("department", "unknown_department", "There is no such department."),
-        )?]),
+        Some(code) => Some(vec![db::departments::find_by_code(conn, code)?
+            .map(|d| d.id)
+            .ok_or_else(|| {
+                AppError::field("department", "unknown_department", "There is no such department.")
+            })?]),
         None => None,
     };
     if let Scope::Departments(mine) = &ctx.principal.scope {
@@ -426,30 +427,18 @@ pub fn timeline(
         before,
     };
     let rows = db::engagement::timeline(conn, person.id, &filter, limit)?;
-    let activity_ids: Vec<i64> = rows.iter().filter_map(|r| r.activity_id).collect();
-    let activities = db::engagement::activities_by_ids(conn, &activity_ids)?;
     let next_before = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| encode_cursor(r.occurred_at, r.id)))
+        .then(|| rows.last().map(|(r, _, _)| encode_cursor(r.occurred_at, r.id)))
         .flatten();
     let items = rows
         .into_iter()
-        .map(|r| TimelineItem {
+        .map(|(r, department, activity)| TimelineItem {
             id: r.public_id,
-            activity: r
-                .activity_id
-                .and_then(|a| activities.iter().find(|x| x.id == a))
-                .map(|a| ActivityRef {
-                    id: a.public_id.clone(),
-                    title: a.title.clone(),
-                }),
+            activity: activity.map(|(id, title)| ActivityRef { id, title }),
             kind: r.kind,
             action: r.action,
             occurred_at: r.occurred_at.and_utc(),
-            department: depts
-                .iter()
-                .find(|d| d.id == r.department_id)
-                .map(|d| d.code.clone())
-                .unwrap_or_default(),
+            department,
             source: r.source,
             hours: r.hours,
             response_ref: r.response_ref,
