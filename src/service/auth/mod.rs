@@ -12,10 +12,6 @@
 //!   `auth.session_idle_minutes` idle or `auth.session_absolute_hours` in all; API tokens have an
 //!   absolute expiry only. Disabling a user revokes every session.
 
-use std::sync::{Condvar, Mutex, OnceLock};
-
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::{Duration, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
@@ -25,129 +21,17 @@ use crate::config::AuthSettings;
 use crate::db::sessions::{NewSession, Session};
 use crate::db::users::{Throttle, User};
 use crate::db::{self, write_tx, DbConn};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult};
 
-const COMMON_PASSWORDS: &str = include_str!("../auth_data/common_passwords.txt");
-/// Shortest password accepted.
-pub const MIN_PASSWORD_CHARS: usize = 12;
-/// Longest password accepted.
-pub const MAX_PASSWORD_CHARS: usize = 128;
+mod password;
+mod tokens;
+
+pub use password::{check_password_policy, hash_password, HashLimiter, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
+use password::{dummy_hash, needs_rehash, verify_password};
+pub use tokens::{create_token, list_tokens, revoke_token, NewTokenRequest, TokenView};
+
 /// Sessions are touched at most this often, to keep reads from writing on every request.
 const TOUCH_EVERY_SECS: i64 = 60;
-
-/// Bounds concurrent argon2 work (19 MiB and tens of milliseconds each).
-pub struct HashLimiter {
-    free: Mutex<usize>,
-    cv: Condvar,
-}
-
-impl HashLimiter {
-    /// How many hashes may run at once for a setting of `n` (0 = number of CPUs).
-    pub fn threads(n: usize) -> usize {
-        if n == 0 {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
-        } else {
-            n
-        }
-    }
-
-    /// A limiter allowing `n` concurrent hashes (0 = number of CPUs).
-    pub fn new(n: usize) -> Self {
-        let n = Self::threads(n);
-        HashLimiter {
-            free: Mutex::new(n),
-            cv: Condvar::new(),
-        }
-    }
-
-    fn run<T>(&self, f: impl FnOnce() -> T) -> T {
-        {
-            let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-            while *free == 0 {
-                free = self.cv.wait(free).unwrap_or_else(|e| e.into_inner());
-            }
-            *free -= 1;
-        }
-        let out = f();
-        *self.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.cv.notify_one();
-        out
-    }
-}
-
-fn argon2() -> Argon2<'static> {
-    // Params::default() is m=19456 KiB, t=2, p=1: the OWASP floor.
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default())
-}
-
-/// Check a new password against the policy; the error names the field `field`.
-pub fn check_password_policy(password: &str, field: &str) -> AppResult<()> {
-    let n = password.chars().count();
-    let problem = if n < MIN_PASSWORD_CHARS {
-        Some(("too_short", format!("Use at least {MIN_PASSWORD_CHARS} characters.")))
-    } else if n > MAX_PASSWORD_CHARS {
-        Some(("too_long", format!("Use at most {MAX_PASSWORD_CHARS} characters.")))
-    } else if is_common_password(password) {
-        Some((
-            "common_password",
-            "This password is too common; choose another.".to_string(),
-        ))
-    } else {
-        None
-    };
-    match problem {
-        Some((code, message)) => Err(AppError::Validation(vec![FieldError::new(field, code, message)])),
-        None => Ok(()),
-    }
-}
-
-fn is_common_password(password: &str) -> bool {
-    static LIST: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
-    let list = LIST.get_or_init(|| {
-        COMMON_PASSWORDS
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect()
-    });
-    list.contains(password.to_lowercase().as_str())
-}
-
-/// Hash a password with argon2id.
-pub fn hash_password(limiter: &HashLimiter, password: &str) -> AppResult<String> {
-    let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    limiter
-        .run(|| {
-            argon2()
-                .hash_password(password.as_bytes(), &salt)
-                .map(|h| h.to_string())
-        })
-        .map_err(|e| AppError::Internal(format!("password hashing: {e}")))
-}
-
-/// Verify a password; an unparsable stored hash never verifies.
-fn verify_password(limiter: &HashLimiter, password: &str, stored: &str) -> bool {
-    let Ok(parsed) = PasswordHash::new(stored) else {
-        return false;
-    };
-    limiter.run(|| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
-}
-
-fn dummy_hash(limiter: &HashLimiter) -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| hash_password(limiter, "an unguessable dummy password for timing").unwrap_or_default())
-}
-
-fn needs_rehash(stored: &str) -> bool {
-    let Ok(parsed) = PasswordHash::new(stored) else {
-        return true;
-    };
-    let Ok(params) = Params::try_from(&parsed) else {
-        return true;
-    };
-    let want = Params::default();
-    parsed.algorithm.as_str() != "argon2id" || params.m_cost() < want.m_cost() || params.t_cost() < want.t_cost()
-}
 
 /// Sign-in request.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -433,140 +317,4 @@ pub fn change_password(
             audit::event(meta, Some(principal), "auth.password_change", None, "success", None),
         )
     })
-}
-
-/// Create an API token request.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewTokenRequest {
-    /// What the token is for, e.g. "volunteering platform sync".
-    pub label: String,
-    /// Lifetime in days (at most `auth.api_token_max_days`).
-    pub expires_in_days: Option<i64>,
-}
-
-/// An API token as listed (the secret is shown only on creation).
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct TokenView {
-    /// Token id.
-    pub id: String,
-    /// Label.
-    pub label: Option<String>,
-    /// Created.
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    /// Last used (to the minute).
-    pub last_used_at: chrono::DateTime<chrono::Utc>,
-    /// Expiry.
-    pub expires_at: chrono::DateTime<chrono::Utc>,
-    /// The secret, present only in the creation response.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
-}
-
-fn token_view(s: &Session, token: Option<String>) -> TokenView {
-    TokenView {
-        id: s.public_id.clone(),
-        label: s.label.clone(),
-        created_at: s.created_at.and_utc(),
-        last_used_at: s.last_seen_at.and_utc(),
-        expires_at: s.expires_at.and_utc(),
-        token,
-    }
-}
-
-/// Create an API token for the signed-in user; it carries the user's roles and scope.
-pub fn create_token(
-    conn: &mut DbConn,
-    settings: &AuthSettings,
-    principal: &Principal,
-    meta: &RequestMeta,
-    req: &NewTokenRequest,
-) -> AppResult<TokenView> {
-    let label =
-        crate::normalize::text::clean_text(&req.label, 100).map_err(|e| AppError::field("label", e.code, e.message))?;
-    let days = req.expires_in_days.unwrap_or(settings.api_token_max_days);
-    if !(1..=settings.api_token_max_days).contains(&days) {
-        return Err(AppError::field(
-            "expires_in_days",
-            "out_of_range",
-            format!("Choose between 1 and {} days.", settings.api_token_max_days),
-        ));
-    }
-    write_tx(conn, |c| {
-        let user = db::users::find_by_public_id(c, &principal.public_id)?.ok_or(AppError::NotFound)?;
-        let (token, _, row) = new_session(
-            c,
-            &user,
-            "api_token",
-            Some(&label),
-            meta.now,
-            meta.now + Duration::days(days),
-        )?;
-        audit::record(
-            c,
-            audit::event(
-                meta,
-                Some(principal),
-                "auth.token_create",
-                Some(("token", &row.public_id)),
-                "success",
-                None,
-            ),
-        )?;
-        Ok(token_view(&row, Some(token)))
-    })
-}
-
-/// The signed-in user's live API tokens.
-pub fn list_tokens(conn: &mut DbConn, principal: &Principal, now: NaiveDateTime) -> AppResult<Vec<TokenView>> {
-    let rows = db::sessions::list_tokens(conn, principal.user_id)?;
-    Ok(rows
-        .iter()
-        .filter(|s| s.expires_at > now)
-        .map(|s| token_view(s, None))
-        .collect())
-}
-
-/// Revoke one of the signed-in user's API tokens.
-pub fn revoke_token(conn: &mut DbConn, principal: &Principal, meta: &RequestMeta, id: &str) -> AppResult<()> {
-    write_tx(conn, |c| {
-        let row = db::sessions::find_token(c, principal.user_id, id)?.ok_or(AppError::NotFound)?;
-        db::sessions::revoke(c, row.id, meta.now)?;
-        audit::record(
-            c,
-            audit::event(
-                meta,
-                Some(principal),
-                "auth.token_revoke",
-                Some(("token", id)),
-                "success",
-                None,
-            ),
-        )
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn password_policy() {
-        assert!(check_password_policy("short", "p").is_err());
-        assert!(check_password_policy(&"a".repeat(129), "p").is_err());
-        assert!(check_password_policy("password1234", "p").is_err());
-        assert!(check_password_policy("correct horse battery", "p").is_ok());
-        assert!(check_password_policy(&"b".repeat(128), "p").is_ok());
-    }
-
-    #[test]
-    fn hashes_are_argon2id_with_owasp_parameters() {
-        let limiter = HashLimiter::new(1);
-        let h = hash_password(&limiter, "correct horse battery").unwrap();
-        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
-        assert!(verify_password(&limiter, "correct horse battery", &h));
-        assert!(!verify_password(&limiter, "Correct horse battery", &h));
-        assert!(!needs_rehash(&h));
-        assert_ne!(h, hash_password(&limiter, "correct horse battery").unwrap());
-    }
 }
