@@ -179,24 +179,19 @@ async fn timeline_is_newest_first_paged_filtered_and_scoped() {
         .await;
     assert_eq!(banquets.body["items"].as_array().unwrap().len(), 2);
     // The editor of OPEN sees the person (linked to OPEN by volunteering) but only OPEN's events.
+    let departments = |page: &Value| -> Vec<String> {
+        let items = page["items"].as_array().unwrap();
+        items
+            .iter()
+            .map(|i| i["department"].as_str().unwrap().to_string())
+            .collect()
+    };
     let scoped = f.app.get(&url, &f.editor.token).await;
     assert_eq!(scoped.status, 200, "{}", scoped.text);
-    let kinds: Vec<&str> = scoped.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["department"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, vec!["OPEN"]);
+    assert_eq!(departments(&scoped.body), vec!["OPEN"]);
     // A department filter by code; an unknown code is the client's mistake, named.
     let open = f.app.get(&format!("{url}?department=OPEN"), &f.officer.token).await;
-    let open: Vec<&str> = open.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["department"].as_str().unwrap())
-        .collect();
-    assert_eq!(open, vec!["OPEN"]);
+    assert_eq!(departments(&open.body), vec!["OPEN"]);
     let unknown = f.app.get(&format!("{url}?department=NOPE"), &f.officer.token).await;
     assert_eq!(unknown.status, 422, "{}", unknown.text);
     assert_eq!(unknown.body["errors"][0]["field"], "department", "{}", unknown.text);

@@ -21,9 +21,7 @@ async fn a_row_that_is_someone_already_held_links_and_adds_without_overwriting()
     let held = held_jonathan(&f).await;
     let pid = held["id"].as_str().unwrap().to_string();
     let csv = JON_LIST;
-    let r = upload(&f.app, t, "department=BARB&file_name=list.csv", csv.as_bytes().to_vec()).await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let id = r.body["id"].as_str().unwrap().to_string();
+    let id = uploaded(&f.app, t, "department=BARB&file_name=list.csv", csv.as_bytes().to_vec()).await;
     let v = dry_run(&f.app, t, &id, json!({})).await;
     assert_eq!(v["counts"]["link"], 1, "{v}");
     let rows = f.app.get(&format!("/api/v1/imports/{id}/rows?outcome=link"), t).await;
@@ -133,9 +131,7 @@ async fn rows_adding_to_one_held_person_in_one_chunk_add_in_file_order() {
          Ada,Lovelace,ada@example.org,,,,,\n\
          Jonathan,Smith,jsmith@work.example.org,07700 900123,1 London Wall,EC2V 7HH,02/03/1970,Barbican Trust\n"
     );
-    let r = upload(&f.app, t, "department=BARB&file_name=list.csv", csv.as_bytes().to_vec()).await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let id = r.body["id"].as_str().unwrap().to_string();
+    let id = uploaded(&f.app, t, "department=BARB&file_name=list.csv", csv.as_bytes().to_vec()).await;
     let v = dry_run(&f.app, t, &id, json!({})).await;
     let counts = &v["counts"];
     let to_held = counts["link"].as_i64().unwrap_or(0) + counts["duplicate"].as_i64().unwrap_or(0);
@@ -196,15 +192,13 @@ async fn a_row_that_may_be_someone_held_is_created_and_proposed_for_review_with_
     let pid = held["id"].as_str().unwrap().to_string();
     // The same name and dwelling, nothing that settles it either way.
     let csv = "First Name,Last Name,Address Line 1,Postcode\nJonathan,Smith,1 London Wall,EC2V 7HH\n";
-    let r = upload(
+    let id = uploaded(
         &f.app,
         t,
         "department=BARB&file_name=maybe.csv",
         csv.as_bytes().to_vec(),
     )
     .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let id = r.body["id"].as_str().unwrap().to_string();
     let v = dry_run(&f.app, t, &id, json!({})).await;
     assert_eq!(v["counts"]["review"], 1, "{v}");
     commit(&f.app, t, &id).await;

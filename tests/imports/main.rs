@@ -21,6 +21,13 @@ async fn upload(app: &TestApp, token: &str, query: &str, body: Vec<u8>) -> Resp 
     app.send(r).await
 }
 
+/// Upload `body`, which must be accepted; returns the import's id.
+async fn uploaded(app: &TestApp, token: &str, query: &str, body: Vec<u8>) -> String {
+    let r = upload(app, token, query, body).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
 /// Wait for a running phase to end; returns the import.
 async fn settle(app: &TestApp, token: &str, id: &str) -> Value {
     for _ in 0..400 {
@@ -52,6 +59,16 @@ async fn commit(app: &TestApp, token: &str, id: &str) -> Value {
     assert_eq!(r.status, 202, "{}", r.text);
     let v = settle(app, token, id).await;
     assert_eq!(v["status"], "committed", "{v}");
+    v
+}
+
+async fn rollback(app: &TestApp, token: &str, id: &str) -> Value {
+    let r = app
+        .post(&format!("/api/v1/imports/{id}/rollback"), token, json!({}))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let v = settle(app, token, id).await;
+    assert_eq!(v["status"], "rolled_back", "{v}");
     v
 }
 
@@ -201,15 +218,13 @@ async fn a_list_is_dry_run_then_committed_exactly_and_a_reimport_changes_nothing
     assert_eq!(none.status, 422, "{}", none.text);
 
     // The same file again, with the saved template: nothing changes.
-    let r = upload(
+    let again = uploaded(
         &f.app,
         t,
         "department=BARB&file_name=barbican.csv&source_system=box-office&template=box%20office",
         LIST.as_bytes().to_vec(),
     )
     .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let again = r.body["id"].as_str().unwrap().to_string();
     let v = dry_run(&f.app, t, &again, json!({})).await;
     assert_eq!(v["counts"]["unchanged"], 3, "{v}");
     assert_eq!(v["counts"].get("create"), None, "{v}");
@@ -219,15 +234,13 @@ async fn a_list_is_dry_run_then_committed_exactly_and_a_reimport_changes_nothing
     // A newer export in which B-1 has a new email: the department's record of B-1 is replaced
     // (not doubled) and the person gains the address.
     let newer = LIST.replace("jon.smith@example.org", "jon@smith.example.net");
-    let r = upload(
+    let newest = uploaded(
         &f.app,
         t,
         "department=BARB&file_name=barbican-2.csv&source_system=box-office&template=box%20office",
         newer.into_bytes(),
     )
     .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let newest = r.body["id"].as_str().unwrap().to_string();
     let v = dry_run(&f.app, t, &newest, json!({})).await;
     assert_eq!(v["counts"]["link"], 1, "{v}");
     commit(&f.app, t, &newest).await;
@@ -274,12 +287,7 @@ async fn rollback_removes_what_it_created_unless_someone_changed_it_since() {
     let f = fixture().await;
     let t = &f.officer.token;
     let csv = "Forename,Surname,Email\nAda,Lovelace,ada@example.org\nAlan,Turing,alan@example.org\n";
-    let id = upload(&f.app, t, "department=BARB&file_name=a.csv", csv.as_bytes().to_vec())
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = uploaded(&f.app, t, "department=BARB&file_name=a.csv", csv.as_bytes().to_vec()).await;
     dry_run(&f.app, t, &id, json!({})).await;
     commit(&f.app, t, &id).await;
     let found = f
@@ -297,13 +305,7 @@ async fn rollback_removes_what_it_created_unless_someone_changed_it_since() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = f
-        .app
-        .post(&format!("/api/v1/imports/{id}/rollback"), t, json!({}))
-        .await;
-    assert_eq!(r.status, 202, "{}", r.text);
-    let v = settle(&f.app, t, &id).await;
-    assert_eq!(v["status"], "rolled_back", "{v}");
+    let v = rollback(&f.app, t, &id).await;
     assert_eq!(v["counts"]["rolled_back_removed"], 1, "{v}");
     assert_eq!(v["counts"]["rolled_back_conflicts"], 1, "{v}");
     assert_eq!(
@@ -357,12 +359,7 @@ async fn bad_files_get_clear_answers_and_never_a_500() {
     let r = f.app.get("/api/v1/imports/0123456789abcdef0123456789abcdef", t).await;
     assert_eq!(r.status, 404);
     // A mapping that names a field that does not exist.
-    let id = upload(&f.app, t, "department=BARB", b"Forename\nAda\n".to_vec())
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = uploaded(&f.app, t, "department=BARB", b"Forename\nAda\n".to_vec()).await;
     let r = f
         .app
         .post(
@@ -443,17 +440,13 @@ async fn an_attendance_list_logs_engagement_once_and_rolls_back() {
         .unwrap()
         .to_string();
     let csv = "Forename,Surname,Email,DOB\nAda,Lovelace,ada.lovelace@analytical-engine.co.uk,10/12/1985\nGrace,Hopper,grace.hopper@cobol-navy.co.uk,09/12/1956\n";
-    let id = upload(
+    let id = uploaded(
         &f.app,
         t,
         "department=BARB&file_name=guests.csv",
         csv.as_bytes().to_vec(),
     )
-    .await
-    .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    .await;
     let bad = f
         .app
         .post(
@@ -479,17 +472,13 @@ async fn an_attendance_list_logs_engagement_once_and_rolls_back() {
         2
     );
     // The same list imported again records each attendance once.
-    let again = upload(
+    let again = uploaded(
         &f.app,
         t,
         "department=BARB&file_name=guests-again.csv",
         csv.as_bytes().to_vec(),
     )
-    .await
-    .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    .await;
     dry_run(&f.app, t, &again, json!({"attendance": {"activity": aid}})).await;
     commit(&f.app, t, &again).await;
     assert_eq!(
@@ -498,13 +487,7 @@ async fn an_attendance_list_logs_engagement_once_and_rolls_back() {
         2
     );
     // Rolling back the first list takes its attendances back and removes Grace.
-    let r = f
-        .app
-        .post(&format!("/api/v1/imports/{id}/rollback"), t, json!({}))
-        .await;
-    assert_eq!(r.status, 202, "{}", r.text);
-    let v = settle(&f.app, t, &id).await;
-    assert_eq!(v["status"], "rolled_back", "{v}");
+    rollback(&f.app, t, &id).await;
     assert_eq!(
         f.app
             .count("SELECT COUNT(*) AS n FROM engagement_events WHERE action = 'attended'"),

@@ -10,12 +10,7 @@ use super::*;
 /// stale heartbeat, for the next sweeper. Returns the import's id.
 async fn commit_killed_after(f: &F, csv: String, rows: u64, chunks: usize) -> String {
     let t = &f.officer.token;
-    let id = upload(&f.app, t, "department=BARB&source_system=crm", csv.into_bytes())
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = uploaded(&f.app, t, "department=BARB&source_system=crm", csv.into_bytes()).await;
     let v = dry_run(&f.app, t, &id, json!({})).await;
     assert_eq!(v["counts"]["create"], rows, "{v}");
     let batch_id = f
@@ -107,17 +102,13 @@ async fn a_commit_killed_after_its_last_chunk_gives_the_new_people_their_keys_on
         "every new person has keys"
     );
     // And matching finds them: the same person in another department's list is linked.
-    let again = upload(
+    let again = uploaded(
         &f.app,
         t,
         "department=OPEN&source_system=other",
         b"Id,First Name,Last Name,Tel\nX1,Person7,Family7,+447700900007\n".to_vec(),
     )
-    .await
-    .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    .await;
     let v = dry_run(&f.app, t, &again, json!({})).await;
     assert_eq!(v["counts"]["link"], 1, "{v}");
 }
