@@ -111,6 +111,55 @@ fn the_default_database_is_created_on_first_run_and_the_first_user_from_the_cli(
     assert!(text.contains("unknown role `wizard`"), "{text}");
 }
 
+/// The long-running commands on a scratch SQLite database: an import's dry run changes nothing,
+/// its commit creates the list's people (one row rejected, with its reason in the counts), the
+/// same file again creates no one; `dedupe --dry-run` and `retention --dry-run` report and exit 0.
+#[test]
+fn import_dedupe_and_retention_run_from_the_command_line() {
+    let dir = scratch();
+    let (ok, text) = lighthouse(
+        &dir,
+        &[],
+        &["department", "create", "--code", "BARB", "--name", "Barbican"],
+    );
+    assert!(ok, "{text}");
+    let file = dir.join("guests.csv");
+    std::fs::write(
+        &file,
+        "Ref,Forename,Surname,E-mail\nG1,Ada,Lovelace,ada@example.net\nG2,Alan,Turing,alan@example.net\nG3,,,\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let import = |commit: bool| {
+        let mut args = vec!["import", "--department", "BARB", "--source-system", "box-office"];
+        if commit {
+            args.push("--commit");
+        }
+        args.push(path);
+        lighthouse(&dir, &[], &args)
+    };
+    let (ok, text) = import(false);
+    assert!(ok, "{text}");
+    assert!(text.contains("dry run only: nothing changed"), "{text}");
+    let (ok, text) = import(true);
+    assert!(ok, "{text}");
+    assert!(text.contains(": committed ("), "{text}");
+    assert!(text.contains("committed_create 2"), "{text}");
+    assert!(text.contains("reject 1"), "{text}");
+    let (ok, text) = import(true);
+    assert!(ok, "{text}");
+    assert!(
+        !text.contains("committed_create 2"),
+        "a second import creates no one: {text}"
+    );
+    let (ok, text) = lighthouse(&dir, &[], &["dedupe", "--dry-run"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("dedupe: 2 people"), "{text}");
+    let (ok, text) = lighthouse(&dir, &[], &["retention", "--dry-run"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("retention: "), "{text}");
+}
+
 /// A command that succeeded exits with status 0 every time. On PostgreSQL about one `migrate` in
 /// four ended with SIGSEGV: OpenSSL (used by libpq) freed its locks at exit while a pool thread
 /// was still opening a connection (fixed by `db::pool::init_tls`). Twenty runs would all pass by
