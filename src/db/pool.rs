@@ -321,6 +321,26 @@ fn spawn_checkpointer(path: PathBuf, alive: Weak<()>) {
     }
 }
 
+/// Copy every page of a SQLite WAL into the database and cut the WAL file to nothing, so that no
+/// old page image stays in it (erasure needs this). `PRAGMA wal_checkpoint(TRUNCATE)` does not
+/// fail when another connection is checkpointing at that moment (the pool's checkpoint thread,
+/// say): it answers `busy` and leaves the WAL as it was. So it is tried again until it has been
+/// done, or `within` has passed; returns whether it was done.
+pub fn truncate_wal(conn: &mut SqliteConnection, within: Duration) -> diesel::QueryResult<bool> {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let r: CheckpointResult =
+            diesel::RunQueryDsl::get_result(diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)"), conn)?;
+        if r.busy == 0 {
+            return Ok(true);
+        }
+        if std::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// The size of a SQLite database's WAL file (0 when there is none).
 fn wal_len(db: &Path) -> u64 {
     let mut wal = db.as_os_str().to_owned();

@@ -3,7 +3,6 @@
 //! id stays and answers 410 Gone. On SQLite (`secure_delete=ON`) the WAL is checkpointed and
 //! truncated afterwards so no copy of the old pages stays in the log.
 
-use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use super::datamap::{Erase, DATA_MAP};
@@ -13,6 +12,9 @@ use crate::db::schema::people;
 use crate::db::{self, write_tx, DbConn};
 use crate::error::{AppError, AppResult};
 use crate::service::{audit, Principal, RequestMeta};
+
+/// How long an erasure waits for the WAL to be free to truncate (see [`db::pool::truncate_wal`]).
+const ERASURE_WAL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What an erasure did, for the caller and the audit log (counts only).
 #[derive(Debug, serde::Serialize, schemars::JsonSchema)]
@@ -95,11 +97,14 @@ pub fn erase_person(
             tables,
         })
     })?;
-    if let DbConn::Sqlite(_) = conn {
+    if let DbConn::Sqlite(c) = conn {
         // Old page images may still sit in the WAL; fold them in (secure_delete zeroes the freed
-        // space) and truncate the log. Busy readers can delay this: it is retried by the next one.
-        if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);") {
-            tracing::warn!(error = %e, "checkpoint after erasure failed");
+        // space) and truncate the log. Long readers can hold this up past the wait; then the
+        // next erasure (or the checkpoint thread, once the database is quiet) does it.
+        match crate::db::pool::truncate_wal(c, ERASURE_WAL_WAIT) {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!("the WAL could not be truncated after an erasure: readers kept it busy"),
+            Err(e) => tracing::warn!(error = %e, "checkpoint after erasure failed"),
         }
     }
     Ok(report)
