@@ -23,9 +23,14 @@ async fn upload(app: &TestApp, token: &str, query: &str, body: Vec<u8>) -> Resp 
 
 /// Upload `body`, which must be accepted; returns the import's id.
 async fn uploaded(app: &TestApp, token: &str, query: &str, body: Vec<u8>) -> String {
+    accepted(app, token, query, body).await.0
+}
+
+/// Upload `body`, which must be accepted; returns the import's id and the answer.
+async fn accepted(app: &TestApp, token: &str, query: &str, body: Vec<u8>) -> (String, Resp) {
     let r = upload(app, token, query, body).await;
     assert_eq!(r.status, 201, "{}", r.text);
-    r.body["id"].as_str().unwrap().to_string()
+    (r.body["id"].as_str().unwrap().to_string(), r)
 }
 
 /// Wait for a running phase to end; returns the import.
@@ -44,32 +49,26 @@ async fn settle(app: &TestApp, token: &str, id: &str) -> Value {
     panic!("the import did not finish");
 }
 
-async fn dry_run(app: &TestApp, token: &str, id: &str, body: Value) -> Value {
-    let r = app.post(&format!("/api/v1/imports/{id}/dry-run"), token, body).await;
+/// Start a phase (`dry-run`, `commit`, `rollback`), which must be accepted, and wait for it to
+/// end with `status`; returns the import.
+async fn phase(app: &TestApp, token: &str, id: &str, action: &str, body: Value, status: &str) -> Value {
+    let r = app.post(&format!("/api/v1/imports/{id}/{action}"), token, body).await;
     assert_eq!(r.status, 202, "{}", r.text);
     let v = settle(app, token, id).await;
-    assert_eq!(v["status"], "analysed", "{v}");
+    assert_eq!(v["status"], status, "{v}");
     v
+}
+
+async fn dry_run(app: &TestApp, token: &str, id: &str, body: Value) -> Value {
+    phase(app, token, id, "dry-run", body, "analysed").await
 }
 
 async fn commit(app: &TestApp, token: &str, id: &str) -> Value {
-    let r = app
-        .post(&format!("/api/v1/imports/{id}/commit"), token, json!({}))
-        .await;
-    assert_eq!(r.status, 202, "{}", r.text);
-    let v = settle(app, token, id).await;
-    assert_eq!(v["status"], "committed", "{v}");
-    v
+    phase(app, token, id, "commit", json!({}), "committed").await
 }
 
 async fn rollback(app: &TestApp, token: &str, id: &str) -> Value {
-    let r = app
-        .post(&format!("/api/v1/imports/{id}/rollback"), token, json!({}))
-        .await;
-    assert_eq!(r.status, 202, "{}", r.text);
-    let v = settle(app, token, id).await;
-    assert_eq!(v["status"], "rolled_back", "{v}");
-    v
+    phase(app, token, id, "rollback", json!({}), "rolled_back").await
 }
 
 const LIST: &str = "\u{feff}Ref;Forename;Surname;E-mail;Mobile;Postcode;DOB;Newsletter\r\n\
@@ -106,15 +105,13 @@ fn consent_columns() -> Value {
 async fn a_list_is_dry_run_then_committed_exactly_and_a_reimport_changes_nothing() {
     let f = fixture().await;
     let t = &f.officer.token;
-    let r = upload(
+    let (id, r) = accepted(
         &f.app,
         t,
         "department=BARB&file_name=barbican.csv&source_system=box-office",
         LIST.as_bytes().to_vec(),
     )
     .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let id = r.body["id"].as_str().unwrap().to_string();
     assert_eq!(r.body["rows_total"], 6);
     assert_eq!(r.body["file_kind"], "csv");
     let targets: Vec<&str> = r.body["mapping"]

@@ -27,8 +27,9 @@ pub struct ErasureReport {
     pub tables: std::collections::BTreeMap<String, usize>,
 }
 
-/// Erase a person by internal id. `actor` is None for retention runs.
-pub fn erase_person(
+/// Erase a person by internal id, in one transaction. `actor` is None for retention runs. The
+/// caller then purges the WAL of their old pages ([`purge_wal`]), once however many it erased.
+pub(super) fn erase_person(
     conn: &mut DbConn,
     points: &PointHasher,
     actor: Option<&Principal>,
@@ -36,7 +37,7 @@ pub fn erase_person(
     person_id: i64,
     reason: &str,
 ) -> AppResult<ErasureReport> {
-    let report = write_tx(conn, |c| {
+    write_tx(conn, |c| {
         let person = db::people::find(c, person_id)?;
         if person.status == "erased" {
             return Err(AppError::Gone("This person's data has already been erased.".into()));
@@ -96,18 +97,21 @@ pub fn erase_person(
             suppressed,
             tables,
         })
-    })?;
+    })
+}
+
+/// On SQLite, old page images of erased rows may still sit in the WAL: fold them into the
+/// database (`secure_delete` zeroes the freed space) and truncate the log. Long readers can hold
+/// this up past the wait; then the next erasure (or the checkpoint thread, once the database is
+/// quiet) does it.
+pub(super) fn purge_wal(conn: &mut DbConn) {
     if let DbConn::Sqlite(c) = conn {
-        // Old page images may still sit in the WAL; fold them in (secure_delete zeroes the freed
-        // space) and truncate the log. Long readers can hold this up past the wait; then the
-        // next erasure (or the checkpoint thread, once the database is quiet) does it.
         match crate::db::pool::truncate_wal(c, ERASURE_WAL_WAIT) {
             Ok(true) => {}
             Ok(false) => tracing::warn!("the WAL could not be truncated after an erasure: readers kept it busy"),
             Err(e) => tracing::warn!(error = %e, "checkpoint after erasure failed"),
         }
     }
-    Ok(report)
 }
 
 /// `POST /people/{id}/erase` (data protection officer).
@@ -120,5 +124,7 @@ pub fn erase(
 ) -> AppResult<ErasureReport> {
     let reason = super::clean_reason(reason)?;
     let person = crate::service::people::find_visible(conn, &ctx.principal, public_id)?;
-    erase_person(conn, points, Some(&ctx.principal), &ctx.meta, person.id, &reason)
+    let report = erase_person(conn, points, Some(&ctx.principal), &ctx.meta, person.id, &reason)?;
+    purge_wal(conn);
+    Ok(report)
 }

@@ -5,7 +5,7 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::erase::erase_person;
+use super::erase::{erase_person, purge_wal};
 use super::keys::PointHasher;
 use crate::config::RetentionSettings;
 use crate::db::schema::{consent_state, engagement_events, people};
@@ -84,6 +84,8 @@ pub fn run(
             for id in &batch {
                 erase_person(conn, points, None, &meta, *id, "retention period ended")?;
             }
+            // Once a batch, not once a person: each purge copies the whole WAL and may wait.
+            purge_wal(conn);
         }
         report.people += batch.len();
         progress(report.people);
