@@ -141,6 +141,58 @@ async fn lockout_after_repeated_failures_even_with_the_right_password() {
     assert_eq!(ok.status, 200);
 }
 
+/// Attempts sent side by side all count: the count is one atomic statement, not a read followed
+/// by a write (which let simultaneous guesses overwrite each other's count).
+#[actix_web::test]
+async fn simultaneous_failures_all_count_towards_the_lockout() {
+    let app = TestApp::with_settings(&[("LIGHTHOUSE__AUTH__LOCKOUT_THRESHOLD", "4")]).await;
+    let admin = app.admin().await;
+    let body = json!({"email": admin.email, "password": "wrong wrong wrong"});
+    let attempts = (0..4).map(|_| app.req("POST", "/api/v1/auth/login", None, Some(body.clone())));
+    for r in futures_util::future::join_all(attempts).await {
+        assert_eq!(r.status, 401, "{}", r.text);
+    }
+    let locked = app
+        .req(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": admin.email, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(locked.status, 429, "{}", locked.text);
+}
+
+/// A wrong current password when changing it counts like a failed sign-in, so a stolen session
+/// cannot be used to guess the password without limit.
+#[actix_web::test]
+async fn a_wrong_current_password_counts_towards_the_lockout() {
+    let app = TestApp::with_settings(&[("LIGHTHOUSE__AUTH__LOCKOUT_THRESHOLD", "3")]).await;
+    let admin = app.admin().await;
+    let change = |current: &str| {
+        app.post(
+            "/api/v1/auth/password",
+            &admin.token,
+            json!({"current_password": current, "new_password": "a fresh long passphrase"}),
+        )
+    };
+    for _ in 0..3 {
+        assert_eq!(change("nope nope nope").await.status, 403);
+    }
+    assert_eq!(change(PASSWORD).await.status, 429, "locked, even with the right one");
+    let login = app
+        .req(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": admin.email, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(login.status, 429);
+    app.state.clock.advance(Duration::minutes(16));
+    assert_eq!(change(PASSWORD).await.status, 204);
+}
+
 #[actix_web::test]
 async fn sessions_expire_when_idle_and_absolutely() {
     let app = TestApp::new().await;
@@ -256,6 +308,36 @@ async fn disabling_a_user_ends_their_sessions_and_role_changes_apply_at_once() {
         )
         .await;
     assert_eq!(relogin.status, 401);
+}
+
+#[actix_web::test]
+async fn administrators_cannot_give_themselves_roles_or_lock_themselves_out() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let me = format!("/api/v1/users/{}", admin.id);
+    let v = app.get(&me, &admin.token).await.body["version"].clone();
+    for (body, status) in [
+        (
+            json!({"version": v, "roles": ["administrator", "data_protection_officer"]}),
+            403,
+        ),
+        (json!({"version": v, "roles": ["analyst"]}), 403),
+        (json!({"version": v, "status": "disabled"}), 409),
+    ] {
+        let r = app.patch(&me, &admin.token, body.clone()).await;
+        assert_eq!(r.status, status, "{body}: {}", r.text);
+    }
+    assert_eq!(app.get(&me, &admin.token).await.body["roles"], json!(["administrator"]));
+    // Another administrator can.
+    let other = app.admin().await;
+    let r = app
+        .patch(
+            &me,
+            &other.token,
+            json!({"version": v, "roles": ["administrator", "data_protection_officer"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
 }
 
 #[actix_web::test]

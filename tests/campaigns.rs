@@ -252,6 +252,95 @@ async fn unsubscribe_get_shows_a_page_post_withdraws_and_queued_messages_are_ski
 }
 
 #[actix_web::test]
+async fn an_unsubscribe_after_a_merge_withdraws_the_survivor() {
+    let f = fixture_with("1000").await;
+    let id = f.campaign(json!({"tag": "newsletter-list"}), HTML).await;
+    f.approve_and_start(&id).await;
+    f.drain();
+    let (merged, survivor) = (&f.people[1].0, &f.people[0].0);
+    let m = f
+        .sink
+        .messages()
+        .into_iter()
+        .find(|m| m.rcpt_to == vec![f.people[1].1.clone()])
+        .unwrap();
+    let list = m.header("List-Unsubscribe").unwrap();
+    let url = list.trim_start_matches('<').split('>').next().unwrap().to_string();
+    let path = url.trim_start_matches("https://crm.city.test").to_string();
+    // The record the message went to is merged away before the person clicks.
+    let r = f
+        .app
+        .post(
+            &format!("/api/v1/people/{survivor}/merge"),
+            &f.officer.token,
+            json!({"merge": [merged]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let check = |who: &str| {
+        let path = format!("/api/v1/people/{who}/contact-check");
+        let body = json!({"purpose": "newsletter", "channel": "email"});
+        let f = &f;
+        async move { f.app.post(&path, &f.officer.token, body).await.body }
+    };
+    assert_eq!(check(survivor).await["allowed"], true);
+    let post = f.app.req("POST", &path, None, None).await;
+    assert_eq!(post.status, 200, "{}", post.text);
+    assert_eq!(post.body["recorded"], true);
+    let after = check(survivor).await;
+    assert_eq!(after["allowed"], false, "{after}");
+    assert_eq!(after["reason"], "withdrawn");
+    assert_eq!(
+        f.app.count(&format!(
+            "SELECT COUNT(*) AS n FROM consent_events e JOIN people p ON p.id = e.person_id \
+             WHERE p.public_id = '{survivor}' AND e.source = 'unsubscribe'"
+        )),
+        1
+    );
+}
+
+/// A test message filled with a real person's details goes only to the sender's own address and
+/// is in that person's audit trail; one with placeholders may go anywhere.
+#[actix_web::test]
+async fn a_test_send_with_a_person_goes_only_to_oneself() {
+    let f = fixture_with("1000").await;
+    let id = f.campaign(json!({"tag": "newsletter-list"}), HTML).await;
+    let person = &f.people[0].0;
+    let url = format!("/api/v1/campaigns/{id}/test-send");
+    let away = f
+        .app
+        .post(
+            &url,
+            &f.manager.token,
+            json!({"person": person, "to": "someone@elsewhere.example"}),
+        )
+        .await;
+    assert_eq!(away.status, 422, "{}", away.text);
+    assert_eq!(away.body["errors"][0]["code"], "own_address_only");
+    let mine = f.app.post(&url, &f.manager.token, json!({"person": person})).await;
+    assert_eq!(mine.status, 204, "{}", mine.text);
+    let plain = f
+        .app
+        .post(&url, &f.manager.token, json!({"to": "proof@elsewhere.example"}))
+        .await;
+    assert_eq!(plain.status, 204, "{}", plain.text);
+    let to: Vec<Vec<String>> = f.sink.messages().into_iter().map(|m| m.rcpt_to).collect();
+    assert_eq!(
+        to,
+        vec![
+            vec![f.manager.email.clone()],
+            vec!["proof@elsewhere.example".to_string()]
+        ]
+    );
+    assert_eq!(
+        f.app.count(&format!(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'campaign.test_send' AND target_id = '{person}'"
+        )),
+        1
+    );
+}
+
+#[actix_web::test]
 async fn consent_withdrawn_after_queuing_is_not_sent_and_cancel_stops_the_rest() {
     let f = fixture_with("1000").await;
     let id = f.campaign(json!({"tag": "newsletter-list"}), HTML).await;
@@ -567,11 +656,27 @@ async fn temporary_failures_retry_and_hard_bounces_suppress() {
         .uri("/api/v1/bounces")
         .insert_header(("Authorization", format!("Bearer {}", f.manager.token)))
         .insert_header(("Content-Type", "message/rfc822"))
-        .set_payload(dsn);
+        .set_payload(dsn.clone());
     let r = f.app.send(req).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["matched"], 1);
     assert_eq!(r.body["suppressed"], 1);
+    // A notice carrying a large original message (past actix's default 256 KiB body limit) is
+    // read as well; every notice is audited.
+    let big = format!("{dsn}{}\r\n", "original message line\r\n".repeat(20_000));
+    let req = actix_web::test::TestRequest::post()
+        .uri("/api/v1/bounces")
+        .insert_header(("Authorization", format!("Bearer {}", f.manager.token)))
+        .insert_header(("Content-Type", "message/rfc822"))
+        .set_payload(big);
+    let r = f.app.send(req).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["bounces"], 1, "{}", r.text);
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'bounces.record'"),
+        2
+    );
     assert_eq!(f.stats(&id).await["stats"]["bounced"], 1);
     // The bounced address is never contacted again.
     let next = f.campaign(json!({"tag": "newsletter-list"}), HTML).await;

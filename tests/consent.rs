@@ -263,6 +263,14 @@ async fn the_ledger_is_audited_and_shows_provenance() {
     assert_eq!(ev["source_ref"], "form-77");
     let admin = app.admin().await;
     app.get(&format!("/api/v1/people/{id}/consents"), &officer.token).await;
+    let check = app
+        .post(
+            &format!("/api/v1/people/{id}/contact-check"),
+            &officer.token,
+            json!({"purpose": "events", "channel": "phone"}),
+        )
+        .await;
+    assert_eq!(check.status, 200, "{}", check.text);
     app.flush_audit();
     let audit = app.get(&format!("/api/v1/audit?target_id={id}"), &admin.token).await;
     let actions: Vec<&str> = audit.body["items"]
@@ -272,7 +280,7 @@ async fn the_ledger_is_audited_and_shows_provenance() {
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     assert!(
-        actions.contains(&"consent.record") && actions.contains(&"consent.read"),
+        actions.contains(&"consent.record") && actions.contains(&"consent.read") && actions.contains(&"consent.check"),
         "{actions:?}"
     );
 }

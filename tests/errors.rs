@@ -184,6 +184,122 @@ async fn malformed_and_hostile_bodies_get_4xx_problems() {
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM people"), 0, "no partial writes");
 }
 
+/// A NUL character in any text, path or query value, and a time outside 1900–9999, are refused
+/// naming where they are: PostgreSQL can store neither, so they must never reach it (a 500 there
+/// and not on SQLite).
+#[actix_web::test]
+async fn nul_characters_and_out_of_range_times_are_refused_by_name() {
+    let app = TestApp::new().await;
+    app.department("OPEN");
+    let officer = app.user(&[Role::EngagementOfficer], &[]).await;
+    let t = &officer.token;
+    let json_cases = [
+        ("/api/v1/people", json!({"given_name": "A\u{0}B"}), "given_name"),
+        (
+            "/api/v1/people",
+            json!({"given_name": "A", "emails": [{"address": "a\u{0}@example.org"}]}),
+            "emails[0].address",
+        ),
+        (
+            "/api/v1/activities",
+            json!({"kind": "event", "title": "Fair", "department": "OPEN", "place": "\u{0}"}),
+            "place",
+        ),
+    ];
+    for (path, body, field) in json_cases {
+        let r = app.post(path, t, body).await;
+        assert_eq!(r.status, 422, "{path}: {}", r.text);
+        assert_eq!(r.body["errors"][0]["field"], field, "{}", r.text);
+        assert_eq!(r.body["errors"][0]["code"], "control_characters", "{}", r.text);
+    }
+    // Signing in is public: the same answer, before any look-up.
+    let r = app
+        .req(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": "a\u{0}b@example.org", "password": "x"})),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.body["errors"][0]["field"], "email");
+    // An escaped backslash before `u0000` is text, not a NUL.
+    let r = app
+        .send(raw(
+            t,
+            "POST",
+            "/api/v1/activities",
+            "application/json",
+            br#"{"kind": "event", "title": "Back\\u0000slash", "department": "OPEN"}"#.to_vec(),
+        ))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["title"], "Back\\u0000slash");
+    for (uri, field) in [
+        ("/api/v1/activities/%00", "path"),
+        ("/api/v1/people?tag=%00", "query"),
+        ("/api/v1/activities?kind=a%00b", "query"),
+    ] {
+        let r = app.get(uri, t).await;
+        assert_eq!(r.status, 400, "{uri}: {}", r.text);
+        assert_eq!(r.body["code"], "control_characters", "{}", r.text);
+        assert_eq!(r.body["errors"][0]["field"], field, "{}", r.text);
+    }
+    // Times: in query strings (where chrono would overflow in the journeys' arithmetic) and in
+    // bodies; a bad query value names its parameter.
+    for (uri, field) in [
+        ("/api/v1/journeys/transitions?to=-262143-01-01T00:00:00Z", "to"),
+        ("/api/v1/journeys/funnel?to=%2B262142-12-31T00:00:00Z", "to"),
+        ("/api/v1/journeys/cohorts?from=1899-12-31T23:59:59Z", "from"),
+        ("/api/v1/activities?from=-5000-01-01T00:00:00Z", "from"),
+        ("/api/v1/people?limit=abc", "limit"),
+    ] {
+        let r = app.get(uri, t).await;
+        assert_eq!(r.status, 400, "{uri}: {}", r.text);
+        assert_eq!(r.body["code"], "invalid_query", "{}", r.text);
+        assert_eq!(r.body["errors"][0]["field"], field, "{}", r.text);
+    }
+    let person = app
+        .person(t, json!({"given_name": "Ada", "departments": ["OPEN"]}))
+        .await;
+    let r = app
+        .post(
+            "/api/v1/engagements",
+            t,
+            json!({"person": person["id"], "kind": "event", "action": "attended", "department": "OPEN",
+                "occurred_at": "-5000-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.body["errors"][0]["field"], "occurred_at", "{}", r.text);
+    assert!(r.body["errors"][0]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("out of range"));
+    // Shifts: a bounded number, none with a negative capacity.
+    let shift = json!({"starts_at": "2026-01-01T10:00:00Z", "ends_at": "2026-01-01T12:00:00Z", "capacity": -1});
+    let r = app
+        .post(
+            "/api/v1/activities",
+            t,
+            json!({"kind": "volunteering", "title": "Litter pick", "department": "OPEN", "shifts": [shift]}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.body["errors"][0]["field"], "shifts[0].capacity", "{}", r.text);
+    let many = vec![json!({"starts_at": "2026-01-01T10:00:00Z", "ends_at": "2026-01-01T12:00:00Z"}); 1001];
+    let r = app
+        .post(
+            "/api/v1/activities",
+            t,
+            json!({"kind": "volunteering", "title": "Litter pick", "department": "OPEN", "shifts": many}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.body["errors"][0]["code"], "too_many", "{}", r.text);
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM activity_shifts"), 0);
+}
+
 #[actix_web::test]
 async fn field_errors_carry_the_json_path() {
     let app = TestApp::new().await;

@@ -149,6 +149,12 @@ async fn unmerge_restores_byte_identical_exports() {
     assert_eq!(h.body.as_array().unwrap().len(), 1, "{}", h.text);
     assert_eq!(h.body[0]["merged"][0], f.b.as_str());
     assert!(h.body[0]["undone_at"].is_string(), "{}", h.text);
+    // It no longer keeps a copy of their details (which would outlive an erasure of B).
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) AS n FROM merges WHERE snapshot = '[]' AND undone_at IS NOT NULL"),
+        1
+    );
     // The pair is now known not to be the same person.
     assert_eq!(
         f.app

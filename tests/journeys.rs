@@ -373,6 +373,13 @@ async fn department_scope_limits_analytics_and_scores_are_per_person() {
     assert_eq!(scores.body["breadth_kinds"], 3);
     assert_eq!(scores.body["breadth_departments"], 3);
     assert_eq!(scores.body["b_score"], 3);
+    // An OPEN editor's scores count OPEN's events only, as their timeline shows.
+    let mine = f
+        .app
+        .get(&format!("/api/v1/people/{}/scores", f.a_person), &editor.token)
+        .await;
+    assert_eq!(mine.status, 200, "{}", mine.text);
+    assert_eq!(mine.body["breadth_departments"], 1, "{}", mine.text);
     // The analyst sees aggregates only, never a person.
     let denied = f
         .app

@@ -307,6 +307,23 @@ async fn department_editors_only_see_their_departments() {
         404
     );
     assert_eq!(app.get("/api/v1/people/not-an-id", &editor.token).await.status, 404);
+    // A second role that reads no people (campaigns, analytics) does not widen the scope.
+    for roles in [
+        [Role::DepartmentEditor, Role::CampaignsManager],
+        [Role::DepartmentEditor, Role::Analyst],
+    ] {
+        let both = app.user(&roles, &["BARB"]).await;
+        assert_eq!(app.get(&open_url, &both.token).await.status, 404, "{roles:?}");
+        let patch = app
+            .patch(&open_url, &both.token, json!({"version": 1, "given_name": "Changed"}))
+            .await;
+        assert_eq!(patch.status, 404, "{roles:?}");
+        assert_eq!(
+            app.get("/api/v1/people", &both.token).await.body["total"],
+            2,
+            "{roles:?}"
+        );
+    }
 }
 
 #[actix_web::test]
@@ -399,6 +416,7 @@ async fn a_page_of_results_is_one_audit_event_naming_everyone_it_showed() {
     assert!(conn
         .batch_execute("UPDATE audit_event_targets SET target_id = 'x'")
         .is_err());
+    assert!(conn.batch_execute("DELETE FROM audit_event_targets").is_err());
     // The index by target is kept in stretches of events: a person's trail finds pages in every
     // stretch, not only the first or the last.
     for event in [40_000, 100_000] {
@@ -492,4 +510,7 @@ async fn reads_and_changes_are_audited() {
     let mut conn = app.state.pool.get().unwrap();
     use diesel::connection::SimpleConnection;
     assert!(conn.batch_execute("UPDATE audit_events SET action = 'x'").is_err());
+    assert!(conn.batch_execute("DELETE FROM audit_events").is_err());
+    drop(conn);
+    assert!(app.count("SELECT COUNT(*) AS n FROM audit_events") > 0);
 }

@@ -236,9 +236,14 @@ pub fn insert_shifts(conn: &mut DbConn, shifts: &[Shift]) -> QueryResult<usize> 
     if shifts.is_empty() {
         return Ok(0);
     }
-    crate::with_backend!(conn, |c| diesel::insert_into(activity_shifts::table)
-        .values(shifts)
-        .execute(c))
+    // Five parameters a shift: chunks keep each statement far under both backends' limits.
+    let mut n = 0;
+    for chunk in shifts.chunks(500) {
+        n += crate::with_backend!(conn, |c| diesel::insert_into(activity_shifts::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(n)
 }
 
 /// Shifts of activities.

@@ -179,6 +179,25 @@ pub fn save_throttle(conn: &mut DbConn, row: &Throttle) -> QueryResult<()> {
     Ok(())
 }
 
+/// Count one more failure for a key, atomically (two attempts at once both count), and return
+/// the count.
+pub fn add_failure(conn: &mut DbConn, key_hash: &str, at: NaiveDateTime) -> QueryResult<i32> {
+    crate::with_backend!(conn, |c| diesel::insert_into(login_throttle::table)
+        .values((
+            login_throttle::key_hash.eq(key_hash),
+            login_throttle::failures.eq(1),
+            login_throttle::updated_at.eq(at),
+        ))
+        .on_conflict(login_throttle::key_hash)
+        .do_update()
+        .set((
+            login_throttle::failures.eq(login_throttle::failures + 1),
+            login_throttle::updated_at.eq(at),
+        ))
+        .returning(login_throttle::failures)
+        .get_result(c))
+}
+
 /// Forget the throttle row (after a successful sign-in).
 pub fn clear_throttle(conn: &mut DbConn, key_hash: &str) -> QueryResult<()> {
     diesel::delete(login_throttle::table.find(key_hash)).execute(conn)?;

@@ -68,7 +68,7 @@ pub async fn change_password(
 ) -> AppResult<HttpResponse> {
     let s = state.clone();
     state
-        .db_hashing(move |c| auth::change_password(c, &s.hasher, &ctx.principal, &ctx.meta, &body.0))
+        .db_hashing(move |c| auth::change_password(c, &s.hasher, &s.settings.auth, &ctx.principal, &ctx.meta, &body.0))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 
 use super::extract::Json;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::service::campaigns::segments::{self, NewSegmentRequest, PreviewRequest};
 use crate::service::campaigns::{
     self as campaigns, send, unsubscribe, NewCampaignRequest, NewTemplateRequest, TemplatePreviewRequest,
@@ -38,10 +38,11 @@ pub async fn preview_segment(
     id: web::Path<String>,
     body: Json<PreviewRequest>,
 ) -> AppResult<HttpResponse> {
+    let sink = state.audit.clone();
     super::json(
         200,
         &state
-            .db(move |c| segments::preview(c, &ctx, Some(&id), &body.0))
+            .db(move |c| segments::preview(c, &ctx, &sink, Some(&id), &body.0))
             .await?,
     )
 }
@@ -52,9 +53,12 @@ pub async fn preview_filter(
     ctx: Ctx,
     body: Json<PreviewRequest>,
 ) -> AppResult<HttpResponse> {
+    let sink = state.audit.clone();
     super::json(
         200,
-        &state.db(move |c| segments::preview(c, &ctx, None, &body.0)).await?,
+        &state
+            .db(move |c| segments::preview(c, &ctx, &sink, None, &body.0))
+            .await?,
     )
 }
 
@@ -143,15 +147,27 @@ pub async fn test_send(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Feed a bounce notice (the raw message as the body).
-pub async fn bounces(state: web::Data<AppState>, ctx: Ctx, body: web::Bytes) -> AppResult<HttpResponse> {
+/// Feed a bounce notice (the raw message as the body). A notice often carries the original
+/// message: its first [`MAX_INPUT`](crate::campaigns_core::bounce::MAX_INPUT) bytes are read (the
+/// parser ignores anything past them) and the rest is not.
+pub async fn bounces(state: web::Data<AppState>, ctx: Ctx, mut payload: web::Payload) -> AppResult<HttpResponse> {
+    use futures_util::StreamExt;
+    let max = crate::campaigns_core::bounce::MAX_INPUT;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| AppError::bad_request("unreadable_body", format!("The body could not be read: {e}")))?;
+        body.extend_from_slice(&chunk[..chunk.len().min(max - body.len())]);
+        if body.len() >= max {
+            break;
+        }
+    }
     let raw = String::from_utf8_lossy(&body).into_owned();
     let points = state.points.clone();
-    let now = ctx.meta.now;
     super::json(
         200,
         &state
-            .db(move |c| unsubscribe::record_bounces(c, &points, &raw, now))
+            .db(move |c| unsubscribe::record_bounces(c, &ctx, &points, &raw))
             .await?,
     )
 }

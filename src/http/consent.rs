@@ -35,8 +35,9 @@ pub async fn check(
     body: Json<ContactCheckRequest>,
 ) -> AppResult<HttpResponse> {
     let points = state.points.clone();
+    let sink = state.audit.clone();
     let decision = state
-        .db(move |c| consent::check(c, &ctx, &points, &id, &body.0))
+        .db(move |c| consent::check(c, &ctx, &sink, &points, &id, &body.0))
         .await?;
     super::json(200, &decision)
 }

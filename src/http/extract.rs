@@ -124,8 +124,20 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-/// Parse JSON with the path of any fault.
+/// Parse JSON with the path of any fault. A NUL character (`\u0000`) anywhere in a string is
+/// refused, naming where it is: no field may hold one, and PostgreSQL cannot store it.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    if has_nul_escape(body) {
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
+            if let Some(path) = nul_path(&value, String::new()) {
+                return Err(AppError::Validation(vec![FieldError::new(
+                    path,
+                    "control_characters",
+                    "NUL characters are not allowed.",
+                )]));
+            }
+        }
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -140,6 +152,49 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     })
 }
 
+/// Whether the JSON text holds a `\u0000` escape (the only way JSON can carry a NUL): a scan
+/// that steps over every other escape, so an escaped backslash followed by `u0000` is text.
+fn has_nul_escape(body: &[u8]) -> bool {
+    let mut i = 0;
+    while i < body.len() {
+        if body[i] == b'\\' {
+            if body.get(i + 1) == Some(&b'u') && body.get(i + 2..i + 6) == Some(b"0000".as_slice()) {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+/// The path (`a.b[2]`) of the first string or key holding a NUL, if any.
+fn nul_path(v: &serde_json::Value, at: String) -> Option<String> {
+    let join = |key: &str| {
+        if at.is_empty() {
+            key.to_string()
+        } else {
+            format!("{at}.{key}")
+        }
+    };
+    match v {
+        serde_json::Value::String(s) => s.contains('\0').then_some(at),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_path(item, format!("{at}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, item)| {
+            if k.contains('\0') {
+                Some(join(&k.replace('\0', "")))
+            } else {
+                nul_path(item, join(k))
+            }
+        }),
+        _ => None,
+    }
+}
+
 /// A query string, with unknown parameters refused.
 pub struct Query<T>(pub T);
 
@@ -148,16 +203,28 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            serde_urlencoded::from_str::<T>(req.query_string())
-                .map(Query)
-                .map_err(|e| AppError::BadRequest {
-                    code: "invalid_query",
-                    detail: format!("The query string is not valid: {e}"),
-                    errors: vec![FieldError::new("query", "invalid_query", e.to_string())],
-                }),
-        )
+        ready(parse_query(req.query_string()).map(Query))
     }
+}
+
+/// Parse a query string; a fault names the parameter it is in (`query` when it is not one
+/// parameter's, such as a repeated one).
+pub fn parse_query<T: DeserializeOwned>(qs: &str) -> Result<T, AppError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(qs.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." || path.is_empty() {
+            "query".to_string()
+        } else {
+            path
+        };
+        let inner = e.into_inner();
+        AppError::BadRequest {
+            code: "invalid_query",
+            detail: format!("The query string is not valid: {inner}"),
+            errors: vec![FieldError::new(field, "invalid_query", inner.to_string())],
+        }
+    })
 }
 
 /// The version in an `If-Match` header (`"v3"`, `W/"v3"` or `3`), if any.
@@ -174,4 +241,28 @@ pub fn if_match_version(req: &HttpRequest) -> Result<Option<i64>, AppError> {
             "If-Match must be an ETag this service gave, such as \"v3\".",
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{has_nul_escape, nul_path};
+
+    #[test]
+    fn nul_escapes_are_found_and_escaped_backslashes_are_not() {
+        assert!(has_nul_escape(br#"{"a": "x\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"a": "x\\u0000"}"#));
+        assert!(has_nul_escape(br#"{"a": "x\\\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"a": "\u0001"}"#));
+        let v: serde_json::Value = serde_json::from_str(r#"{"a": [1, {"b": "x\u0000"}]}"#).unwrap_or_default();
+        assert_eq!(nul_path(&v, String::new()).as_deref(), Some("a[1].b"));
+    }
+
+    proptest::proptest! {
+        /// Whatever text a client's JSON encoder writes, the scan agrees with the text itself.
+        #[test]
+        fn the_scan_agrees_with_the_decoded_text(s in "[a\\\\\\\\u0\"\\x00-\\x1f]{0,12}", key in "[a-z\\x00]{1,3}") {
+            let body = serde_json::json!({ key.clone(): [s.clone()] }).to_string();
+            proptest::prop_assert_eq!(has_nul_escape(body.as_bytes()), s.contains('\0') || key.contains('\0'));
+        }
+    }
 }

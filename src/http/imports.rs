@@ -154,13 +154,15 @@ pub async fn rows(
     id: web::Path<String>,
     q: Query<RowQuery>,
 ) -> AppResult<HttpResponse> {
-    super::json(200, &state.db(move |c| imports::rows(c, &ctx, &id, &q.0)).await?)
+    let sink = state.audit.clone();
+    super::json(200, &state.db(move |c| imports::rows(c, &ctx, &sink, &id, &q.0)).await?)
 }
 
 /// The error report as CSV.
 pub async fn errors(state: web::Data<AppState>, ctx: Ctx, id: web::Path<String>) -> AppResult<HttpResponse> {
     let name = format!("import-{}-errors.csv", id.as_str());
-    let body = state.db(move |c| imports::error_report(c, &ctx, &id)).await?;
+    let sink = state.audit.clone();
+    let body = state.db(move |c| imports::error_report(c, &ctx, &sink, &id)).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header(("Content-Disposition", format!("attachment; filename=\"{name}\"")))

@@ -61,6 +61,7 @@ pub async fn authorize(
 }
 
 async fn check(access: Access, req: &ServiceRequest) -> Result<Option<Principal>, AppError> {
+    refuse_nul_in_url(req)?;
     if access == Access::Public {
         return Ok(None);
     }
@@ -121,6 +122,25 @@ async fn check(access: Access, req: &ServiceRequest) -> Result<Option<Principal>
         }
     }
     Ok(Some(authed.principal))
+}
+
+/// A NUL character (`%00`) in the path or the query string: refused for every route, because no
+/// id, code or filter holds one and PostgreSQL cannot store or compare text with it.
+fn refuse_nul_in_url(req: &ServiceRequest) -> Result<(), AppError> {
+    let uri = req.uri();
+    let nul = |s: &str| s.contains("%00");
+    if nul(uri.path()) || uri.query().is_some_and(nul) {
+        return Err(AppError::BadRequest {
+            code: "control_characters",
+            detail: "The address holds a NUL character (%00), which no value may contain.".into(),
+            errors: vec![crate::error::FieldError::new(
+                if nul(uri.path()) { "path" } else { "query" },
+                "control_characters",
+                "NUL characters are not allowed.",
+            )],
+        });
+    }
+    Ok(())
 }
 
 fn valid_request_id(v: &str) -> bool {

@@ -229,12 +229,22 @@ impl Principal {
     }
 }
 
+/// Whether a set of roles is held to the user's departments: a department editor is, unless
+/// another of their roles reads people in every department. A role that reads no people
+/// (campaigns manager, analyst) does not widen an editor's scope: it would otherwise open every
+/// department's people to the editor's own permissions (and the editor's analytics stay within
+/// their departments too).
+pub fn department_scoped(roles: &[Role]) -> bool {
+    let readers = roles_granting(Permission::PeopleRead);
+    roles.contains(&Role::DepartmentEditor) && !roles.iter().any(|r| r.sees_all_departments() && readers.contains(r))
+}
+
 /// The scope a set of roles and departments gives.
 pub fn scope_for(roles: &[Role], departments: Vec<i64>) -> Scope {
-    if roles.iter().any(|r| r.sees_all_departments()) {
-        Scope::All
-    } else {
+    if department_scoped(roles) {
         Scope::Departments(departments)
+    } else {
+        Scope::All
     }
 }
 
@@ -276,5 +286,13 @@ mod tests {
             scope_for(&[Role::DepartmentEditor, Role::EngagementOfficer], vec![3]),
             Scope::All
         );
+        // A second role that reads no people leaves the editor in their departments.
+        for other in [Role::CampaignsManager, Role::Analyst] {
+            assert_eq!(
+                scope_for(&[Role::DepartmentEditor, other], vec![3]),
+                Scope::Departments(vec![3])
+            );
+            assert_eq!(scope_for(&[other], vec![]), Scope::All);
+        }
     }
 }

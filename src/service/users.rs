@@ -204,8 +204,16 @@ pub fn update(conn: &mut DbConn, ctx: &Ctx, public_id: &str, req: &UpdateUserReq
             Some(codes) => resolve_codes(c, codes, "departments")?,
             None => db::users::department_ids(c, user.id)?,
         };
-        let roles = req.roles.clone().unwrap_or_else(|| parse_roles(&user.roles));
+        let current = parse_roles(&user.roles);
+        let roles = req.roles.clone().unwrap_or_else(|| current.clone());
         check_roles(&roles, &dept_ids)?;
+        // Separation of duties: an administrator cannot make themselves, say, the data
+        // protection officer (erasure, subject access); another administrator must.
+        if user.id == ctx.principal.user_id && roles.iter().any(|r| !current.contains(r)) {
+            return Err(AppError::Forbidden(
+                "Another administrator must give you a role you do not have.".into(),
+            ));
+        }
         if user.id == ctx.principal.user_id
             && (req.status.as_deref() == Some("disabled") || !roles.contains(&Role::Administrator))
         {

@@ -216,3 +216,61 @@ async fn a_row_that_may_be_someone_held_is_created_and_proposed_for_review_with_
         .as_array()
         .is_some_and(|c| !c.is_empty()));
 }
+
+/// A list's "yes" does not overturn a withdrawal the ledger holds: the list is dated when it is
+/// uploaded, not when its answers were given. The answer stays in the history as evidence.
+#[actix_web::test]
+async fn a_list_cannot_grant_again_what_the_person_withdrew() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let held = f
+        .app
+        .person(t, json!({"given_name": "Jonathan", "family_name": "Smith", "date_of_birth": "1970-03-02", "emails": [{"address": "jon.smith@btinternet.com"}], "departments": ["OPEN"]}))
+        .await;
+    let pid = held["id"].as_str().unwrap().to_string();
+    for status in ["granted", "withdrawn"] {
+        let r = f
+            .app
+            .post(
+                &format!("/api/v1/people/{pid}/consents"),
+                t,
+                json!({"purpose": "newsletter", "channel": "email", "status": status, "capture_method": "web_checkbox", "wording_version": 1}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let list =
+        "Ref,Forename,Surname,E-mail,DOB,Newsletter\nX-1,Jonathan,Smith,jon.smith@btinternet.com,02/03/1970,yes\n";
+    let (id, r) = accepted(&f.app, t, "department=BARB&file_name=old.csv", list.as_bytes().to_vec()).await;
+    let mut mapping = r.body["mapping"].as_array().unwrap().clone();
+    mapping.retain(|m| m["header"] != "Newsletter");
+    mapping.push(json!({"column": 5, "header": "Newsletter", "target": "consent:newsletter"}));
+    dry_run(
+        &f.app,
+        t,
+        &id,
+        json!({"mapping": mapping, "consents": consent_columns()}),
+    )
+    .await;
+    let v = commit(&f.app, t, &id).await;
+    assert_eq!(v["counts"]["link"], 1, "{v}");
+    let consents = f.app.get(&format!("/api/v1/people/{pid}/consents"), t).await;
+    let history = consents.body["history"].as_array().unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|e| e["source"] == "import" && e["status"] == "granted"),
+        "the list's answer is kept: {}",
+        consents.text
+    );
+    let check = f
+        .app
+        .post(
+            &format!("/api/v1/people/{pid}/contact-check"),
+            t,
+            json!({"purpose": "newsletter", "channel": "email"}),
+        )
+        .await;
+    assert_eq!(check.body["allowed"], false, "{}", check.text);
+    assert_eq!(check.body["reason"], "withdrawn", "{}", check.text);
+}

@@ -277,6 +277,22 @@ async fn a_list_is_dry_run_then_committed_exactly_and_a_reimport_changes_nothing
         "a formula is made inert: {}",
         report.text
     );
+    // Both reads are audited; the rows' page names the people it showed.
+    f.app.get(&format!("/api/v1/imports/{id}/rows"), t).await;
+    f.app.flush_audit();
+    let read = |action: &str| {
+        f.app.count(&format!(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action = '{action}' AND outcome = 'success'"
+        ))
+    };
+    assert_eq!(read("import.errors.read"), 1);
+    assert!(read("import.rows.read") >= 2);
+    assert!(
+        f.app
+            .count("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'import.rows.read' AND targets IS NOT NULL")
+            >= 1,
+        "a page after the commit names its people"
+    );
 }
 
 #[actix_web::test]

@@ -164,6 +164,20 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Person> {
     people::table.find(id).select(Person::as_select()).first(conn)
 }
 
+/// The person a record stands for now: itself when active or restricted, the survivor when it
+/// was merged (followed up to five merges), `None` when erased.
+pub fn live(conn: &mut DbConn, id: i64) -> QueryResult<Option<Person>> {
+    let mut p = find(conn, id)?;
+    for _ in 0..5 {
+        match (p.status.as_str(), p.merged_into) {
+            ("merged", Some(next)) => p = find(conn, next)?,
+            ("active" | "restricted", _) => return Ok(Some(p)),
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
 /// Update fields if the version still matches; returns the new row or `None` when stale.
 pub fn update_fields(
     conn: &mut DbConn,

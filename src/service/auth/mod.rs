@@ -15,7 +15,7 @@
 use chrono::{Duration, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
-use super::authz::{parse_roles, scope_for, Role};
+use super::authz::{department_scoped, parse_roles, scope_for};
 use super::{audit, new_public_id, random_token, sha256_hex, Principal, RequestMeta};
 use crate::config::AuthSettings;
 use crate::db::sessions::{NewSession, Session};
@@ -103,7 +103,7 @@ pub fn login(
     let target = target_id.as_deref().map(|id| ("user", id));
     let Some(user) = user.filter(|_| ok) else {
         write_tx(conn, |c| {
-            record_failure(c, settings, meta, key, throttle)?;
+            record_failure(c, settings, meta, key)?;
             audit::record(c, audit::event(meta, None, "auth.login", target, "failure", None))
         })?;
         return Err(AppError::Unauthorized(BAD_CREDENTIALS.into()));
@@ -137,22 +137,19 @@ pub fn login(
     })
 }
 
-fn record_failure(
-    conn: &mut DbConn,
-    settings: &AuthSettings,
-    meta: &RequestMeta,
-    key: String,
-    prev: Option<Throttle>,
-) -> AppResult<()> {
-    let failures = prev.map(|t| t.failures).unwrap_or(0) + 1;
-    let lock = failures >= settings.lockout_threshold;
-    let row = Throttle {
-        key_hash: key,
-        failures: if lock { 0 } else { failures },
-        locked_until: lock.then(|| meta.now + Duration::minutes(settings.lockout_minutes)),
-        updated_at: meta.now,
-    };
-    db::users::save_throttle(conn, &row)?;
+/// Count a failed attempt for `key`; at the threshold, lock the key for a while and start the
+/// count again. The count is one atomic statement, so attempts sent side by side all count.
+fn record_failure(conn: &mut DbConn, settings: &AuthSettings, meta: &RequestMeta, key: String) -> AppResult<()> {
+    let failures = db::users::add_failure(conn, &key, meta.now)?;
+    if failures >= settings.lockout_threshold {
+        let row = Throttle {
+            key_hash: key,
+            failures: 0,
+            locked_until: Some(meta.now + Duration::minutes(settings.lockout_minutes)),
+            updated_at: meta.now,
+        };
+        db::users::save_throttle(conn, &row)?;
+    }
     Ok(())
 }
 
@@ -194,7 +191,7 @@ fn new_session(
 /// The principal for a user (roles and department scope as stored now).
 pub fn principal_for(conn: &mut DbConn, user: &User, session_id: i64) -> AppResult<Principal> {
     let roles = parse_roles(&user.roles);
-    let departments = if roles.iter().all(|r| *r == Role::DepartmentEditor) && !roles.is_empty() {
+    let departments = if department_scoped(&roles) {
         db::users::department_ids(conn, user.id)?
     } else {
         Vec::new()
@@ -290,16 +287,32 @@ pub struct ChangePasswordRequest {
 pub fn change_password(
     conn: &mut DbConn,
     limiter: &HashLimiter,
+    settings: &AuthSettings,
     principal: &Principal,
     meta: &RequestMeta,
     req: &ChangePasswordRequest,
 ) -> AppResult<()> {
     let user = db::users::find_by_public_id(conn, &principal.public_id)?.ok_or(AppError::NotFound)?;
+    // A wrong current password counts against the account like a failed sign-in (someone with
+    // a stolen session must not be able to guess it without limit), and a locked account
+    // cannot change its password until the lock ends.
+    let key = throttle_key(&user.email.to_lowercase());
+    let locked = db::users::find_throttle(conn, &key)?
+        .and_then(|t| t.locked_until)
+        .is_some_and(|until| until > meta.now);
+    if locked {
+        return Err(AppError::TooManyRequests(
+            "Too many failed attempts for this account; try again later.".into(),
+        ));
+    }
     if !verify_password(limiter, &req.current_password, &user.password_hash) {
-        audit::record(
-            conn,
-            audit::event(meta, Some(principal), "auth.password_change", None, "failure", None),
-        )?;
+        write_tx(conn, |c| {
+            record_failure(c, settings, meta, key)?;
+            audit::record(
+                c,
+                audit::event(meta, Some(principal), "auth.password_change", None, "failure", None),
+            )
+        })?;
         return Err(AppError::Forbidden("The current password is not right.".into()));
     }
     check_password_policy(&req.new_password, "new_password")?;

@@ -152,9 +152,10 @@ pub struct NewCampaignRequest {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestSendRequest {
-    /// Address (default: the signed-in user's own).
+    /// Address (default: the signed-in user's own; with `person`, only one's own).
     pub to: Option<String>,
-    /// The person whose fields fill the template (default: placeholders).
+    /// The person whose fields fill the template (default: placeholders); the message then goes
+    /// only to the signed-in user's own address, and the person's audit trail lists it.
     pub person: Option<String>,
 }
 

@@ -155,10 +155,12 @@ pub fn find(conn: &mut DbConn, public_id: &str) -> AppResult<db::campaigns::Segm
     db::campaigns::find_segment(conn, public_id)?.ok_or(AppError::NotFound)
 }
 
-/// Count and sample a saved segment (`public_id`) or an ad-hoc filter.
+/// Count and sample a saved segment (`public_id`) or an ad-hoc filter. The sample names people:
+/// it is audited as one `segment.preview` event about them.
 pub fn preview(
     conn: &mut DbConn,
     ctx: &Ctx,
+    sink: &audit::AuditSink,
     public_id: Option<&str>,
     req: &PreviewRequest,
 ) -> AppResult<SegmentPreview> {
@@ -190,7 +192,20 @@ pub fn preview(
             given_name,
             family_name,
         })
-        .collect();
+        .collect::<Vec<SamplePerson>>();
+    let detail = serde_json::json!({"segment": public_id, "count": ids.len()});
+    sink.send_about_many(
+        audit::event(
+            &ctx.meta,
+            Some(&ctx.principal),
+            "segment.preview",
+            None,
+            "success",
+            Some(detail),
+        ),
+        "person",
+        sample.iter().map(|p| p.id.clone()).collect(),
+    );
     Ok(SegmentPreview {
         count: ids.len(),
         sample,

@@ -409,13 +409,20 @@ pub fn test_send(
         template,
     } = CampaignCache::load(conn, campaign)?;
     let template = template?;
-    let to = match &req.to {
-        Some(a) => a.clone(),
-        None => crate::db::schema::users::table
-            .find(ctx.principal.user_id)
-            .select(crate::db::schema::users::email)
-            .first::<String>(conn)?,
-    };
+    let own: String = crate::db::schema::users::table
+        .find(ctx.principal.user_id)
+        .select(crate::db::schema::users::email)
+        .first::<String>(conn)?;
+    // A test rendered with a real person's details goes only to the sender's own address: it
+    // must not become a way to mail someone's record elsewhere.
+    if req.person.is_some() && req.to.as_ref().is_some_and(|a| !a.trim().eq_ignore_ascii_case(&own)) {
+        return Err(AppError::field(
+            "to",
+            "own_address_only",
+            "A test with a person's details goes only to your own address.",
+        ));
+    }
+    let to = req.to.clone().unwrap_or(own);
     let (fields, person_id) = match &req.person {
         Some(p) => {
             let person = crate::service::people::find_visible(conn, &ctx.principal, p)?;
@@ -450,15 +457,20 @@ pub fn test_send(
         SendError::Permanent(m) => AppError::field("to", "rejected", m),
         SendError::Temporary(m) => AppError::Unavailable(m),
     })?;
+    // About the person whose details it carried, when there was one (their audit trail lists it).
+    let target = match &req.person {
+        Some(_) => ("person", person_id.as_str()),
+        None => ("campaign", public_id),
+    };
     crate::service::audit::record(
         conn,
         crate::service::audit::event(
             &ctx.meta,
             Some(&ctx.principal),
             "campaign.test_send",
-            Some(("campaign", public_id)),
+            Some(target),
             "success",
-            None,
+            Some(serde_json::json!({"campaign": public_id})),
         ),
     )
 }

@@ -68,7 +68,12 @@ pub fn unsubscribe(
     let c = claims(points, token)?;
     write_tx(conn, |x| {
         let purpose = db::consent::find_purpose(x, &c.purpose)?;
-        let person = db::people::find_by_public_id(x, &c.person)?;
+        // The message went to this record; if it has since been merged, the survivor is who
+        // would be written to next.
+        let person = match db::people::find_by_public_id(x, &c.person)? {
+            Some(p) => db::people::live(x, p.id)?,
+            None => None,
+        };
         let (Some(purpose), Some(person)) = (purpose, person) else {
             // Erased or gone: nothing left to contact.
             return Ok(Unsubscribed {
@@ -161,13 +166,15 @@ pub struct BounceReport {
     pub suppressed: usize,
 }
 
-/// Read a bounce notice (a DSN or a plain-text bounce) and act on it.
+/// Read a bounce notice (a DSN or a plain-text bounce) and act on it; audited as
+/// `bounces.record` with what it found and how many addresses it suppressed.
 pub fn record_bounces(
     conn: &mut DbConn,
+    ctx: &crate::service::Ctx,
     points: &PointHasher,
     raw: &str,
-    now: NaiveDateTime,
 ) -> AppResult<BounceReport> {
+    let now = ctx.meta.now;
     let found = bounce::parse_bounces(raw);
     if found.is_empty() {
         return Err(AppError::field(
@@ -214,7 +221,19 @@ pub fn record_bounces(
                 }
             }
         }
-        Ok::<_, AppError>(())
+        let detail =
+            serde_json::json!({"bounces": report.bounces, "matched": report.matched, "suppressed": report.suppressed});
+        crate::service::audit::record(
+            c,
+            crate::service::audit::event(
+                &ctx.meta,
+                Some(&ctx.principal),
+                "bounces.record",
+                None,
+                "success",
+                Some(detail),
+            ),
+        )
     })?;
     Ok(report)
 }

@@ -10,11 +10,14 @@ pub mod contactable;
 pub mod decide;
 pub mod purposes;
 pub mod types;
+mod views;
 
 pub use self::contactable::{contactable_by_email, contactable_ids_by_email};
+use self::views::event_view;
+pub use self::views::{consents_of, list, ConsentEventView, ConsentStateView, ConsentsView};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use self::decide::{ContactDecision, Facts, StateFact};
 use self::types::{Category, Channel, ConsentStatus, LawfulBasis, Source};
@@ -52,76 +55,15 @@ pub struct RecordConsentRequest {
     /// Free-text evidence (what was said, where the form is kept).
     pub evidence: Option<String>,
     /// When the person gave it (default now).
+    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
     pub captured_at: Option<DateTime<Utc>>,
     /// When a grant lapses.
+    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
     pub expires_at: Option<DateTime<Utc>>,
 }
 
 fn default_source() -> Source {
     Source::Staff
-}
-
-/// A consent event as shown.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct ConsentEventView {
-    /// Event id.
-    pub id: String,
-    /// Purpose code.
-    pub purpose: String,
-    /// Channel.
-    pub channel: String,
-    /// Contact point, if specific.
-    pub contact_point: Option<String>,
-    /// Status.
-    pub status: String,
-    /// Lawful basis.
-    pub lawful_basis: String,
-    /// Source.
-    pub source: String,
-    /// Source reference.
-    pub source_ref: Option<String>,
-    /// Wording version shown.
-    pub wording_version: Option<i32>,
-    /// Capture method.
-    pub capture_method: String,
-    /// Evidence.
-    pub evidence: Option<String>,
-    /// Captured.
-    pub captured_at: DateTime<Utc>,
-    /// Recorded.
-    pub recorded_at: DateTime<Utc>,
-    /// Expiry.
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-/// The current state of one purpose × channel (× point).
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct ConsentStateView {
-    /// Purpose code.
-    pub purpose: String,
-    /// Channel.
-    pub channel: String,
-    /// Contact point, if specific.
-    pub contact_point: Option<String>,
-    /// `granted`, `withdrawn`, `refused` or `expired`.
-    pub status: String,
-    /// Lawful basis.
-    pub lawful_basis: String,
-    /// Captured.
-    pub captured_at: DateTime<Utc>,
-    /// Expiry.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// The event this state comes from.
-    pub event_id: String,
-}
-
-/// State and history of a person's consents.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct ConsentsView {
-    /// Current state per purpose × channel (× point).
-    pub state: Vec<ConsentStateView>,
-    /// Every event, oldest first.
-    pub history: Vec<ConsentEventView>,
 }
 
 /// Normalise a contact point for its channel: email key, or E.164.
@@ -164,10 +106,26 @@ pub fn append(conn: &mut DbConn, ev: ConsentEvent) -> AppResult<ConsentEvent> {
 }
 
 /// Fold one event into the derived state.
+///
+/// An imported list's "yes" never overturns a withdrawal or refusal the ledger holds for the
+/// purpose and channel (channel-wide or for the same point): a list is dated when it is
+/// uploaded, not when its answers were given, so it cannot show that the person changed their
+/// mind again. The event stays in the history; only consent recorded with its own evidence
+/// (staff, a form) can grant again.
 pub fn apply_to_state(conn: &mut DbConn, ev: &ConsentEvent) -> AppResult<()> {
-    let current = db::consent::state_for(conn, ev.person_id, ev.purpose_id, &ev.channel)?
-        .into_iter()
-        .find(|s| s.contact_point == ev.contact_point);
+    let states = db::consent::state_for(conn, ev.person_id, ev.purpose_id, &ev.channel)?;
+    let imported_grant = ev.source == Source::Import.as_str() && ev.status == ConsentStatus::Granted.as_str();
+    let refused = |s: &ConsentState| {
+        (s.contact_point.is_empty() || s.contact_point == ev.contact_point)
+            && matches!(
+                ConsentStatus::parse(&s.status),
+                Some(ConsentStatus::Withdrawn | ConsentStatus::Refused)
+            )
+    };
+    if imported_grant && states.iter().any(refused) {
+        return Ok(());
+    }
+    let current = states.into_iter().find(|s| s.contact_point == ev.contact_point);
     let status = |s: &str| ConsentStatus::parse(s).unwrap_or(ConsentStatus::Withdrawn);
     let newer = match &current {
         None => true,
@@ -345,73 +303,6 @@ fn merge_errors(e: AppError, pending: &mut Vec<FieldError>) -> AppError {
     }
 }
 
-fn event_view(e: &ConsentEvent, purpose: &str) -> ConsentEventView {
-    ConsentEventView {
-        id: e.public_id.clone(),
-        purpose: purpose.to_string(),
-        channel: e.channel.clone(),
-        contact_point: (!e.contact_point.is_empty()).then(|| e.contact_point.clone()),
-        status: e.status.clone(),
-        lawful_basis: e.lawful_basis.clone(),
-        source: e.source.clone(),
-        source_ref: e.source_ref.clone(),
-        wording_version: e.wording_version,
-        capture_method: e.capture_method.clone(),
-        evidence: e.evidence.clone(),
-        captured_at: e.captured_at.and_utc(),
-        recorded_at: e.recorded_at.and_utc(),
-        expires_at: e.expires_at.map(|t| t.and_utc()),
-    }
-}
-
-/// A person's consent state and history (by internal id; the caller checked visibility).
-pub fn consents_of(conn: &mut DbConn, person_id: i64, now: NaiveDateTime) -> AppResult<ConsentsView> {
-    let codes: std::collections::HashMap<i64, String> = db::consent::list_purposes(conn)?
-        .into_iter()
-        .map(|p| (p.id, p.code))
-        .collect();
-    let code = |id: i64| codes.get(&id).cloned().unwrap_or_default();
-    let events = db::consent::events_of(conn, person_id)?;
-    let state = db::consent::state_of(conn, person_id)?
-        .into_iter()
-        .map(|s| {
-            let expired = s.status == "granted" && s.expires_at.is_some_and(|e| e <= now);
-            let event_id = events
-                .iter()
-                .find(|e| e.id == s.event_id)
-                .map(|e| e.public_id.clone())
-                .unwrap_or_default();
-            ConsentStateView {
-                purpose: code(s.purpose_id),
-                channel: s.channel,
-                contact_point: (!s.contact_point.is_empty()).then_some(s.contact_point),
-                status: if expired { "expired".into() } else { s.status },
-                lawful_basis: s.lawful_basis,
-                captured_at: s.captured_at.and_utc(),
-                expires_at: s.expires_at.map(|t| t.and_utc()),
-                event_id,
-            }
-        })
-        .collect();
-    let history = events.iter().map(|e| event_view(e, &code(e.purpose_id))).collect();
-    Ok(ConsentsView { state, history })
-}
-
-/// `GET /people/{id}/consents`.
-pub fn list(conn: &mut DbConn, ctx: &Ctx, sink: &audit::AuditSink, person_public_id: &str) -> AppResult<ConsentsView> {
-    let person = find_visible(conn, &ctx.principal, person_public_id)?;
-    let view = consents_of(conn, person.id, ctx.meta.now)?;
-    sink.send(audit::event(
-        &ctx.meta,
-        Some(&ctx.principal),
-        "consent.read",
-        Some(("person", person_public_id)),
-        "success",
-        None,
-    ));
-    Ok(view)
-}
-
 fn fact(s: &ConsentState) -> Option<StateFact> {
     Some(StateFact {
         status: ConsentStatus::parse(&s.status)?,
@@ -483,17 +374,18 @@ pub struct ContactCheckRequest {
     pub address: Option<String>,
 }
 
-/// `POST /people/{id}/contact-check`.
+/// `POST /people/{id}/contact-check`; audited as `consent.check` (it reads the person's consent).
 pub fn check(
     conn: &mut DbConn,
     ctx: &Ctx,
+    sink: &audit::AuditSink,
     points: &PointHasher,
     person_public_id: &str,
     req: &ContactCheckRequest,
 ) -> AppResult<ContactDecision> {
     let purpose = purposes::find(conn, &req.purpose, "purpose")?;
     let person = find_visible(conn, &ctx.principal, person_public_id)?;
-    may_contact(
+    let decision = may_contact(
         conn,
         points,
         person.id,
@@ -501,5 +393,16 @@ pub fn check(
         req.channel,
         req.address.as_deref(),
         ctx.meta.now,
-    )
+    )?;
+    let detail =
+        serde_json::json!({"purpose": purpose.code, "channel": req.channel.as_str(), "allowed": decision.allowed});
+    sink.send(audit::event(
+        &ctx.meta,
+        Some(&ctx.principal),
+        "consent.check",
+        Some(("person", person_public_id)),
+        "success",
+        Some(detail),
+    ));
+    Ok(decision)
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::engagement::{Activity, ActivityChanges, ActivityFilter, Shift};
 use crate::db::{self, write_tx, DbConn};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{is_unique_violation, AppError, AppResult, FieldError};
 use crate::normalize::text::clean_text;
 use crate::service::people::paging;
 use crate::service::{audit, new_public_id, Ctx, Scope};
@@ -26,8 +26,10 @@ pub struct ActivityKind {
 #[serde(deny_unknown_fields)]
 pub struct ShiftInput {
     /// Start.
+    #[serde(deserialize_with = "crate::service::bounded_time::required")]
     pub starts_at: DateTime<Utc>,
     /// End.
+    #[serde(deserialize_with = "crate::service::bounded_time::required")]
     pub ends_at: DateTime<Utc>,
     /// Places.
     pub capacity: Option<i32>,
@@ -57,8 +59,10 @@ pub struct NewActivityRequest {
     /// Owning department code.
     pub department: String,
     /// Start.
+    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
     pub starts_at: Option<DateTime<Utc>>,
     /// End.
+    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
     pub ends_at: Option<DateTime<Utc>>,
     /// Place.
     pub place: Option<String>,
@@ -78,8 +82,10 @@ pub struct UpdateActivityRequest {
     /// Title.
     pub title: String,
     /// Start.
+    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
     pub starts_at: Option<DateTime<Utc>>,
     /// End.
+    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
     pub ends_at: Option<DateTime<Utc>>,
     /// Place.
     pub place: Option<String>,
@@ -123,8 +129,10 @@ pub struct ActivityQuery {
     /// Department code.
     pub department: Option<String>,
     /// Starting at or after.
+    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
     pub from: Option<DateTime<Utc>>,
     /// Starting before.
+    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
     pub to: Option<DateTime<Utc>>,
     /// Page size 1–200.
     pub limit: Option<i64>,
@@ -184,6 +192,9 @@ pub fn views(conn: &mut DbConn, rows: Vec<Activity>) -> AppResult<Vec<ActivityVi
         .collect())
 }
 
+/// Shifts one activity may have (a year of daily shifts, and more).
+const MAX_SHIFTS: usize = 1000;
+
 fn department_in_scope(ctx: &Ctx, department_id: i64) -> bool {
     match &ctx.principal.scope {
         Scope::All => true,
@@ -236,12 +247,26 @@ pub fn create(conn: &mut DbConn, ctx: &Ctx, req: &NewActivityRequest) -> AppResu
     let place = opt_text(&mut errors, "place", req.place.as_deref(), 200);
     let reference = opt_text(&mut errors, "reference", req.reference.as_deref(), 100);
     check_times(&mut errors, req.starts_at, req.ends_at, req.capacity);
-    for (i, s) in req.shifts.iter().enumerate() {
+    if req.shifts.len() > MAX_SHIFTS {
+        errors.push(FieldError::new(
+            "shifts",
+            "too_many",
+            format!("An activity has at most {MAX_SHIFTS} shifts."),
+        ));
+    }
+    for (i, s) in req.shifts.iter().enumerate().take(MAX_SHIFTS) {
         if s.ends_at <= s.starts_at {
             errors.push(FieldError::new(
                 format!("shifts[{i}].ends_at"),
                 "before_start",
                 "A shift must end after it starts.",
+            ));
+        }
+        if s.capacity.is_some_and(|c| c < 0) {
+            errors.push(FieldError::new(
+                format!("shifts[{i}].capacity"),
+                "out_of_range",
+                "Capacity cannot be negative.",
             ));
         }
     }
@@ -421,10 +446,18 @@ pub fn add_kind(conn: &mut DbConn, ctx: &Ctx, req: &ActivityKind) -> AppResult<A
     }
     let label = clean_text(&req.label, 100).map_err(|e| AppError::field("label", e.code, e.message))?;
     write_tx(conn, |c| {
+        let duplicate = || AppError::conflict("duplicate_kind", "This kind exists.");
         if db::engagement::kinds(c)?.iter().any(|(k, _)| *k == req.code) {
-            return Err(AppError::conflict("duplicate_kind", "This kind exists."));
+            return Err(duplicate());
         }
-        db::engagement::insert_kind(c, &req.code, &label, ctx.meta.now)?;
+        // Two administrators adding the same kind at once on PostgreSQL: the key decides.
+        db::savepoint(c, |c| db::engagement::insert_kind(c, &req.code, &label, ctx.meta.now)).map_err(|e| {
+            if is_unique_violation(&e) {
+                duplicate()
+            } else {
+                e.into()
+            }
+        })?;
         audit::record(
             c,
             audit::event(

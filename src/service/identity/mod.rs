@@ -419,10 +419,14 @@ pub fn unmerge(conn: &mut DbConn, ctx: &Ctx, survivor_id: &str, req: &UnmergeReq
             settle_candidate(c, survivor.id, m.person.id, "rejected", ctx)?;
         }
         restore_survivor(c, own, merged, merged_at)?;
+        // The snapshot has done its work: an undone merge keeps its history (who, when, whom)
+        // but no longer a copy of the people's details, which would otherwise outlive the
+        // erasure of a person who is no longer linked to this survivor.
         diesel::update(merges::table.find(merge_id))
             .set((
                 merges::undone_at.eq(Some(ctx.meta.now)),
                 merges::undone_by.eq(Some(ctx.principal.user_id)),
+                merges::snapshot.eq("[]"),
             ))
             .execute(c)?;
         let mut ids = vec![survivor.id];

@@ -8,7 +8,7 @@ use crate::db::people::Db;
 use crate::db::schema::import_rows;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
-use crate::service::Ctx;
+use crate::service::{audit, Ctx};
 
 /// Filters of the row list.
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
@@ -98,7 +98,8 @@ fn row_records(
 }
 
 /// Row outcomes, in file order.
-pub fn rows(conn: &mut DbConn, ctx: &Ctx, id: &str, q: &RowQuery) -> AppResult<RowPage> {
+/// Audited as one `import.rows.read` event naming the import and the people the page showed.
+pub fn rows(conn: &mut DbConn, ctx: &Ctx, sink: &audit::AuditSink, id: &str, q: &RowQuery) -> AppResult<RowPage> {
     let b = find(conn, ctx, id)?;
     if let Some(o) = &q.outcome {
         if !OUTCOMES.contains(&o.as_str()) {
@@ -133,14 +134,38 @@ pub fn rows(conn: &mut DbConn, ctx: &Ctx, id: &str, q: &RowQuery) -> AppResult<R
             problems: serde_json::from_str(&r.problems).unwrap_or(serde_json::Value::Null),
             applied: r.applied,
         })
-        .collect();
+        .collect::<Vec<RowView>>();
+    let detail = serde_json::json!({"import": id, "rows": items.len(), "outcome": q.outcome});
+    let event = audit::event(
+        &ctx.meta,
+        Some(&ctx.principal),
+        "import.rows.read",
+        Some(("import", id)),
+        "success",
+        Some(detail),
+    );
+    let people: Vec<String> = items.iter().filter_map(|r| r.person.clone()).collect();
+    if people.is_empty() {
+        sink.send(event);
+    } else {
+        sink.send_about_many(event, "person", people);
+    }
     Ok(RowPage { items, next_after })
 }
 
 /// The error report: every rejected row and every row with warnings, as CSV (spreadsheet
 /// formulas neutralised).
-pub fn error_report(conn: &mut DbConn, ctx: &Ctx, id: &str) -> AppResult<Vec<u8>> {
+/// Audited as `import.errors.read`: the rows hold what the file's cells said.
+pub fn error_report(conn: &mut DbConn, ctx: &Ctx, sink: &audit::AuditSink, id: &str) -> AppResult<Vec<u8>> {
     let b = find(conn, ctx, id)?;
+    sink.send(audit::event(
+        &ctx.meta,
+        Some(&ctx.principal),
+        "import.errors.read",
+        Some(("import", id)),
+        "success",
+        None,
+    ));
     let mut out = Vec::new();
     crate::import_core::write_csv_row(
         &mut out,

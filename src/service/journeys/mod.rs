@@ -56,8 +56,10 @@ pub enum Format {
 #[serde(deny_unknown_fields)]
 pub struct JourneyQuery {
     /// From (inclusive); default `journeys.default_period_days` before `to`.
+    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
     pub from: Option<DateTime<Utc>>,
     /// To (exclusive); default now.
+    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
     pub to: Option<DateTime<Utc>>,
     /// Only events of this department (code).
     pub department: Option<String>,
@@ -382,8 +384,15 @@ pub fn person_scores(
         excluded: &[],
         only: None,
     };
+    // A department editor's scores count their departments' events only, as their timeline
+    // shows them: the scores must not reveal engagement elsewhere.
+    let in_scope = |department: i64| match &ctx.principal.scope {
+        Scope::All => true,
+        Scope::Departments(mine) => mine.contains(&department),
+    };
     let events: Vec<EventIds> = db::journeys::events_of(conn, person.id)?
         .into_iter()
+        .filter(|row| in_scope(row.4))
         .filter_map(|row| enc.encode(row))
         .collect();
     let scores = jc::person_scores_ids(&events, &dict, ctx.meta.now.and_utc().timestamp());

@@ -76,19 +76,6 @@ struct Ctx<'a> {
     matcher: matcher::Matcher,
 }
 
-/// The live person a planned link points at: a merged person's survivor; none if erased.
-fn live(conn: &mut DbConn, id: i64) -> AppResult<Option<Person>> {
-    let mut p = dbp::find(conn, id)?;
-    for _ in 0..5 {
-        match (p.status.as_str(), p.merged_into) {
-            ("merged", Some(next)) => p = dbp::find(conn, next)?,
-            ("active" | "restricted", _) => return Ok(Some(p)),
-            _ => return Ok(None),
-        }
-    }
-    Ok(None)
-}
-
 /// The person an earlier row of this batch ended with: one of this chunk's (`earlier`) or one
 /// an earlier chunk stored.
 fn person_of_row(conn: &mut DbConn, batch_id: i64, earlier: &HashMap<i64, i64>, row: i64) -> AppResult<Option<i64>> {
@@ -108,7 +95,7 @@ fn person_of_row(conn: &mut DbConn, batch_id: i64, earlier: &HashMap<i64, i64>, 
 fn live_in(conn: &mut DbConn, read: &HashMap<i64, Person>, id: i64) -> AppResult<Option<Person>> {
     match read.get(&id) {
         Some(p) if matches!(p.status.as_str(), "active" | "restricted") => Ok(Some(p.clone())),
-        _ => live(conn, id),
+        _ => Ok(dbp::live(conn, id)?),
     }
 }
 

@@ -12,7 +12,11 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::{Table, Value};
 
-const DEFAULTS: &str = include_str!("../config/default.toml");
+mod layers;
+
+use self::layers::{merge, parse_env_file, set_from_env, set_value};
+
+const DEFAULTS: &str = include_str!("../../config/default.toml");
 const ENV_PREFIX: &str = "LIGHTHOUSE__";
 
 /// All settings.
@@ -388,124 +392,5 @@ impl Settings {
     }
 }
 
-/// Parse `KEY=VALUE` lines (blank lines and `#` comments ignored, optional quotes).
-fn parse_env_file(text: &str, path: &str) -> Result<BTreeMap<String, String>, ConfigError> {
-    let mut out = BTreeMap::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        let Some((k, v)) = line.split_once('=') else {
-            return Err(ConfigError(format!("{path}:{}: expected KEY=VALUE", n + 1)));
-        };
-        let v = v.trim();
-        let v = v
-            .strip_prefix('"')
-            .and_then(|s| s.strip_suffix('"'))
-            .or_else(|| v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')))
-            .unwrap_or(v);
-        out.insert(k.trim().to_string(), v.to_string());
-    }
-    Ok(out)
-}
-
-/// Merge `layer` into `base`; every key must already exist in the defaults.
-fn merge(base: &mut Table, layer: Table, origin: &str) -> Result<(), ConfigError> {
-    for (section, value) in layer {
-        let Some(Value::Table(target)) = base.get_mut(&section) else {
-            return Err(ConfigError(format!("{origin}: unknown section [{section}]")));
-        };
-        let Value::Table(entries) = value else {
-            return Err(ConfigError(format!("{origin}: `{section}` must be a section")));
-        };
-        for (key, v) in entries {
-            if !target.contains_key(&key) {
-                return Err(ConfigError(format!("{origin}: unknown key {section}.{key}")));
-            }
-            target.insert(key, v);
-        }
-    }
-    Ok(())
-}
-
-/// Apply `LIGHTHOUSE__SECTION__KEY=value`, typed like the default it replaces.
-fn set_from_env(table: &mut Table, name: &str, key: &str, raw: &str) -> Result<(), ConfigError> {
-    let parts: Vec<String> = key.split("__").map(|p| p.to_ascii_lowercase()).collect();
-    let [section, field] = parts.as_slice() else {
-        return Err(ConfigError(format!("{name}: expected {ENV_PREFIX}SECTION__KEY")));
-    };
-    let current = table
-        .get(section.as_str())
-        .and_then(|s| s.get(field.as_str()))
-        .ok_or_else(|| ConfigError(format!("{name}: unknown setting {section}.{field}")))?;
-    let typed = match current {
-        Value::Integer(_) => raw.trim().parse().map(Value::Integer).map_err(|_| "a whole number"),
-        Value::Float(_) => raw.trim().parse().map(Value::Float).map_err(|_| "a number"),
-        Value::Boolean(_) => raw.trim().parse().map(Value::Boolean).map_err(|_| "true or false"),
-        _ => Ok(Value::String(raw.to_string())),
-    }
-    .map_err(|want| ConfigError(format!("{name} ({section}.{field}): expected {want}, got {raw:?}")))?;
-    set_value(table, &[section, field], typed);
-    Ok(())
-}
-
-fn set_value(table: &mut Table, path: &[&str; 2], value: Value) {
-    if let Some(Value::Table(section)) = table.get_mut(path[0]) {
-        section.insert(path[1].to_string(), value);
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> Sources {
-        Sources {
-            file: None,
-            env: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        }
-    }
-
-    #[test]
-    fn defaults_load() {
-        let s = Settings::from_sources(&Sources::default()).unwrap();
-        assert_eq!(s.server.bind, "127.0.0.1:8080");
-        assert!(s.database.url.starts_with("sqlite://"));
-    }
-
-    #[test]
-    fn environment_overrides_with_types() {
-        let s = Settings::from_sources(&env(&[
-            ("LIGHTHOUSE__SERVER__BIND", "0.0.0.0:9000"),
-            ("LIGHTHOUSE__DATABASE__POOL_SIZE", "3"),
-            ("DATABASE_URL", "postgres://localhost/x"),
-        ]))
-        .unwrap();
-        assert_eq!(s.server.bind, "0.0.0.0:9000");
-        assert_eq!(s.database.pool_size, 3);
-        assert_eq!(s.database.url, "postgres://localhost/x");
-    }
-
-    #[test]
-    fn errors_name_the_key() {
-        let e = Settings::from_sources(&env(&[("LIGHTHOUSE__SERVER__BINDD", "x")])).unwrap_err();
-        assert!(e.to_string().contains("server.bindd"), "{e}");
-        let e = Settings::from_sources(&env(&[("LIGHTHOUSE__DATABASE__POOL_SIZE", "many")])).unwrap_err();
-        assert!(e.to_string().contains("database.pool_size"), "{e}");
-        let e = Settings::from_sources(&env(&[("LIGHTHOUSE__SERVER__BIND", "nowhere")])).unwrap_err();
-        assert!(e.to_string().contains("server.bind"), "{e}");
-        let e = Settings::from_sources(&env(&[("DATABASE_URL", "mysql://x")])).unwrap_err();
-        assert!(e.to_string().contains("database.url"), "{e}");
-    }
-
-    #[test]
-    fn env_file_syntax() {
-        let m = parse_env_file("# c\nA=1\nexport B=\"two\"\n\nC='3'\n", "f").unwrap();
-        assert_eq!(m["A"], "1");
-        assert_eq!(m["B"], "two");
-        assert_eq!(m["C"], "3");
-        assert!(parse_env_file("nonsense", "f").is_err());
-    }
-}
+mod tests;

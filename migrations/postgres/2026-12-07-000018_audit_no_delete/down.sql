@@ -1,0 +1,4 @@
+DROP TRIGGER audit_event_targets_no_truncate ON audit_event_targets;
+DROP TRIGGER audit_event_targets_no_delete ON audit_event_targets;
+DROP TRIGGER audit_events_no_truncate ON audit_events;
+DROP TRIGGER audit_events_no_delete ON audit_events;

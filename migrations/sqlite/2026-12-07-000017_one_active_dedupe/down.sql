@@ -1,0 +1,1 @@
+DROP INDEX jobs_one_active_dedupe;

@@ -1,0 +1,2 @@
+DROP TRIGGER audit_event_targets_no_delete;
+DROP TRIGGER audit_events_no_delete;

@@ -1,0 +1,51 @@
+//! Settings: layering, typing and the checks that stop start-up.
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Sources {
+    Sources {
+        file: None,
+        env: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    }
+}
+
+#[test]
+fn defaults_load() {
+    let s = Settings::from_sources(&Sources::default()).unwrap();
+    assert_eq!(s.server.bind, "127.0.0.1:8080");
+    assert!(s.database.url.starts_with("sqlite://"));
+}
+
+#[test]
+fn environment_overrides_with_types() {
+    let s = Settings::from_sources(&env(&[
+        ("LIGHTHOUSE__SERVER__BIND", "0.0.0.0:9000"),
+        ("LIGHTHOUSE__DATABASE__POOL_SIZE", "3"),
+        ("DATABASE_URL", "postgres://localhost/x"),
+    ]))
+    .unwrap();
+    assert_eq!(s.server.bind, "0.0.0.0:9000");
+    assert_eq!(s.database.pool_size, 3);
+    assert_eq!(s.database.url, "postgres://localhost/x");
+}
+
+#[test]
+fn errors_name_the_key() {
+    let e = Settings::from_sources(&env(&[("LIGHTHOUSE__SERVER__BINDD", "x")])).unwrap_err();
+    assert!(e.to_string().contains("server.bindd"), "{e}");
+    let e = Settings::from_sources(&env(&[("LIGHTHOUSE__DATABASE__POOL_SIZE", "many")])).unwrap_err();
+    assert!(e.to_string().contains("database.pool_size"), "{e}");
+    let e = Settings::from_sources(&env(&[("LIGHTHOUSE__SERVER__BIND", "nowhere")])).unwrap_err();
+    assert!(e.to_string().contains("server.bind"), "{e}");
+    let e = Settings::from_sources(&env(&[("DATABASE_URL", "mysql://x")])).unwrap_err();
+    assert!(e.to_string().contains("database.url"), "{e}");
+}
+
+#[test]
+fn env_file_syntax() {
+    let m = parse_env_file("# c\nA=1\nexport B=\"two\"\n\nC='3'\n", "f").unwrap();
+    assert_eq!(m["A"], "1");
+    assert_eq!(m["B"], "two");
+    assert_eq!(m["C"], "3");
+    assert!(parse_env_file("nonsense", "f").is_err());
+}
