@@ -29,6 +29,14 @@ pub(crate) fn retention(settings: &Settings, pool: &lighthouse::db::DbPool, dry_
             cutoff.format("%Y-%m-%d")
         ),
     }
+    if let Some(cutoff) = report.imports_cutoff {
+        let verb = if dry_run { "would delete" } else { "deleted" };
+        println!(
+            "retention: {verb} the files of {} imports not committed since {}",
+            report.imports_discarded,
+            cutoff.format("%Y-%m-%d")
+        );
+    }
     Ok(())
 }
 

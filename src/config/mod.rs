@@ -137,6 +137,8 @@ pub struct RetentionSettings {
     pub inactive_person_years: i64,
     /// People per transaction.
     pub batch_size: i64,
+    /// Delete the file of an import not committed for this many days (0 = off).
+    pub uncommitted_import_days: i64,
 }
 
 /// `[database]`
@@ -316,6 +318,9 @@ impl Settings {
                 "retention.inactive_person_years",
                 "years must be 0 or more and the batch size positive",
             );
+        }
+        if !(0..=36_500).contains(&self.retention.uncommitted_import_days) {
+            return bad("retention.uncommitted_import_days", "must be from 0 (off) to 36500");
         }
         if !self.privacy.hash_key.is_empty() && self.privacy.hash_key.len() < 32 {
             return bad("privacy.hash_key", "use at least 32 characters of secret");

@@ -7,6 +7,7 @@
 //! any instance resumes from the last committed chunk after a crash.
 
 pub mod apply;
+pub mod discard;
 pub mod report;
 pub mod rollback;
 pub mod runner;
@@ -357,6 +358,9 @@ pub fn start_phase(conn: &mut DbConn, ctx: &Ctx, id: &str, from: &str, to: &str,
             "wrong_state",
             format!("The import is {}; this needs it to be {from}.", b.status),
         ));
+    }
+    if to == "committing" {
+        discard::require_file(conn, b.id)?;
     }
     let now = ctx.meta.now;
     write_tx(conn, |c| {

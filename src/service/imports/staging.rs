@@ -22,6 +22,7 @@ pub fn start_dry_run(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &DryRunRequest
             format!("A dry run cannot start while the import is {}.", b.status),
         ));
     }
+    super::discard::require_file(conn, b.id)?;
     let headers = b.headers();
     let mapping = match &req.mapping {
         None => b.mapping(),

@@ -656,7 +656,7 @@ pub const DATA_MAP: &[Entry] = &[
         link: Link::None,
         export: false,
         erase: Erase::Keep,
-        note: "the uploaded file, held only until the batch is committed or discarded, then deleted",
+        note: "the uploaded file, held until the batch is committed, or until a retention run finds it uncommitted past retention.uncommitted_import_days",
     },
     Entry {
         table: "import_rows",

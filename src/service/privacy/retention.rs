@@ -22,6 +22,10 @@ pub struct RetentionReport {
     pub dry_run: bool,
     /// The cut-off: no change since this time.
     pub cutoff: Option<NaiveDateTime>,
+    /// Uncommitted imports whose files were deleted (found, in a dry run).
+    pub imports_discarded: usize,
+    /// Their cut-off: untouched since this time (`None` when the rule is off).
+    pub imports_cutoff: Option<NaiveDateTime>,
 }
 
 fn candidates(
@@ -69,6 +73,11 @@ pub fn run(
         dry_run,
         ..Default::default()
     };
+    if settings.uncommitted_import_days > 0 {
+        let cutoff = now - Duration::days(settings.uncommitted_import_days);
+        report.imports_cutoff = Some(cutoff);
+        report.imports_discarded = crate::service::imports::discard::discard_stale(conn, cutoff, now, dry_run)?;
+    }
     if settings.inactive_person_years == 0 {
         return Ok(report);
     }
