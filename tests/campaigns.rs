@@ -290,10 +290,24 @@ async fn an_unsubscribe_after_a_merge_withdraws_the_survivor() {
     let after = check(survivor).await;
     assert_eq!(after["allowed"], false, "{after}");
     assert_eq!(after["reason"], "withdrawn");
+    // Undone, the merge gives the withdrawal back to the record the message went to.
+    let r = f
+        .app
+        .post(
+            &format!("/api/v1/people/{survivor}/unmerge"),
+            &f.officer.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mine = check(merged).await;
+    assert_eq!(mine["allowed"], false, "{mine}");
+    assert_eq!(mine["reason"], "withdrawn", "{mine}");
+    assert_eq!(check(survivor).await["allowed"], true, "the survivor never asked");
     assert_eq!(
         f.app.count(&format!(
             "SELECT COUNT(*) AS n FROM consent_events e JOIN people p ON p.id = e.person_id \
-             WHERE p.public_id = '{survivor}' AND e.source = 'unsubscribe'"
+             WHERE p.public_id = '{merged}' AND e.source = 'unsubscribe'"
         )),
         1
     );

@@ -33,6 +33,28 @@ async fn malformed_and_hostile_bodies_get_4xx_problems() {
             "malformed_json",
         ),
         (
+            raw(
+                t,
+                "POST",
+                "/api/v1/people",
+                "application/json",
+                br#"{"given_name": "A"} x"#.to_vec(),
+            ),
+            400,
+            "malformed_json",
+        ),
+        (
+            raw(
+                t,
+                "POST",
+                "/api/v1/people",
+                "application/json",
+                br#"{"given_name": "A\u0000B"} x"#.to_vec(),
+            ),
+            422,
+            "validation_failed",
+        ),
+        (
             raw(t, "POST", "/api/v1/people", "application/json", b"[1,2,3]".to_vec()),
             422,
             "validation_failed",

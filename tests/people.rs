@@ -324,6 +324,20 @@ async fn department_editors_only_see_their_departments() {
             "{roles:?}"
         );
     }
+    // Nor does a segment preview name people outside the departments (the count is the audience).
+    let both = app
+        .user(&[Role::DepartmentEditor, Role::CampaignsManager], &["BARB"])
+        .await;
+    let preview = app
+        .post(
+            "/api/v1/segments/preview",
+            &both.token,
+            json!({"definition": {"department": "OPEN"}, "sample": 5}),
+        )
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.text);
+    assert_eq!(preview.body["count"], 1, "{}", preview.text);
+    assert_eq!(preview.body["sample"], json!([]), "{}", preview.text);
 }
 
 #[actix_web::test]

@@ -286,8 +286,11 @@ impl Parser {
         }
         let s = v.as_str().unwrap_or("");
         let d = parse_date(s).map(DateValue::Date).or_else(|| {
-            let t = DateTime::parse_from_rfc3339(s).ok()?;
-            Some(DateValue::DateTime(t.naive_utc()))
+            let t = DateTime::parse_from_rfc3339(s).ok()?.naive_utc();
+            // Held to the years every client time is (both backends order them alike).
+            crate::normalize::bounded_time::YEARS
+                .contains(&chrono::Datelike::year(&t))
+                .then_some(DateValue::DateTime(t))
         });
         if d.is_none() {
             self.err(path, "expected a valid date as YYYY-MM-DD or an RFC 3339 date-time");

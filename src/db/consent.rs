@@ -246,6 +246,27 @@ pub fn state_for(conn: &mut DbConn, person_id: i64, purpose_id: i64, channel: &s
         .load(conn)
 }
 
+/// Of these events (ids), those whose source is `source`.
+pub fn events_from(conn: &mut DbConn, ids: &[i64], source: &str) -> QueryResult<Vec<i64>> {
+    consent_events::table
+        .filter(consent_events::id.eq_any(ids))
+        .filter(consent_events::source.eq(source))
+        .select(consent_events::id)
+        .load(conn)
+}
+
+/// Remove one state row.
+pub fn delete_state(conn: &mut DbConn, s: &ConsentState) -> QueryResult<usize> {
+    diesel::delete(
+        consent_state::table
+            .filter(consent_state::person_id.eq(s.person_id))
+            .filter(consent_state::purpose_id.eq(s.purpose_id))
+            .filter(consent_state::channel.eq(&s.channel))
+            .filter(consent_state::contact_point.eq(&s.contact_point)),
+    )
+    .execute(conn)
+}
+
 /// Write a state row (insert or replace).
 pub fn save_state(conn: &mut DbConn, s: &ConsentState) -> QueryResult<()> {
     crate::with_backend!(conn, |c| diesel::insert_into(consent_state::table)

@@ -24,10 +24,10 @@ pub struct AuditQuery {
     /// Action, e.g. `person.read`.
     pub action: Option<String>,
     /// From (inclusive), RFC 3339.
-    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
+    #[serde(default, deserialize_with = "crate::normalize::bounded_time::optional")]
     pub from: Option<DateTime<Utc>>,
     /// Until (exclusive), RFC 3339.
-    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
+    #[serde(default, deserialize_with = "crate::normalize::bounded_time::optional")]
     pub to: Option<DateTime<Utc>>,
     /// Cursor: only events older than this id (use `next_before` of the previous page).
     pub before: Option<i64>,

@@ -162,7 +162,8 @@ pub async fn bounces(state: web::Data<AppState>, ctx: Ctx, mut payload: web::Pay
             break;
         }
     }
-    let raw = String::from_utf8_lossy(&body).into_owned();
+    // NUL is no part of any address or status, and PostgreSQL cannot store it.
+    let raw = String::from_utf8_lossy(&body).replace('\0', "");
     let points = state.points.clone();
     super::json(
         200,

@@ -128,18 +128,21 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 /// refused, naming where it is: no field may hold one, and PostgreSQL cannot store it.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     if has_nul_escape(body) {
-        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
-            if let Some(path) = nul_path(&value, String::new()) {
-                return Err(AppError::Validation(vec![FieldError::new(
-                    path,
-                    "control_characters",
-                    "NUL characters are not allowed.",
-                )]));
-            }
-        }
+        // Fail closed: a body with a NUL that does not even parse is refused all the same.
+        let path = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|value| nul_path(&value, String::new()))
+            .unwrap_or_default();
+        return Err(AppError::Validation(vec![FieldError::new(
+            path,
+            "control_characters",
+            "NUL characters are not allowed.",
+        )]));
     }
+    let malformed =
+        |e: serde_json::Error| AppError::bad_request("malformed_json", format!("The body is not valid JSON: {e}"));
     let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {
@@ -147,9 +150,12 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
                 let field = if path == "." { String::new() } else { path };
                 AppError::Validation(vec![FieldError::new(field, "invalid_value", inner.to_string())])
             }
-            _ => AppError::bad_request("malformed_json", format!("The body is not valid JSON: {inner}")),
+            _ => malformed(inner),
         }
-    })
+    })?;
+    // Nothing but white space may follow the value.
+    de.end().map_err(malformed)?;
+    Ok(value)
 }
 
 /// Whether the JSON text holds a `\u0000` escape (the only way JSON can carry a NUL): a scan

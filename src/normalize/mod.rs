@@ -6,6 +6,7 @@
 //! [`NormalizeError`] carrying a stable machine code and a plain-English
 //! message that can be shown to staff. Nothing is silently guessed or dropped.
 
+pub mod bounded_time;
 pub mod email;
 pub mod phone;
 pub mod postcode;

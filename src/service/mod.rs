@@ -4,7 +4,6 @@
 pub mod audit;
 pub mod auth;
 pub mod authz;
-pub mod bounded_time;
 pub mod campaigns;
 pub mod consent;
 pub mod departments;

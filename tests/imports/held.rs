@@ -274,3 +274,126 @@ async fn a_list_cannot_grant_again_what_the_person_withdrew() {
     assert_eq!(check.body["allowed"], false, "{}", check.text);
     assert_eq!(check.body["reason"], "withdrawn", "{}", check.text);
 }
+
+/// A restricted person (UK GDPR Art. 18) is kept, not processed: a row about them is stored as
+/// their source record, but adds nothing to them, and the importer is not shown who they are.
+#[actix_web::test]
+async fn a_row_about_a_restricted_person_adds_nothing_to_them() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let held = f
+        .app
+        .person(t, json!({"given_name": "Jonathan", "family_name": "Smith", "date_of_birth": "1970-03-02", "emails": [{"address": "jon.smith@btinternet.com"}], "departments": ["OPEN"]}))
+        .await;
+    let pid = held["id"].as_str().unwrap().to_string();
+    let dpo = f.app.user(&[Role::DataProtectionOfficer], &[]).await;
+    let r = f
+        .app
+        .post(
+            &format!("/api/v1/people/{pid}/restrict"),
+            &dpo.token,
+            json!({"reason": "Art. 18 request"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let list = "Ref,Forename,Surname,E-mail,DOB,Mobile,Newsletter\nX-1,Jonathan,Smith,jon.smith@btinternet.com,02/03/1970,07700 900123,yes\n";
+    let (id, r) = accepted(
+        &f.app,
+        t,
+        "department=BARB&file_name=list.csv",
+        list.as_bytes().to_vec(),
+    )
+    .await;
+    let mut mapping = r.body["mapping"].as_array().unwrap().clone();
+    mapping.retain(|m| m["header"] != "Newsletter");
+    mapping.push(json!({"column": 6, "header": "Newsletter", "target": "consent:newsletter"}));
+    dry_run(
+        &f.app,
+        t,
+        &id,
+        json!({"mapping": mapping, "consents": consent_columns()}),
+    )
+    .await;
+    let v = commit(&f.app, t, &id).await;
+    assert_eq!(v["counts"]["link"], 1, "{v}");
+    let rows = f.app.get(&format!("/api/v1/imports/{id}/rows"), t).await;
+    assert_eq!(rows.body["items"][0]["outcome"], "link", "{}", rows.text);
+    assert!(
+        rows.body["items"][0]["person"].is_null(),
+        "hidden from the importer: {}",
+        rows.text
+    );
+    let person = f.app.get(&format!("/api/v1/people/{pid}"), &dpo.token).await.body;
+    assert_eq!(person["phones"], json!([]), "{person}");
+    let consents = f.app.get(&format!("/api/v1/people/{pid}/consents"), &dpo.token).await;
+    assert_eq!(consents.body["history"], json!([]), "{}", consents.text);
+    assert_eq!(
+        f.app.count(&format!(
+            "SELECT COUNT(*) AS n FROM source_records s JOIN people p ON p.id = s.person_id \
+             WHERE p.public_id = '{pid}' AND s.import_batch_id IS NOT NULL"
+        )),
+        1,
+        "the row is kept as their source record"
+    );
+}
+
+/// The same rule whichever comes first: a withdrawal recorded after a list's "yes" undoes it even
+/// when the person gave it earlier than the list was uploaded (as replaying the ledger in capture
+/// order after a merge or rollback would have it).
+#[actix_web::test]
+async fn a_withdrawal_recorded_after_a_list_grant_undoes_it_whatever_its_date() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let list = "Ref,Forename,Surname,E-mail,Newsletter\nX-1,Rosa,Parks,rosa.parks@btinternet.com,yes\n";
+    let (id, r) = accepted(
+        &f.app,
+        t,
+        "department=BARB&file_name=list.csv",
+        list.as_bytes().to_vec(),
+    )
+    .await;
+    let mut mapping = r.body["mapping"].as_array().unwrap().clone();
+    mapping.retain(|m| m["header"] != "Newsletter");
+    mapping.push(json!({"column": 4, "header": "Newsletter", "target": "consent:newsletter"}));
+    dry_run(
+        &f.app,
+        t,
+        &id,
+        json!({"mapping": mapping, "consents": consent_columns()}),
+    )
+    .await;
+    commit(&f.app, t, &id).await;
+    let found = f
+        .app
+        .post("/api/v1/people/search", t, json!({"q": "rosa.parks@btinternet.com"}))
+        .await;
+    let pid = found.body["items"][0]["id"].as_str().unwrap().to_string();
+    let app = &f.app;
+    let path = format!("/api/v1/people/{pid}/contact-check");
+    let check = || {
+        let path = path.clone();
+        async move {
+            app.post(&path, t, json!({"purpose": "newsletter", "channel": "email"}))
+                .await
+                .body
+        }
+    };
+    assert_eq!(
+        check().await["allowed"],
+        true,
+        "the list's yes counts while nothing says otherwise"
+    );
+    let r = f
+        .app
+        .post(
+            &format!("/api/v1/people/{pid}/consents"),
+            t,
+            json!({"purpose": "newsletter", "channel": "email", "status": "withdrawn", "capture_method": "phone_call",
+                "evidence": "Said on the phone in 2020 that she wanted no more emails", "captured_at": "2020-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let after = check().await;
+    assert_eq!(after["allowed"], false, "{after}");
+    assert_eq!(after["reason"], "withdrawn", "{after}");
+}

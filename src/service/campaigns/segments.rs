@@ -79,7 +79,7 @@ pub struct SamplePerson {
 pub struct SegmentPreview {
     /// People selected.
     pub count: usize,
-    /// A sample (the lowest ids).
+    /// A sample (the lowest ids; for a user held to departments, only their departments' people).
     pub sample: Vec<SamplePerson>,
 }
 
@@ -180,7 +180,28 @@ pub fn preview(
         return Err(AppError::field("sample", "out_of_range", "Between 0 and 50."));
     }
     let ids = evaluate(conn, &expr, ctx.meta.now)?;
-    let head: Vec<i64> = ids.iter().take(n).copied().collect();
+    // The count is the campaign's audience; the names are only of people the user may see (a
+    // department editor who also manages campaigns sees their departments' people only).
+    let head: Vec<i64> = match &ctx.principal.scope {
+        crate::service::authz::Scope::All => ids.iter().take(n).copied().collect(),
+        crate::service::authz::Scope::Departments(mine) => {
+            let mut head = Vec::with_capacity(n);
+            for part in ids.chunks(1_000) {
+                if head.len() >= n {
+                    break;
+                }
+                let mut seen: Vec<i64> = person_departments::table
+                    .filter(person_departments::person_id.eq_any(part))
+                    .filter(person_departments::department_id.eq_any(mine))
+                    .select(person_departments::person_id)
+                    .distinct()
+                    .load(conn)?;
+                seen.sort_unstable();
+                head.extend(seen.into_iter().take(n - head.len()));
+            }
+            head
+        }
+    };
     let sample = people::table
         .filter(people::id.eq_any(&head))
         .select((people::public_id, people::given_name, people::family_name))

@@ -58,6 +58,12 @@ pub struct Unsubscribed {
     pub recorded: bool,
 }
 
+/// The evidence an unsubscribe records: it names the record the message went to, so that an
+/// unmerge can give the withdrawal back to that record (see `identity::merge::restore_merged`).
+pub fn unsubscribe_evidence(record: &str) -> String {
+    format!("List-Unsubscribe one-click or the link in the message to record {record}")
+}
+
 /// `POST /u/{token}`: withdraw consent for the token's purpose on email.
 pub fn unsubscribe(
     conn: &mut DbConn,
@@ -109,7 +115,7 @@ pub fn unsubscribe(
                 source_ref: Some(c.campaign.clone()),
                 wording_version: None,
                 capture_method: "one_click_unsubscribe".into(),
-                evidence: Some("List-Unsubscribe one-click or the link in the message".into()),
+                evidence: Some(unsubscribe_evidence(&c.person)),
                 captured_at: now,
                 recorded_at: now,
                 recorded_by: None,

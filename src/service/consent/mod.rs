@@ -55,10 +55,10 @@ pub struct RecordConsentRequest {
     /// Free-text evidence (what was said, where the form is kept).
     pub evidence: Option<String>,
     /// When the person gave it (default now).
-    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
+    #[serde(default, deserialize_with = "crate::normalize::bounded_time::optional")]
     pub captured_at: Option<DateTime<Utc>>,
     /// When a grant lapses.
-    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
+    #[serde(default, deserialize_with = "crate::normalize::bounded_time::optional")]
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -111,24 +111,42 @@ pub fn append(conn: &mut DbConn, ev: ConsentEvent) -> AppResult<ConsentEvent> {
 /// purpose and channel (channel-wide or for the same point): a list is dated when it is
 /// uploaded, not when its answers were given, so it cannot show that the person changed their
 /// mind again. The event stays in the history; only consent recorded with its own evidence
-/// (staff, a form) can grant again.
+/// (staff, a form) can grant again. The rule holds whichever is recorded first: a withdrawal or
+/// refusal also undoes a grant that came from a list (for its point, or for every point when
+/// channel-wide), whatever their capture times, as replaying the ledger in capture order (after
+/// a merge, unmerge or rollback) would.
 pub fn apply_to_state(conn: &mut DbConn, ev: &ConsentEvent) -> AppResult<()> {
     let states = db::consent::state_for(conn, ev.person_id, ev.purpose_id, &ev.channel)?;
-    let imported_grant = ev.source == Source::Import.as_str() && ev.status == ConsentStatus::Granted.as_str();
-    let refused = |s: &ConsentState| {
-        (s.contact_point.is_empty() || s.contact_point == ev.contact_point)
-            && matches!(
-                ConsentStatus::parse(&s.status),
-                Some(ConsentStatus::Withdrawn | ConsentStatus::Refused)
-            )
-    };
-    if imported_grant && states.iter().any(refused) {
+    let status = |s: &str| ConsentStatus::parse(s).unwrap_or(ConsentStatus::Withdrawn);
+    let refusal = |s: &str| matches!(status(s), ConsentStatus::Withdrawn | ConsentStatus::Refused);
+    let covers = |s: &ConsentState| s.contact_point.is_empty() || s.contact_point == ev.contact_point;
+    let imported_grant = ev.source == Source::Import.as_str() && status(&ev.status) == ConsentStatus::Granted;
+    if imported_grant && states.iter().any(|s| covers(s) && refusal(&s.status)) {
         return Ok(());
     }
-    let current = states.into_iter().find(|s| s.contact_point == ev.contact_point);
-    let status = |s: &str| ConsentStatus::parse(s).unwrap_or(ConsentStatus::Withdrawn);
+    let mut listed = Vec::new();
+    if refusal(&ev.status) {
+        let granted: Vec<i64> = states
+            .iter()
+            .filter(|s| status(&s.status) == ConsentStatus::Granted)
+            .filter(|s| ev.contact_point.is_empty() || s.contact_point == ev.contact_point)
+            .map(|s| s.event_id)
+            .collect();
+        if !granted.is_empty() {
+            listed = db::consent::events_from(conn, &granted, Source::Import.as_str())?;
+        }
+    }
+    let mut current = None;
+    for s in states {
+        if s.contact_point == ev.contact_point {
+            current = Some(s);
+        } else if listed.contains(&s.event_id) {
+            db::consent::delete_state(conn, &s)?;
+        }
+    }
     let newer = match &current {
         None => true,
+        Some(s) if listed.contains(&s.event_id) => true,
         Some(s) => decide::supersedes(ev.captured_at, status(&ev.status), s.captured_at, status(&s.status)),
     };
     if newer {

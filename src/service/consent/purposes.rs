@@ -227,7 +227,17 @@ pub fn add_wording(conn: &mut DbConn, ctx: &Ctx, code: &str, req: &NewWordingReq
     let text = clean_wording(&req.text, "text")?;
     write_tx(conn, |c| {
         let p = db::consent::find_purpose(c, code)?.ok_or(AppError::NotFound)?;
-        let w = db::consent::add_wording(c, p.id, &text, ctx.meta.now)?;
+        // Two wordings added at once on PostgreSQL both take the next version: the key decides.
+        let w = db::savepoint(c, |c| db::consent::add_wording(c, p.id, &text, ctx.meta.now)).map_err(|e| {
+            if crate::error::is_unique_violation(&e) {
+                AppError::conflict(
+                    "wording_conflict",
+                    "Another wording was added at the same moment; try again.",
+                )
+            } else {
+                e.into()
+            }
+        })?;
         let ev = audit::event(
             &ctx.meta,
             Some(&ctx.principal),

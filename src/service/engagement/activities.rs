@@ -26,10 +26,10 @@ pub struct ActivityKind {
 #[serde(deny_unknown_fields)]
 pub struct ShiftInput {
     /// Start.
-    #[serde(deserialize_with = "crate::service::bounded_time::required")]
+    #[serde(deserialize_with = "crate::normalize::bounded_time::required")]
     pub starts_at: DateTime<Utc>,
     /// End.
-    #[serde(deserialize_with = "crate::service::bounded_time::required")]
+    #[serde(deserialize_with = "crate::normalize::bounded_time::required")]
     pub ends_at: DateTime<Utc>,
     /// Places.
     pub capacity: Option<i32>,
@@ -59,10 +59,10 @@ pub struct NewActivityRequest {
     /// Owning department code.
     pub department: String,
     /// Start.
-    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
+    #[serde(default, deserialize_with = "crate::normalize::bounded_time::optional")]
     pub starts_at: Option<DateTime<Utc>>,
     /// End.
-    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
+    #[serde(default, deserialize_with = "crate::normalize::bounded_time::optional")]
     pub ends_at: Option<DateTime<Utc>>,
     /// Place.
     pub place: Option<String>,
@@ -82,10 +82,10 @@ pub struct UpdateActivityRequest {
     /// Title.
     pub title: String,
     /// Start.
-    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
+    #[serde(default, deserialize_with = "crate::normalize::bounded_time::optional")]
     pub starts_at: Option<DateTime<Utc>>,
     /// End.
-    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
+    #[serde(default, deserialize_with = "crate::normalize::bounded_time::optional")]
     pub ends_at: Option<DateTime<Utc>>,
     /// Place.
     pub place: Option<String>,
@@ -129,10 +129,10 @@ pub struct ActivityQuery {
     /// Department code.
     pub department: Option<String>,
     /// Starting at or after.
-    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
+    #[serde(default, deserialize_with = "crate::normalize::bounded_time::optional")]
     pub from: Option<DateTime<Utc>>,
     /// Starting before.
-    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
+    #[serde(default, deserialize_with = "crate::normalize::bounded_time::optional")]
     pub to: Option<DateTime<Utc>>,
     /// Page size 1–200.
     pub limit: Option<i64>,

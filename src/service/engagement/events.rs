@@ -44,7 +44,7 @@ pub struct EngagementInput {
     /// opened, clicked, bounced, unsubscribed, complained.
     pub action: String,
     /// When it happened.
-    #[serde(deserialize_with = "crate::service::bounded_time::required")]
+    #[serde(deserialize_with = "crate::normalize::bounded_time::required")]
     pub occurred_at: DateTime<Utc>,
     /// Source system, e.g. `eventbrite` (default `staff`).
     pub source: Option<String>,
@@ -129,10 +129,10 @@ pub struct TimelineQuery {
     /// Department code.
     pub department: Option<String>,
     /// From (inclusive).
-    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
+    #[serde(default, deserialize_with = "crate::normalize::bounded_time::optional")]
     pub from: Option<DateTime<Utc>>,
     /// To (exclusive).
-    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
+    #[serde(default, deserialize_with = "crate::normalize::bounded_time::optional")]
     pub to: Option<DateTime<Utc>>,
     /// Cursor from the previous page.
     pub before: Option<String>,

@@ -245,6 +245,16 @@ pub fn restore_merged(conn: &mut DbConn, snap: &PersonSnapshot) -> AppResult<()>
     diesel::update(consent_events::table.filter(consent_events::id.eq_any(&snap.consent_events)))
         .set(consent_events::person_id.eq(id))
         .execute(conn)?;
+    // An unsubscribe clicked in a message to this record after the merge was recorded on the
+    // survivor; it is this person's, and goes back with them.
+    let evidence = crate::service::campaigns::unsubscribe::unsubscribe_evidence(&snap.person.public_id);
+    diesel::update(
+        consent_events::table
+            .filter(consent_events::source.eq("unsubscribe"))
+            .filter(consent_events::evidence.eq(evidence)),
+    )
+    .set(consent_events::person_id.eq(id))
+    .execute(conn)?;
     diesel::update(engagement_events::table.filter(engagement_events::id.eq_any(&snap.engagements)))
         .set(engagement_events::person_id.eq(id))
         .execute(conn)?;

@@ -36,8 +36,27 @@ pub fn discard_stale(conn: &mut DbConn, cutoff: NaiveDateTime, now: NaiveDateTim
         return Ok(found.len());
     }
     let meta = RequestMeta::system(now);
+    let mut discarded = 0;
     for (id, public_id) in &found {
-        write_tx(conn, |c| {
+        discarded += write_tx(conn, |c| {
+            // The batch is marked first, and only if it is still stale: a dry run or commit
+            // started since has moved it on (and holds its row until it commits).
+            let marked = diesel::update(
+                import_batches::table
+                    .find(id)
+                    .filter(import_batches::status.eq_any(["uploaded", "analysed", "failed"]))
+                    .filter(import_batches::committed_at.is_null())
+                    .filter(import_batches::updated_at.lt(cutoff)),
+            )
+            .set((
+                import_batches::status.eq("failed"),
+                import_batches::error.eq(Some(DISCARDED)),
+                import_batches::updated_at.eq(now),
+            ))
+            .execute(c)?;
+            if marked == 0 {
+                return Ok(0);
+            }
             diesel::delete(import_file_chunks::table.filter(import_file_chunks::batch_id.eq(id))).execute(c)?;
             diesel::delete(
                 import_rows::table
@@ -45,13 +64,6 @@ pub fn discard_stale(conn: &mut DbConn, cutoff: NaiveDateTime, now: NaiveDateTim
                     .filter(import_rows::applied.eq(false)),
             )
             .execute(c)?;
-            diesel::update(import_batches::table.find(id))
-                .set((
-                    import_batches::status.eq("failed"),
-                    import_batches::error.eq(Some(DISCARDED)),
-                    import_batches::updated_at.eq(now),
-                ))
-                .execute(c)?;
             audit::record(
                 c,
                 audit::event(
@@ -62,10 +74,11 @@ pub fn discard_stale(conn: &mut DbConn, cutoff: NaiveDateTime, now: NaiveDateTim
                     "success",
                     None,
                 ),
-            )
+            )?;
+            Ok::<usize, AppError>(1)
         })?;
     }
-    Ok(found.len())
+    Ok(discarded)
 }
 
 /// Refuse a dry run or commit of a batch whose file is gone.

@@ -376,6 +376,10 @@ pub fn start_phase(conn: &mut DbConn, ctx: &Ctx, id: &str, from: &str, to: &str,
                 import_batches::updated_at.eq(now),
             ))
             .execute(c)?;
+        if to == "committing" {
+            // Again under the row's lock: a retention run may have discarded the file meanwhile.
+            discard::require_file(c, b.id)?;
+        }
         audit::record(
             c,
             audit::event(

@@ -59,6 +59,7 @@ struct RowRecord {
     row_number: i64,
     outcome: String,
     person: Option<String>,
+    person_status: Option<String>,
     duplicate_of: Option<i64>,
     match_score: Option<f64>,
     external_id: Option<String>,
@@ -86,6 +87,7 @@ fn row_records(
         import_rows::row_number,
         import_rows::outcome,
         people::public_id.nullable(),
+        people::status.nullable(),
         import_rows::duplicate_of,
         import_rows::match_score,
         import_rows::external_id,
@@ -98,7 +100,8 @@ fn row_records(
 }
 
 /// Row outcomes, in file order.
-/// Audited as one `import.rows.read` event naming the import and the people the page showed.
+/// Audited as `import.rows.read`: an event about the import, and one naming the people the page
+/// showed.
 pub fn rows(conn: &mut DbConn, ctx: &Ctx, sink: &audit::AuditSink, id: &str, q: &RowQuery) -> AppResult<RowPage> {
     let b = find(conn, ctx, id)?;
     if let Some(o) = &q.outcome {
@@ -122,12 +125,16 @@ pub fn rows(conn: &mut DbConn, ctx: &Ctx, sink: &audit::AuditSink, id: &str, q: 
     let next_after = (recs.len() as i64 == limit)
         .then(|| recs.last().map(|r| r.row_number))
         .flatten();
+    // A restricted person is hidden from whoever may not see restricted people, here as anywhere.
+    let see_restricted = ctx.principal.can(crate::service::authz::Permission::SeeRestricted);
     let items = recs
         .into_iter()
         .map(|r| RowView {
             row: r.row_number,
             outcome: r.outcome,
-            person: r.person,
+            person: r
+                .person
+                .filter(|_| see_restricted || r.person_status.as_deref() != Some("restricted")),
             duplicate_of: r.duplicate_of,
             match_score: r.match_score,
             external_id: r.external_id,
@@ -144,12 +151,11 @@ pub fn rows(conn: &mut DbConn, ctx: &Ctx, sink: &audit::AuditSink, id: &str, q: 
         "success",
         Some(detail),
     );
+    // One event about the import and, when the page showed people, one naming them (so both the
+    // import's and each person's trail list it).
+    sink.send(event.clone());
     let people: Vec<String> = items.iter().filter_map(|r| r.person.clone()).collect();
-    if people.is_empty() {
-        sink.send(event);
-    } else {
-        sink.send_about_many(event, "person", people);
-    }
+    sink.send_about_many(event, "person", people);
     Ok(RowPage { items, next_after })
 }
 

@@ -89,6 +89,8 @@ pub fn start_dry_run(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &DryRunRequest
                 import_batches::updated_at.eq(now),
             ))
             .execute(c)?;
+        // Again under the row's lock: a retention run may have discarded the file meanwhile.
+        super::discard::require_file(c, b.id)?;
         diesel::delete(import_rows::table.filter(import_rows::batch_id.eq(b.id))).execute(c)?;
         audit::record(
             c,

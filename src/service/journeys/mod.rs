@@ -56,10 +56,10 @@ pub enum Format {
 #[serde(deny_unknown_fields)]
 pub struct JourneyQuery {
     /// From (inclusive); default `journeys.default_period_days` before `to`.
-    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
+    #[serde(default, deserialize_with = "crate::normalize::bounded_time::optional")]
     pub from: Option<DateTime<Utc>>,
     /// To (exclusive); default now.
-    #[serde(default, deserialize_with = "crate::service::bounded_time::optional")]
+    #[serde(default, deserialize_with = "crate::normalize::bounded_time::optional")]
     pub to: Option<DateTime<Utc>>,
     /// Only events of this department (code).
     pub department: Option<String>,

@@ -105,7 +105,7 @@ fn create_instead(conn: &mut DbConn, cx: &Ctx<'_>, r: &CleanRow, plan: &Planned)
     let Some((id, public_id)) = made.into_iter().next() else {
         return Err(AppError::Internal("a person was not created".into()));
     };
-    consents(conn, cx, id, r)?;
+    consents(conn, cx, id, r, true)?;
     attend(conn, cx, id, &public_id)?;
     Ok(id)
 }
@@ -186,7 +186,7 @@ fn apply_chunk(
     // A new person's first row is the one that created them, so its consents go in before any
     // later row's.
     for ((_, r), (id, public_id)) in fresh.iter().zip(&made) {
-        consents(conn, cx, *id, r)?;
+        consents(conn, cx, *id, r, true)?;
         attend(conn, cx, *id, public_id)?;
     }
     let mut done = Vec::with_capacity(fresh.len() + rest.len());
@@ -246,10 +246,16 @@ fn apply_chunk(
             _ => "duplicate",
         };
         if outcome != "unchanged" {
-            enricher.add(cx, p.id, r)?;
-            touched.push(p.id);
+            // A restricted person (UK GDPR Art. 18) is kept, not processed: the row is stored as
+            // their source record and a withdrawal or refusal in it is honoured, but nothing is
+            // added to them (no names, contact points or grants).
+            let restricted = p.status == "restricted";
+            if !restricted {
+                enricher.add(cx, p.id, r)?;
+                touched.push(p.id);
+            }
             linked.push((r, p.id, plan.match_score));
-            consents(conn, cx, p.id, r)?;
+            consents(conn, cx, p.id, r, !restricted)?;
         }
         attend(conn, cx, p.id, &p.public_id)?;
         done.push((plan.row_number, Some(p.id), outcome));

@@ -144,10 +144,13 @@ pub(super) fn replace_source_record(conn: &mut DbConn, cx: &Ctx<'_>, person_id: 
     Ok(())
 }
 
-pub(super) fn consents(conn: &mut DbConn, cx: &Ctx<'_>, person_id: i64, r: &CleanRow) -> AppResult<()> {
+/// The row's consent answers as ledger events; with `grants` false (a restricted person), only
+/// its withdrawals and refusals.
+pub(super) fn consents(conn: &mut DbConn, cx: &Ctx<'_>, person_id: i64, r: &CleanRow, grants: bool) -> AppResult<()> {
     for (slug, value) in &r.consents {
         let status = match value {
             ConsentValue::Unknown => continue,
+            ConsentValue::Granted if !grants => continue,
             v => v.as_str(),
         };
         let Some((decl, purpose_id, default_basis)) = cx.consents.get(slug) else {

@@ -1,6 +1,6 @@
 //! Times a client sends are held to 1900-01-01T00:00:00Z … 9999-12-31T23:59:59Z as they are
-//! read (`#[serde(deserialize_with = …)]` on each request field). Inside that range both
-//! backends store, compare and order every time alike — PostgreSQL refuses years before 4713 BC,
+//! read (`#[serde(deserialize_with = …)]` on each request field; segment filters check
+//! [`YEARS`]). Inside that range both backends store, compare and order every time alike — PostgreSQL refuses years before 4713 BC,
 //! and SQLite keeps times as text, which sorts a five-digit year before a four-digit one — and
 //! adding a period to one cannot overflow. A time outside it is refused, naming its field.
 
