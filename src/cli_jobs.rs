@@ -37,6 +37,14 @@ pub(crate) fn retention(settings: &Settings, pool: &lighthouse::db::DbPool, dry_
             cutoff.format("%Y-%m-%d")
         );
     }
+    if let Some(cutoff) = report.reports_cutoff {
+        let verb = if dry_run { "would clear" } else { "cleared" };
+        println!(
+            "retention: {verb} the row reports of {} imports finished before {}",
+            report.reports_cleared,
+            cutoff.format("%Y-%m-%d")
+        );
+    }
     Ok(())
 }
 

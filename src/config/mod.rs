@@ -139,6 +139,8 @@ pub struct RetentionSettings {
     pub batch_size: i64,
     /// Delete the file of an import not committed for this many days (0 = off).
     pub uncommitted_import_days: i64,
+    /// Clear the row reports (messages, external ids) of imports finished this many days ago (0 = off).
+    pub import_report_days: i64,
 }
 
 /// `[database]`
@@ -321,6 +323,9 @@ impl Settings {
         }
         if !(0..=36_500).contains(&self.retention.uncommitted_import_days) {
             return bad("retention.uncommitted_import_days", "must be from 0 (off) to 36500");
+        }
+        if !(0..=36_500).contains(&self.retention.import_report_days) {
+            return bad("retention.import_report_days", "must be from 0 (off) to 36500");
         }
         if !self.privacy.hash_key.is_empty() && self.privacy.hash_key.len() < 32 {
             return bad("privacy.hash_key", "use at least 32 characters of secret");

@@ -150,18 +150,8 @@ pub async fn test_send(
 /// Feed a bounce notice (the raw message as the body). A notice often carries the original
 /// message: its first [`MAX_INPUT`](crate::campaigns_core::bounce::MAX_INPUT) bytes are read (the
 /// parser ignores anything past them) and the rest is not.
-pub async fn bounces(state: web::Data<AppState>, ctx: Ctx, mut payload: web::Payload) -> AppResult<HttpResponse> {
-    use futures_util::StreamExt;
-    let max = crate::campaigns_core::bounce::MAX_INPUT;
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| AppError::bad_request("unreadable_body", format!("The body could not be read: {e}")))?;
-        body.extend_from_slice(&chunk[..chunk.len().min(max - body.len())]);
-        if body.len() >= max {
-            break;
-        }
-    }
+pub async fn bounces(state: web::Data<AppState>, ctx: Ctx, payload: web::Payload) -> AppResult<HttpResponse> {
+    let body = read_capped(payload, crate::campaigns_core::bounce::MAX_INPUT).await?;
     // NUL is no part of any address or status, and PostgreSQL cannot store it.
     let raw = String::from_utf8_lossy(&body).replace('\0', "");
     let points = state.points.clone();
@@ -173,26 +163,64 @@ pub async fn bounces(state: web::Data<AppState>, ctx: Ctx, mut payload: web::Pay
     )
 }
 
+/// The first `max` bytes of a body; the rest is not read.
+async fn read_capped(mut payload: web::Payload, max: usize) -> AppResult<web::BytesMut> {
+    use futures_util::StreamExt;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| AppError::bad_request("unreadable_body", format!("The body could not be read: {e}")))?;
+        body.extend_from_slice(&chunk[..chunk.len().min(max - body.len())]);
+        if body.len() >= max {
+            break;
+        }
+    }
+    Ok(body)
+}
+
 /// The unsubscribe page: shows a confirm button, changes nothing.
 pub async fn unsubscribe_page(state: web::Data<AppState>, token: web::Path<String>) -> AppResult<HttpResponse> {
     let points = state.points.clone();
     let html = state.db(move |c| unsubscribe::page(c, &points, &token)).await?;
-    Ok(HttpResponse::Ok()
+    Ok(html_page(html))
+}
+
+fn html_page(html: String) -> HttpResponse {
+    HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
         .insert_header((
             "Content-Security-Policy",
             "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
         ))
-        .body(html))
+        .body(html)
 }
 
-/// One-click unsubscribe (RFC 8058): no cookie, no redirect.
-pub async fn unsubscribe_post(state: web::Data<AppState>, token: web::Path<String>) -> AppResult<HttpResponse> {
+/// One-click unsubscribe (RFC 8058): no cookie, no redirect. A mail client's request gets JSON;
+/// the confirmation page's button (its form names itself) gets a page saying what was done.
+pub async fn unsubscribe_post(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    // A one-click request's body is `List-Unsubscribe=One-Click`; the page's is one field.
+    let body = read_capped(payload, 1024).await?;
+    let from_page = form_urlencoded::parse(&body).any(|(k, v)| k == unsubscribe::PAGE_FIELD && v == "page");
     let points = state.points.clone();
     let now = state.clock.now();
-    let done = state
-        .db(move |c| unsubscribe::unsubscribe(c, &points, &token, now))
+    let (done, html) = state
+        .db(move |c| {
+            let done = unsubscribe::unsubscribe(c, &points, &token, now)?;
+            let html = if from_page {
+                Some(unsubscribe::done_page(c, &done)?)
+            } else {
+                None
+            };
+            Ok::<_, AppError>((done, html))
+        })
         .await?;
-    super::json(200, &done)
+    match html {
+        Some(html) => Ok(html_page(html)),
+        None => super::json(200, &done),
+    }
 }

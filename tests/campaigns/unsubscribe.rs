@@ -30,6 +30,28 @@ async fn unsubscribe_get_shows_a_page_post_withdraws_and_queued_messages_are_ski
     let again = f.app.req("POST", path, None, None).await;
     assert_eq!(again.body["recorded"], false);
     assert_eq!(f.stats(&id).await["stats"]["unsubscribed"], 1);
+    // The page's own button (its form names itself) gets a page back, not JSON.
+    assert!(page.text.contains("name=\"from\" value=\"page\""), "{}", page.text);
+    let button = actix_web::test::TestRequest::post()
+        .uri(path)
+        .insert_header(("content-type", "application/x-www-form-urlencoded"))
+        .set_payload("from=page");
+    let shown = f.app.send(button).await;
+    assert_eq!(shown.status, 200, "{}", shown.text);
+    assert!(shown
+        .header("content-type")
+        .unwrap_or_default()
+        .starts_with("text/html"));
+    assert!(
+        shown.text.contains("You had already unsubscribed from emails about"),
+        "{}",
+        shown.text
+    );
+    assert!(
+        shown.text.contains("on in the City"),
+        "the purpose's description: {}",
+        shown.text
+    );
     let last = if path.ends_with('A') { 'B' } else { 'A' };
     let tampered = format!("{}{last}", &path[..path.len() - 1]);
     assert_eq!(f.app.req("POST", &tampered, None, None).await.status, 404);

@@ -76,3 +76,20 @@ test('a locked account is told so, in plain English', async () => {
   await page.getByText(/This account is locked for a while/).waitFor();
   await checkPage(page, 'sign-in-locked');
 });
+
+test('someone else signing in where a session ended sees nothing of the last user\'s work', async () => {
+  const page = await newPage(fx.svc);
+  await signIn(page, fx.users.officer);
+  await page.goto('/#/people');
+  await page.getByRole('heading', { level: 1, name: 'Find a person' }).waitFor();
+  await page.waitForLoadState('networkidle');
+  const search = () => page.getByRole('searchbox', { name: 'Search for a person' });
+  await page.context().clearCookies();
+  await search().fill('Private Query');
+  await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+  await signIn(page, fx.users.dpo);
+  await page.goto('/#/people');
+  await page.getByRole('heading', { level: 1, name: 'Find a person' }).waitFor();
+  assert.equal(await search().inputValue(), '', 'the last search is not kept for the next user');
+  await page.close();
+});

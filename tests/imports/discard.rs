@@ -1,11 +1,14 @@
 //! Uploads never committed do not keep their files: a retention run deletes them after
 //! `retention.uncommitted_import_days`, and such a batch can no longer be dry-run or committed.
+//! Finished imports keep what a rollback needs but, after `retention.import_report_days`, not
+//! what their rows quoted from the file.
 
 use super::*;
 
 const ONE: &str = "Forename,Surname,Email\nAda,Lovelace,ada.lovelace@btinternet.com\n";
 const TWO: &str = "Forename,Surname,Email\nAlan,Turing,alan.turing@btinternet.com\n";
-const THREE: &str = "Forename,Surname,Email\nGrace,Hopper,grace.hopper@btinternet.com\n";
+const THREE: &str =
+    "Ref,Forename,Surname,Email\nG-1,Grace,Hopper,grace.hopper@btinternet.com\nG-2,Ada,Byron,not-an-email\n";
 
 #[actix_web::test]
 async fn a_retention_run_deletes_the_files_of_imports_never_committed() {
@@ -27,11 +30,17 @@ async fn a_retention_run_deletes_the_files_of_imports_never_committed() {
     let (ok, text) = f.app.cli(&["retention", "--dry-run"]);
     assert!(ok, "{text}");
     assert!(text.contains("would delete the files of 0 imports"), "{text}");
+    assert!(text.contains("would clear the row reports of 0 imports"), "{text}");
+    let quoted = "SELECT COUNT(*) AS n FROM import_rows WHERE problems <> '[]' OR external_id IS NOT NULL";
+    assert!(f.app.count(quoted) > 0, "the committed rows quote their file");
     {
         use diesel::connection::SimpleConnection;
         let mut conn = f.app.state.pool.get().unwrap();
-        conn.batch_execute("UPDATE import_batches SET updated_at = '2020-01-01 00:00:00'")
-            .unwrap();
+        conn.batch_execute(
+            "UPDATE import_batches SET updated_at = '2020-01-01 00:00:00'; \
+             UPDATE import_batches SET committed_at = '2020-01-01 00:00:00' WHERE committed_at IS NOT NULL",
+        )
+        .unwrap();
     }
     let (ok, text) = f.app.cli(&["retention", "--dry-run"]);
     assert!(ok, "{text}");
@@ -43,6 +52,15 @@ async fn a_retention_run_deletes_the_files_of_imports_never_committed() {
     let (ok, text) = f.app.cli(&["retention"]);
     assert!(ok, "{text}");
     assert!(text.contains("deleted the files of 2 imports"), "{text}");
+    assert!(text.contains("cleared the row reports of 1 imports"), "{text}");
+    assert_eq!(f.app.count(quoted), 0, "no row quotes its file any more");
+    let rows = f.app.get(&format!("/api/v1/imports/{done}/rows"), t).await;
+    assert_eq!(rows.body["items"].as_array().map(Vec::len), Some(2), "{}", rows.text);
+    assert!(
+        rows.body["items"][0]["person"].is_string(),
+        "outcomes and people stay: {}",
+        rows.text
+    );
     assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM import_file_chunks"), 0);
     assert_eq!(
         f.app.count("SELECT COUNT(*) AS n FROM import_rows r JOIN import_batches b ON b.id = r.batch_id WHERE b.committed_at IS NULL"),

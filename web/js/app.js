@@ -41,13 +41,27 @@ function renderNav() {
 }
 
 let returnTo = null;
+// Whose screens this page has shown: screens keep some state in memory (the last search, an
+// erasure report), which must not be shown to someone else signing in at the same screen.
+let shownTo = null;
+
+/** Start afresh at `path`: a reload, so that nothing held in memory outlives the user. */
+function fresh(path) {
+  location.replace(`${location.pathname}#${path}`);
+  location.reload();
+}
 
 async function signOut() {
-  try { await api('POST', '/api/v1/auth/logout'); } catch (e) { /* already ended */ }
-  session.user = null;
-  renderNav();
-  notice('You have signed out.');
-  navigate('/signin');
+  try {
+    await api('POST', '/api/v1/auth/logout');
+  } catch (e) {
+    // A 401: the session had ended already. Anything else: it may still be live, so say so.
+    if (!(e instanceof ApiError && e.status === 401)) {
+      notice('Signing out did not work, so you are still signed in. Try again.', 'error');
+      return;
+    }
+  }
+  fresh('/signed-out');
 }
 
 setSessionEndedHandler(() => {
@@ -79,6 +93,11 @@ route('/signin', () => {
         throw e;
       }
       await loadSession();
+      if (shownTo && session.user && session.user.id !== shownTo) {
+        fresh('/');
+        return;
+      }
+      shownTo = session.user && session.user.id;
       renderNav();
       const to = returnTo && returnTo !== '/signin' ? returnTo : '/';
       returnTo = null;
@@ -108,7 +127,13 @@ window.addEventListener('hashchange', async () => { renderNav(); await dispatch(
 
 (async function start() {
   await loadSession();
+  shownTo = session.user && session.user.id;
   renderNav();
+  if (currentPath() === '/signed-out') {
+    if (!session.user) notice('You have signed out.');
+    navigate(session.user ? '/' : '/signin');
+    return;
+  }
   if (!session.user && currentPath() !== '/signin') {
     if (currentPath() !== '/') returnTo = currentPath();
     navigate('/signin');

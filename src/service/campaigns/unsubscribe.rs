@@ -36,17 +36,46 @@ fn claims(points: &PointHasher, token: &str) -> AppResult<UnsubscribeClaims> {
 /// The confirmation page for `GET /u/{token}`: changes nothing.
 pub fn page(conn: &mut DbConn, points: &PointHasher, token: &str) -> AppResult<String> {
     let c = claims(points, token)?;
-    let purpose = db::consent::find_purpose(conn, &c.purpose)?
+    let purpose = description(conn, &c.purpose)?;
+    Ok(html_page(&format!(
+        "<h1>Unsubscribe</h1><p>Stop emails about: <strong>{}</strong>?</p>\
+         <form method=\"post\"><input type=\"hidden\" name=\"{PAGE_FIELD}\" value=\"page\">\
+         <button type=\"submit\">Unsubscribe</button></form>",
+        escape_html(&purpose)
+    )))
+}
+
+/// The field the confirmation page's form posts, so that its answer is a page too (a mail
+/// client's one-click request, RFC 8058, gets JSON).
+pub const PAGE_FIELD: &str = "from";
+
+/// The page after the confirmation page's button: what was done, in words.
+pub fn done_page(conn: &mut DbConn, done: &Unsubscribed) -> AppResult<String> {
+    let purpose = description(conn, &done.purpose)?;
+    let said = if done.recorded {
+        "You are unsubscribed. You will get no more emails about"
+    } else {
+        "You had already unsubscribed from emails about"
+    };
+    Ok(html_page(&format!(
+        "<h1>Unsubscribed</h1><p>{said}: <strong>{}</strong>.</p>",
+        escape_html(&purpose)
+    )))
+}
+
+fn description(conn: &mut DbConn, code: &str) -> AppResult<String> {
+    Ok(db::consent::find_purpose(conn, code)?
         .map(|p| p.description)
-        .unwrap_or_else(|| c.purpose.clone());
-    Ok(format!(
+        .unwrap_or_else(|| code.to_string()))
+}
+
+fn html_page(body: &str) -> String {
+    format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Unsubscribe</title></head><body style=\"font-family: sans-serif; max-width: 36rem; margin: 3rem auto\">\
-         <h1>Unsubscribe</h1><p>Stop emails about: <strong>{}</strong>?</p>\
-         <form method=\"post\"><button type=\"submit\">Unsubscribe</button></form></body></html>",
-        escape_html(&purpose)
-    ))
+         {body}</body></html>"
+    )
 }
 
 /// What an unsubscribe did.

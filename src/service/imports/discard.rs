@@ -2,7 +2,10 @@
 //! failed (before committing anything) for `retention.uncommitted_import_days` loses its stored
 //! file and its dry run's rows, and is marked failed with the reason. Rows a failed commit
 //! applied stay (a rollback needs them), and the batch can still be rolled back; it can no
-//! longer be dry-run or committed (`file_discarded`). Run by `lighthouse retention`.
+//! longer be dry-run or committed (`file_discarded`). And a batch finished (committed or rolled
+//! back) more than `retention.import_report_days` ago keeps its rows' outcomes and people (a
+//! rollback needs them) but no longer what echoed the file: the problems' messages (which quote
+//! cells) and the external ids. Both run in `lighthouse retention`.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -79,6 +82,65 @@ pub fn discard_stale(conn: &mut DbConn, cutoff: NaiveDateTime, now: NaiveDateTim
         })?;
     }
     Ok(discarded)
+}
+
+/// Batches finished before `cutoff` whose rows still hold messages or external ids.
+fn old_reports(conn: &mut DbConn, cutoff: NaiveDateTime) -> QueryResult<Vec<(i64, String)>> {
+    let holding = import_rows::table
+        .filter(
+            import_rows::problems
+                .ne("[]")
+                .or(import_rows::external_id.is_not_null()),
+        )
+        .select(import_rows::batch_id);
+    import_batches::table
+        .filter(
+            import_batches::committed_at
+                .lt(cutoff)
+                .or(import_batches::rolled_back_at.lt(cutoff)),
+        )
+        .filter(import_batches::status.eq_any(["committed", "rolled_back"]))
+        .filter(import_batches::id.eq_any(holding))
+        .select((import_batches::id, import_batches::public_id))
+        .order(import_batches::id)
+        .load(conn)
+}
+
+/// Clear the row reports of batches finished before `cutoff` (or, with `dry_run`, count them);
+/// each one audited as `import.report_clear`.
+pub fn clear_old_reports(
+    conn: &mut DbConn,
+    cutoff: NaiveDateTime,
+    now: NaiveDateTime,
+    dry_run: bool,
+) -> AppResult<usize> {
+    let found = old_reports(conn, cutoff)?;
+    if dry_run {
+        return Ok(found.len());
+    }
+    let meta = RequestMeta::system(now);
+    for (id, public_id) in &found {
+        write_tx(conn, |c| {
+            diesel::update(import_rows::table.filter(import_rows::batch_id.eq(id)))
+                .set((
+                    import_rows::problems.eq("[]"),
+                    import_rows::external_id.eq(None::<String>),
+                ))
+                .execute(c)?;
+            audit::record(
+                c,
+                audit::event(
+                    &meta,
+                    None,
+                    "import.report_clear",
+                    Some(("import", public_id)),
+                    "success",
+                    None,
+                ),
+            )
+        })?;
+    }
+    Ok(found.len())
 }
 
 /// Refuse a dry run or commit of a batch whose file is gone.

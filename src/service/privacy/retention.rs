@@ -26,6 +26,10 @@ pub struct RetentionReport {
     pub imports_discarded: usize,
     /// Their cut-off: untouched since this time (`None` when the rule is off).
     pub imports_cutoff: Option<NaiveDateTime>,
+    /// Finished imports whose row reports were cleared (found, in a dry run).
+    pub reports_cleared: usize,
+    /// Their cut-off: finished before this time (`None` when the rule is off).
+    pub reports_cutoff: Option<NaiveDateTime>,
 }
 
 fn candidates(
@@ -77,6 +81,11 @@ pub fn run(
         let cutoff = now - Duration::days(settings.uncommitted_import_days);
         report.imports_cutoff = Some(cutoff);
         report.imports_discarded = crate::service::imports::discard::discard_stale(conn, cutoff, now, dry_run)?;
+    }
+    if settings.import_report_days > 0 {
+        let cutoff = now - Duration::days(settings.import_report_days);
+        report.reports_cutoff = Some(cutoff);
+        report.reports_cleared = crate::service::imports::discard::clear_old_reports(conn, cutoff, now, dry_run)?;
     }
     if settings.inactive_person_years == 0 {
         return Ok(report);
