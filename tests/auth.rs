@@ -8,19 +8,23 @@ use common::{TestApp, PASSWORD};
 use lighthouse::service::Role;
 use serde_json::json;
 
+/// Sign in through HTTP.
+async fn sign_in(app: &TestApp, email: &str, password: &str) -> common::Resp {
+    app.req(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"email": email, "password": password})),
+    )
+    .await
+}
+
 #[actix_web::test]
 async fn sign_in_sets_a_secure_session_cookie_and_token() {
     let app = TestApp::new().await;
     let admin = app.admin().await;
     assert_eq!(admin.token.len(), 43, "256-bit token");
-    let r = app
-        .req(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"email": admin.email, "password": PASSWORD})),
-        )
-        .await;
+    let r = sign_in(&app, &admin.email, PASSWORD).await;
     let cookie = r
         .headers
         .get_all("set-cookie")
@@ -49,22 +53,8 @@ async fn sign_in_sets_a_secure_session_cookie_and_token() {
 async fn wrong_password_and_unknown_user_look_the_same() {
     let app = TestApp::new().await;
     let admin = app.admin().await;
-    let wrong = app
-        .req(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"email": admin.email, "password": "not the password at all"})),
-        )
-        .await;
-    let unknown = app
-        .req(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"email": "nobody@example.org", "password": "not the password at all"})),
-        )
-        .await;
+    let wrong = sign_in(&app, &admin.email, "not the password at all").await;
+    let unknown = sign_in(&app, "nobody@example.org", "not the password at all").await;
     assert_eq!(wrong.status, 401);
     assert_eq!(wrong.status, unknown.status);
     assert_eq!(wrong.body, unknown.body);
@@ -73,14 +63,7 @@ async fn wrong_password_and_unknown_user_look_the_same() {
         Some("application/problem+json")
     );
     // A password is checked exactly as given: no case folding, no truncation.
-    let upper = app
-        .req(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"email": admin.email, "password": PASSWORD.to_uppercase()})),
-        )
-        .await;
+    let upper = sign_in(&app, &admin.email, &PASSWORD.to_uppercase()).await;
     assert_eq!(upper.status, 401);
 }
 
@@ -89,55 +72,21 @@ async fn lockout_after_repeated_failures_even_with_the_right_password() {
     let app = TestApp::with_settings(&[("LIGHTHOUSE__AUTH__LOCKOUT_THRESHOLD", "3")]).await;
     let admin = app.admin().await;
     for _ in 0..3 {
-        let r = app
-            .req(
-                "POST",
-                "/api/v1/auth/login",
-                None,
-                Some(json!({"email": admin.email, "password": "wrong wrong wrong"})),
-            )
-            .await;
+        let r = sign_in(&app, &admin.email, "wrong wrong wrong").await;
         assert_eq!(r.status, 401);
     }
-    let locked = app
-        .req(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"email": admin.email, "password": PASSWORD})),
-        )
-        .await;
+    let locked = sign_in(&app, &admin.email, PASSWORD).await;
     assert_eq!(locked.status, 429, "{}", locked.text);
     // Unknown accounts lock the same way, so lockout does not reveal which accounts exist.
     for _ in 0..3 {
-        app.req(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"email": "ghost@example.org", "password": "wrong wrong wrong"})),
-        )
-        .await;
+        sign_in(&app, "ghost@example.org", "wrong wrong wrong").await;
     }
-    let ghost = app
-        .req(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"email": "ghost@example.org", "password": PASSWORD})),
-        )
-        .await;
+    let ghost = sign_in(&app, "ghost@example.org", PASSWORD).await;
     assert_eq!(ghost.status, 429);
     assert_eq!(ghost.body, locked.body);
     // After the lockout period the right password works again.
     app.state.clock.advance(Duration::minutes(16));
-    let ok = app
-        .req(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"email": admin.email, "password": PASSWORD})),
-        )
-        .await;
+    let ok = sign_in(&app, &admin.email, PASSWORD).await;
     assert_eq!(ok.status, 200);
 }
 
@@ -152,14 +101,7 @@ async fn simultaneous_failures_all_count_towards_the_lockout() {
     for r in futures_util::future::join_all(attempts).await {
         assert_eq!(r.status, 401, "{}", r.text);
     }
-    let locked = app
-        .req(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"email": admin.email, "password": PASSWORD})),
-        )
-        .await;
+    let locked = sign_in(&app, &admin.email, PASSWORD).await;
     assert_eq!(locked.status, 429, "{}", locked.text);
 }
 
@@ -180,14 +122,7 @@ async fn a_wrong_current_password_counts_towards_the_lockout() {
         assert_eq!(change("nope nope nope").await.status, 403);
     }
     assert_eq!(change(PASSWORD).await.status, 429, "locked, even with the right one");
-    let login = app
-        .req(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"email": admin.email, "password": PASSWORD})),
-        )
-        .await;
+    let login = sign_in(&app, &admin.email, PASSWORD).await;
     assert_eq!(login.status, 429);
     app.state.clock.advance(Duration::minutes(16));
     assert_eq!(change(PASSWORD).await.status, 204);
@@ -299,14 +234,7 @@ async fn disabling_a_user_ends_their_sessions_and_role_changes_apply_at_once() {
     assert_eq!(disable.status, 200);
     assert_eq!(app.get("/api/v1/auth/me", &officer.token).await.status, 401);
     assert_eq!(app.get("/api/v1/auth/me", &second.token).await.status, 401);
-    let relogin = app
-        .req(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"email": officer.email, "password": PASSWORD})),
-        )
-        .await;
+    let relogin = sign_in(&app, &officer.email, PASSWORD).await;
     assert_eq!(relogin.status, 401);
 }
 

@@ -14,6 +14,45 @@ async fn held_jonathan(f: &F) -> Value {
 const JON_LIST: &str = "First Name,Last Name,Email,Mobile,Address Line 1,Postcode,Date of birth,Organisation\n\
     Jon,Smith,jon.smith@example.org,+44 7700 900123,1 London Wall,EC2V7HH,02/03/1970,Guildhall\n";
 
+/// May the newsletter be emailed to this person (the contact check's answer)?
+async fn newsletter_check(f: &F, person: &str) -> Value {
+    let r = f
+        .app
+        .post(
+            &format!("/api/v1/people/{person}/contact-check"),
+            &f.officer.token,
+            json!({"purpose": "newsletter", "channel": "email"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body
+}
+
+/// Upload `list` to BARB with its `Newsletter` column (at `column`) read as consent, dry-run it
+/// and commit it; returns the import's id and the committed batch.
+async fn import_with_newsletter(f: &F, list: &str, column: usize) -> (String, Value) {
+    let t = &f.officer.token;
+    let (id, r) = accepted(
+        &f.app,
+        t,
+        "department=BARB&file_name=list.csv",
+        list.as_bytes().to_vec(),
+    )
+    .await;
+    let mut mapping = r.body["mapping"].as_array().unwrap().clone();
+    mapping.retain(|m| m["header"] != "Newsletter");
+    mapping.push(json!({"column": column, "header": "Newsletter", "target": "consent:newsletter"}));
+    dry_run(
+        &f.app,
+        t,
+        &id,
+        json!({"mapping": mapping, "consents": consent_columns()}),
+    )
+    .await;
+    let v = commit(&f.app, t, &id).await;
+    (id, v)
+}
+
 #[actix_web::test]
 async fn a_row_that_is_someone_already_held_links_and_adds_without_overwriting() {
     let f = fixture().await;
@@ -105,16 +144,9 @@ async fn an_erased_persons_address_stays_suppressed_when_a_list_brings_it_back()
         .to_string();
     let consents = f.app.get(&format!("/api/v1/people/{again}/consents"), t).await;
     assert_eq!(consents.body["history"][0]["status"], "granted", "{}", consents.text);
-    let c = f
-        .app
-        .post(
-            &format!("/api/v1/people/{again}/contact-check"),
-            t,
-            json!({"purpose": "newsletter", "channel": "email"}),
-        )
-        .await;
-    assert_eq!(c.body["allowed"], false, "{}", c.text);
-    assert_eq!(c.body["reason"], "suppressed", "{}", c.text);
+    let c = newsletter_check(&f, &again).await;
+    assert_eq!(c["allowed"], false, "{c}");
+    assert_eq!(c["reason"], "suppressed", "{c}");
 }
 
 #[actix_web::test]
@@ -241,18 +273,7 @@ async fn a_list_cannot_grant_again_what_the_person_withdrew() {
     }
     let list =
         "Ref,Forename,Surname,E-mail,DOB,Newsletter\nX-1,Jonathan,Smith,jon.smith@btinternet.com,02/03/1970,yes\n";
-    let (id, r) = accepted(&f.app, t, "department=BARB&file_name=old.csv", list.as_bytes().to_vec()).await;
-    let mut mapping = r.body["mapping"].as_array().unwrap().clone();
-    mapping.retain(|m| m["header"] != "Newsletter");
-    mapping.push(json!({"column": 5, "header": "Newsletter", "target": "consent:newsletter"}));
-    dry_run(
-        &f.app,
-        t,
-        &id,
-        json!({"mapping": mapping, "consents": consent_columns()}),
-    )
-    .await;
-    let v = commit(&f.app, t, &id).await;
+    let (_, v) = import_with_newsletter(&f, list, 5).await;
     assert_eq!(v["counts"]["link"], 1, "{v}");
     let consents = f.app.get(&format!("/api/v1/people/{pid}/consents"), t).await;
     let history = consents.body["history"].as_array().unwrap();
@@ -263,16 +284,9 @@ async fn a_list_cannot_grant_again_what_the_person_withdrew() {
         "the list's answer is kept: {}",
         consents.text
     );
-    let check = f
-        .app
-        .post(
-            &format!("/api/v1/people/{pid}/contact-check"),
-            t,
-            json!({"purpose": "newsletter", "channel": "email"}),
-        )
-        .await;
-    assert_eq!(check.body["allowed"], false, "{}", check.text);
-    assert_eq!(check.body["reason"], "withdrawn", "{}", check.text);
+    let check = newsletter_check(&f, &pid).await;
+    assert_eq!(check["allowed"], false, "{check}");
+    assert_eq!(check["reason"], "withdrawn", "{check}");
 }
 
 /// A restricted person (UK GDPR Art. 18) is kept, not processed: a row about them is stored as
@@ -297,24 +311,7 @@ async fn a_row_about_a_restricted_person_adds_nothing_to_them() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let list = "Ref,Forename,Surname,E-mail,DOB,Mobile,Newsletter\nX-1,Jonathan,Smith,jon.smith@btinternet.com,02/03/1970,07700 900123,yes\n";
-    let (id, r) = accepted(
-        &f.app,
-        t,
-        "department=BARB&file_name=list.csv",
-        list.as_bytes().to_vec(),
-    )
-    .await;
-    let mut mapping = r.body["mapping"].as_array().unwrap().clone();
-    mapping.retain(|m| m["header"] != "Newsletter");
-    mapping.push(json!({"column": 6, "header": "Newsletter", "target": "consent:newsletter"}));
-    dry_run(
-        &f.app,
-        t,
-        &id,
-        json!({"mapping": mapping, "consents": consent_columns()}),
-    )
-    .await;
-    let v = commit(&f.app, t, &id).await;
+    let (id, v) = import_with_newsletter(&f, list, 6).await;
     assert_eq!(v["counts"]["link"], 1, "{v}");
     let rows = f.app.get(&format!("/api/v1/imports/{id}/rows"), t).await;
     assert_eq!(rows.body["items"][0]["outcome"], "link", "{}", rows.text);
@@ -345,41 +342,14 @@ async fn a_withdrawal_recorded_after_a_list_grant_undoes_it_whatever_its_date() 
     let f = fixture().await;
     let t = &f.officer.token;
     let list = "Ref,Forename,Surname,E-mail,Newsletter\nX-1,Rosa,Parks,rosa.parks@btinternet.com,yes\n";
-    let (id, r) = accepted(
-        &f.app,
-        t,
-        "department=BARB&file_name=list.csv",
-        list.as_bytes().to_vec(),
-    )
-    .await;
-    let mut mapping = r.body["mapping"].as_array().unwrap().clone();
-    mapping.retain(|m| m["header"] != "Newsletter");
-    mapping.push(json!({"column": 4, "header": "Newsletter", "target": "consent:newsletter"}));
-    dry_run(
-        &f.app,
-        t,
-        &id,
-        json!({"mapping": mapping, "consents": consent_columns()}),
-    )
-    .await;
-    commit(&f.app, t, &id).await;
+    import_with_newsletter(&f, list, 4).await;
     let found = f
         .app
         .post("/api/v1/people/search", t, json!({"q": "rosa.parks@btinternet.com"}))
         .await;
     let pid = found.body["items"][0]["id"].as_str().unwrap().to_string();
-    let app = &f.app;
-    let path = format!("/api/v1/people/{pid}/contact-check");
-    let check = || {
-        let path = path.clone();
-        async move {
-            app.post(&path, t, json!({"purpose": "newsletter", "channel": "email"}))
-                .await
-                .body
-        }
-    };
     assert_eq!(
-        check().await["allowed"],
+        newsletter_check(&f, &pid).await["allowed"],
         true,
         "the list's yes counts while nothing says otherwise"
     );
@@ -393,7 +363,7 @@ async fn a_withdrawal_recorded_after_a_list_grant_undoes_it_whatever_its_date() 
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
-    let after = check().await;
+    let after = newsletter_check(&f, &pid).await;
     assert_eq!(after["allowed"], false, "{after}");
     assert_eq!(after["reason"], "withdrawn", "{after}");
 }
