@@ -85,6 +85,8 @@ pub struct CampaignSettings {
     pub batch_size: i64,
     /// How long a claim lasts before another worker may take the message over, in seconds.
     pub claim_secs: i64,
+    /// Test messages one user may send in an hour (0 = no limit).
+    pub test_sends_per_hour: i64,
 }
 
 /// `[journeys]`
@@ -105,6 +107,8 @@ pub struct ImportSettings {
     pub max_upload_bytes: u64,
     /// Sweeper interval in seconds.
     pub sweep_interval_secs: u64,
+    /// Uploads one user may make in an hour (0 = no limit).
+    pub uploads_per_hour: i64,
 }
 
 /// `[matching]`
@@ -127,6 +131,8 @@ pub struct MatchingSettings {
 pub struct PrivacySettings {
     /// Secret for contact-point hashes; empty = generated and kept in the database.
     pub hash_key: String,
+    /// Subject access exports one user may make in an hour (0 = no limit).
+    pub exports_per_hour: i64,
 }
 
 /// `[retention]`
@@ -323,6 +329,14 @@ impl Settings {
         }
         if !(0..=36_500).contains(&self.retention.uncommitted_import_days) {
             return bad("retention.uncommitted_import_days", "must be from 0 (off) to 36500");
+        }
+        let limits = [
+            ("privacy.exports_per_hour", self.privacy.exports_per_hour),
+            ("imports.uploads_per_hour", self.imports.uploads_per_hour),
+            ("campaigns.test_sends_per_hour", self.campaigns.test_sends_per_hour),
+        ];
+        if let Some((key, _)) = limits.iter().find(|(_, n)| *n < 0) {
+            return bad(key, "must be 0 (no limit) or more");
         }
         if !(0..=36_500).contains(&self.retention.import_report_days) {
             return bad("retention.import_report_days", "must be from 0 (off) to 36500");

@@ -30,6 +30,11 @@ pub async fn upload(
     mut body: web::Payload,
 ) -> AppResult<HttpResponse> {
     let max = state.settings.imports.max_upload_bytes;
+    // Before a byte of the file is read.
+    let (limit_ctx, per_hour) = (ctx.clone(), state.settings.imports.uploads_per_hour);
+    state
+        .db(move |c| crate::service::limits::hourly(c, &limit_ctx, "import.upload", per_hour))
+        .await?;
     let (tmp, file) = TempFile::create().map_err(|e| AppError::Internal(format!("temporary file: {e}")))?;
     let mut out = std::io::BufWriter::new(file);
     let mut hasher = Sha256::new();

@@ -33,7 +33,13 @@ pub async fn export(
             "Use json or csv.",
         ));
     }
-    let doc = state.db(move |c| export::export(c, &ctx, &id)).await?;
+    let per_hour = state.settings.privacy.exports_per_hour;
+    let doc = state
+        .db(move |c| {
+            crate::service::limits::hourly(c, &ctx, "person.export", per_hour)?;
+            export::export(c, &ctx, &id)
+        })
+        .await?;
     if format == "csv" {
         let name = format!("attachment; filename=\"subject-access-{}.csv\"", doc.subject);
         return Ok(HttpResponse::Ok()

@@ -11,6 +11,7 @@ pub mod engagement;
 pub mod identity;
 pub mod imports;
 pub mod journeys;
+pub mod limits;
 pub mod people;
 pub mod privacy;
 pub mod session_cache;

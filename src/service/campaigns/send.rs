@@ -402,6 +402,7 @@ pub fn test_send(
     public_id: &str,
     req: &TestSendRequest,
 ) -> AppResult<()> {
+    crate::service::limits::hourly(conn, ctx, "campaign.test_send", sender.settings.test_sends_per_hour)?;
     let campaign = db::campaigns::find_campaign(conn, public_id)?.ok_or(AppError::NotFound)?;
     let CampaignCache {
         campaign,
