@@ -380,4 +380,30 @@ async fn responses_carry_security_headers_and_request_ids() {
         assert!(r.header(h).is_some(), "{h} missing on a 401");
     }
     assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
+    // No banner naming the server or its version.
+    assert!(r.header("server").is_none(), "{:?}", r.header("server"));
+    // No cross-origin access: a preflight from another origin is not granted, nor is a read.
+    let admin = app.admin().await;
+    let preflight = app
+        .send(
+            TestRequest::default()
+                .method(actix_web::http::Method::OPTIONS)
+                .uri("/api/v1/people")
+                .insert_header(("origin", "https://evil.example"))
+                .insert_header(("access-control-request-method", "POST")),
+        )
+        .await;
+    assert!(preflight.status.as_u16() >= 400, "{}", preflight.status);
+    assert!(preflight.header("access-control-allow-origin").is_none());
+    let read = app
+        .send(
+            TestRequest::get()
+                .uri("/api/v1/people")
+                .insert_header(("origin", "https://evil.example"))
+                .insert_header(("authorization", format!("Bearer {}", admin.token))),
+        )
+        .await;
+    assert_eq!(read.status, 200);
+    assert!(read.header("access-control-allow-origin").is_none());
+    assert!(read.header("access-control-allow-credentials").is_none());
 }
