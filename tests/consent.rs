@@ -16,9 +16,11 @@ async fn setup() -> (TestApp, User, String) {
         ("service", "service", "public_task"),
         ("volunteering", "service", "consent"),
     ] {
-        let r = app
-            .post("/api/v1/purposes", &admin.token, json!({"code": code, "description": format!("{code} messages"), "category": category, "default_lawful_basis": basis, "wording": "May we email you about what is on?"}))
-            .await;
+        let mut body = json!({"code": code, "description": format!("{code} messages"), "category": category, "default_lawful_basis": basis, "wording": "May we email you about what is on?"});
+        if basis == "public_task" {
+            body["statutory_reference"] = json!("Local Government Act 1972, s. 111");
+        }
+        let r = app.post("/api/v1/purposes", &admin.token, body).await;
         assert_eq!(r.status, 201, "{}", r.text);
     }
     let officer = app.user(&[Role::EngagementOfficer], &[]).await;
@@ -71,14 +73,50 @@ async fn purposes_have_versioned_wordings() {
     assert_eq!(bad.status, 422);
     let list = app.get("/api/v1/purposes", &admin.token).await;
     assert_eq!(list.body.as_array().unwrap().len(), 4);
+    // A public task or legal obligation names the law behind it (UK GDPR Art. 6(3)); no other
+    // basis does.
+    let events = "/api/v1/purposes/events";
+    let bare = app
+        .patch(events, &admin.token, json!({"default_lawful_basis": "public_task"}))
+        .await;
+    assert_eq!(bare.status, 422, "{}", bare.text);
+    assert_eq!(bare.body["errors"][0]["field"], "statutory_reference");
     let patched = app
         .patch(
-            "/api/v1/purposes/events",
+            events,
             &admin.token,
-            json!({"default_lawful_basis": "public_task"}),
+            json!({"default_lawful_basis": "public_task", "statutory_reference": "Local Government Act 1972, s. 144"}),
         )
         .await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
     assert_eq!(patched.body["default_lawful_basis"], "public_task");
+    assert_eq!(patched.body["statutory_reference"], "Local Government Act 1972, s. 144");
+    let back = app
+        .patch(events, &admin.token, json!({"default_lawful_basis": "consent"}))
+        .await;
+    assert!(
+        back.body["statutory_reference"].is_null(),
+        "dropped with the basis: {}",
+        back.text
+    );
+    let stray = app
+        .post(
+            "/api/v1/purposes",
+            &admin.token,
+            json!({"code": "fair", "description": "x", "category": "marketing", "default_lawful_basis": "consent", "statutory_reference": "Some Act"}),
+        )
+        .await;
+    assert_eq!(stray.status, 422, "{}", stray.text);
+    assert_eq!(stray.body["errors"][0]["code"], "not_applicable");
+    let duty = app
+        .post(
+            "/api/v1/purposes",
+            &admin.token,
+            json!({"code": "electoral", "description": "Electoral registration", "category": "service", "default_lawful_basis": "legal_obligation"}),
+        )
+        .await;
+    assert_eq!(duty.status, 422, "{}", duty.text);
+    assert_eq!(duty.body["errors"][0]["code"], "required");
 }
 
 #[actix_web::test]

@@ -24,6 +24,8 @@ pub struct Purpose {
     pub created_at: NaiveDateTime,
     /// Updated.
     pub updated_at: NaiveDateTime,
+    /// The law behind a public task or legal obligation basis.
+    pub statutory_reference: Option<String>,
 }
 
 /// A new purpose.
@@ -42,6 +44,8 @@ pub struct NewPurpose<'a> {
     pub created_at: NaiveDateTime,
     /// Updated.
     pub updated_at: NaiveDateTime,
+    /// The law behind a public task or legal obligation basis.
+    pub statutory_reference: Option<&'a str>,
 }
 
 /// A version of the text a person was shown for a purpose.
@@ -161,6 +165,7 @@ pub fn update_purpose(
     description: &str,
     category: &str,
     basis: &str,
+    statutory_reference: Option<&str>,
     at: NaiveDateTime,
 ) -> QueryResult<Purpose> {
     diesel::update(purposes::table.find(id))
@@ -168,6 +173,7 @@ pub fn update_purpose(
             purposes::description.eq(description),
             purposes::category.eq(category),
             purposes::default_lawful_basis.eq(basis),
+            purposes::statutory_reference.eq(statutory_reference),
             purposes::updated_at.eq(at),
         ))
         .get_result(conn)

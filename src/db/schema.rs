@@ -191,6 +191,7 @@ diesel::table! {
         default_lawful_basis -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        statutory_reference -> Nullable<Text>,
     }
 }
 

@@ -183,10 +183,21 @@ test('purposes: create, change, add a wording version', { timeout: 240_000 }, as
   assert.equal(p.default_lawful_basis, 'legitimate_interests');
   assert.deepEqual(p.wordings.map((w) => w.version), [1, 2]);
 
+  // A public task names the law behind it (UK GDPR Art. 6(3)).
+  await page.getByLabel('Default lawful basis').selectOption('public_task');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await summary.getByRole('link', { name: 'Name the law behind a public task or legal obligation' }).waitFor();
+  await page.getByLabel(/Statutory reference/).fill('Open Spaces Act 1906, s. 10');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.locator('dd', { hasText: 'Open Spaces Act 1906, s. 10' }).waitFor();
+  const q = (await fx.admin('GET', '/api/v1/purposes')).find((x) => x.code === 'parks_news');
+  assert.equal(q.default_lawful_basis, 'public_task');
+  assert.equal(q.statutory_reference, 'Open Spaces Act 1906, s. 10');
+
   await page.getByRole('link', { name: 'Back to purposes' }).click();
   const list = page.getByRole('table', { name: 'Purposes (1)' });
   await list.getByText('2 (latest: version 2)').waitFor();
-  await list.getByText('Legitimate interests').waitFor();
+  await list.getByText('Public task').waitFor();
   await checkPage(page, 'admin-purposes');
   assert.deepEqual(page.problems, []);
 });

@@ -310,14 +310,32 @@ function purposeFields(p) {
     choices({ name: 'category', type: 'radio', legend: 'Category', value: p ? p.category : undefined, options: CATEGORIES }),
     select({ name: 'default_lawful_basis', label: 'Default lawful basis', hint: BASIS_HINT, value: p ? p.default_lawful_basis : '',
       options: [...(p ? [] : [['', 'Choose a basis']]), ...BASES] }),
+    field({ name: 'statutory_reference', label: 'Statutory reference (public task or legal obligation only)', width: 'full',
+      value: p && p.statutory_reference ? p.statutory_reference : '',
+      hint: 'The law that gives the task or the obligation, for example “Local Government Act 1972, s. 111”. Leave empty for other bases.' }),
   ];
 }
+
+const NEEDS_LAW = ['public_task', 'legal_obligation'];
 
 function purposeErrors(v) {
   const errors = required(v, [['description', 'Enter a description']]);
   if (!v.category) errors.push({ field: 'category', code: 'required', message: 'Choose a category' });
   if (!v.default_lawful_basis) errors.push({ field: 'default_lawful_basis', code: 'required', message: 'Choose a default lawful basis' });
+  const law = (v.statutory_reference || '').trim();
+  if (NEEDS_LAW.includes(v.default_lawful_basis) && !law) {
+    errors.push({ field: 'statutory_reference', code: 'required', message: 'Name the law behind a public task or legal obligation' });
+  }
+  if (law && v.default_lawful_basis && !NEEDS_LAW.includes(v.default_lawful_basis)) {
+    errors.push({ field: 'statutory_reference', code: 'not_applicable', message: 'Only a public task or legal obligation names a law: leave this empty' });
+  }
   return errors;
+}
+
+/** The statutory reference to send: only with a basis that takes one. */
+function lawOf(v) {
+  const law = (v.statutory_reference || '').trim();
+  return NEEDS_LAW.includes(v.default_lawful_basis) && law ? { statutory_reference: law } : {};
 }
 
 route('/admin/purposes/new', () => {
@@ -332,7 +350,7 @@ route('/admin/purposes/new', () => {
     ], async (v) => {
       const errors = [...required(v, [['code', 'Enter a code']]), ...purposeErrors(v)];
       if (errors.length) throw invalid(errors);
-      const body = { code: v.code.trim(), description: v.description.trim(), category: v.category, default_lawful_basis: v.default_lawful_basis };
+      const body = { code: v.code.trim(), description: v.description.trim(), category: v.category, default_lawful_basis: v.default_lawful_basis, ...lawOf(v) };
       if (v.wording.trim()) body.wording = v.wording.trim();
       const p = await api('POST', '/api/v1/purposes', { body });
       forgetPurposes();
@@ -356,6 +374,7 @@ route('/admin/purposes/:code', async ({ code }, isCurrent) => {
       ['Code', h('code', {}, p.code)],
       ['Category', CATEGORY_LABEL[p.category] || p.category],
       ['Default lawful basis', BASIS_LABEL[p.default_lawful_basis] || p.default_lawful_basis],
+      ...(p.statutory_reference ? [['Statutory reference', p.statutory_reference]] : []),
     ]),
     section('Wording versions',
       h('p', {}, 'Old versions never change: consent records say which version the person saw.'),
@@ -390,7 +409,7 @@ route('/admin/purposes/:code', async ({ code }, isCurrent) => {
         const errors = purposeErrors(v);
         if (errors.length) throw invalid(errors);
         await api('PATCH', path.replace('/admin/purposes/', '/api/v1/purposes/'), {
-          body: { description: v.description.trim(), category: v.category, default_lawful_basis: v.default_lawful_basis },
+          body: { description: v.description.trim(), category: v.category, default_lawful_basis: v.default_lawful_basis, ...lawOf(v) },
         });
         forgetPurposes();
         notice('Changes saved.');

@@ -31,6 +31,8 @@ pub struct PurposeView {
     pub category: Category,
     /// Default lawful basis.
     pub default_lawful_basis: LawfulBasis,
+    /// The law that gives the task or the obligation (public task and legal obligation only).
+    pub statutory_reference: Option<String>,
     /// Wording versions, oldest first.
     pub wordings: Vec<WordingView>,
 }
@@ -47,6 +49,9 @@ pub struct NewPurposeRequest {
     pub category: Category,
     /// Basis used when an event does not name one.
     pub default_lawful_basis: LawfulBasis,
+    /// The law that gives the task or the obligation, e.g. "Local Government Act 1972, s. 111":
+    /// required with `public_task` or `legal_obligation` (UK GDPR Art. 6(3)), refused otherwise.
+    pub statutory_reference: Option<String>,
     /// The first wording shown to people, if any.
     pub wording: Option<String>,
 }
@@ -61,6 +66,9 @@ pub struct UpdatePurposeRequest {
     pub category: Option<Category>,
     /// New default basis.
     pub default_lawful_basis: Option<LawfulBasis>,
+    /// New statutory reference (see [`NewPurposeRequest::statutory_reference`]); changing the
+    /// basis to one that needs none drops it.
+    pub statutory_reference: Option<String>,
 }
 
 /// Add a wording version.
@@ -86,6 +94,31 @@ fn view(p: Purpose, wordings: &[Wording]) -> PurposeView {
             .collect(),
         code: p.code,
         description: p.description,
+        statutory_reference: p.statutory_reference,
+    }
+}
+
+/// The statutory reference a purpose with `basis` keeps: required for public task and legal
+/// obligation (UK GDPR Art. 6(3): the task or obligation is laid down by law), refused for
+/// the others.
+fn statutory_reference(basis: LawfulBasis, given: Option<&str>, kept: Option<&str>) -> AppResult<Option<String>> {
+    let needs = matches!(basis, LawfulBasis::PublicTask | LawfulBasis::LegalObligation);
+    match (needs, given.map(str::trim), kept) {
+        (true, Some(r), _) => clean_text(r, 300)
+            .map(Some)
+            .map_err(|e| AppError::field("statutory_reference", e.code, e.message)),
+        (true, None, Some(k)) => Ok(Some(k.to_string())),
+        (true, None, None) => Err(AppError::field(
+            "statutory_reference",
+            "required",
+            "A public task or legal obligation basis names the law behind it, e.g. \"Local Government Act 1972, s. 111\".",
+        )),
+        (false, Some(_), _) => Err(AppError::field(
+            "statutory_reference",
+            "not_applicable",
+            "Only a public task or legal obligation basis names a law.",
+        )),
+        (false, None, _) => Ok(None),
     }
 }
 
@@ -134,6 +167,7 @@ pub fn create(conn: &mut DbConn, ctx: &Ctx, req: &NewPurposeRequest) -> AppResul
         .as_deref()
         .map(|w| clean_wording(w, "wording"))
         .transpose()?;
+    let reference = statutory_reference(req.default_lawful_basis, req.statutory_reference.as_deref(), None)?;
     let now = ctx.meta.now;
     write_tx(conn, |c| {
         let new = NewPurpose {
@@ -143,6 +177,7 @@ pub fn create(conn: &mut DbConn, ctx: &Ctx, req: &NewPurposeRequest) -> AppResul
             default_lawful_basis: req.default_lawful_basis.as_str(),
             created_at: now,
             updated_at: now,
+            statutory_reference: reference.as_deref(),
         };
         let p = db::savepoint(c, |c| db::consent::insert_purpose(c, &new)).map_err(|e| {
             if is_unique_violation(&e) {
@@ -196,15 +231,20 @@ pub fn update(conn: &mut DbConn, ctx: &Ctx, code: &str, req: &UpdatePurposeReque
         let category = req.category.map(Category::as_str).unwrap_or(&p.category).to_string();
         let basis = req
             .default_lawful_basis
-            .map(LawfulBasis::as_str)
-            .unwrap_or(&p.default_lawful_basis)
-            .to_string();
+            .or_else(|| LawfulBasis::parse(&p.default_lawful_basis))
+            .unwrap_or(LawfulBasis::Consent);
+        let reference = statutory_reference(
+            basis,
+            req.statutory_reference.as_deref(),
+            p.statutory_reference.as_deref(),
+        )?;
         let p = db::consent::update_purpose(
             c,
             p.id,
             description.as_deref().unwrap_or(&p.description),
             &category,
-            &basis,
+            basis.as_str(),
+            reference.as_deref(),
             ctx.meta.now,
         )?;
         audit::record(

@@ -486,6 +486,7 @@ pub const DATA_MAP: &[Entry] = &[
             "default_lawful_basis",
             "created_at",
             "updated_at",
+            "statutory_reference",
         ],
         personal: &[],
         withheld: &[],
