@@ -704,3 +704,65 @@ async fn an_edit_rewrites_exactly_the_blocking_keys_that_changed() {
     let (merged, _) = stored_and_due_keys(&f.app, &f.b);
     assert!(merged.is_empty(), "a merged person has no keys: {merged:?}");
 }
+
+/// Duplicates often share their address: an unmerge leaves it with both. And a change after the
+/// merge that no field provenance records (contact points) moves the version on, so a save made
+/// from a read before the unmerge is refused rather than overwriting it.
+#[actix_web::test]
+async fn unmerge_keeps_a_shared_address_and_a_later_change_moves_the_version_on() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let place = json!([{"line1": "2 Guildhall Yard", "postcode": "EC2V 5AE"}]);
+    let id = |v: Value| v["id"].as_str().unwrap().to_string();
+    let c = id(f
+        .app
+        .person(
+            t,
+            json!({"given_name": "Ann", "family_name": "Lee", "addresses": place, "departments": ["BARB"]}),
+        )
+        .await);
+    let d = id(f
+        .app
+        .person(
+            t,
+            json!({"given_name": "Anne", "family_name": "Lee", "addresses": place, "departments": ["BARB"]}),
+        )
+        .await);
+    let r = f
+        .app
+        .post(&format!("/api/v1/people/{c}/merge"), t, json!({"merge": [d]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let read = f.app.get(&format!("/api/v1/people/{c}"), t).await.body;
+    let v = read["version"].clone();
+    let r = f
+        .app
+        .patch(
+            &format!("/api/v1/people/{c}"),
+            t,
+            json!({"version": v, "emails": [{"address": "ann.lee@btinternet.com"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = f.app.post(&format!("/api/v1/people/{c}/unmerge"), t, json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for who in [&c, &d] {
+        let p = f.app.get(&format!("/api/v1/people/{who}"), t).await.body;
+        let lines: Vec<&str> = p["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["line1"].as_str().unwrap())
+            .collect();
+        assert_eq!(lines, ["2 Guildhall Yard"], "{p}");
+    }
+    let stale = f
+        .app
+        .patch(
+            &format!("/api/v1/people/{c}"),
+            t,
+            json!({"version": v, "given_name": "Stale"}),
+        )
+        .await;
+    assert_eq!(stale.status, 409, "{}", stale.text);
+}

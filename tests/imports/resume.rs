@@ -112,3 +112,47 @@ async fn a_commit_killed_after_its_last_chunk_gives_the_new_people_their_keys_on
     let v = dry_run(&f.app, t, &again, json!({})).await;
     assert_eq!(v["counts"]["link"], 1, "{v}");
 }
+
+/// Of two commits asked for at once, one starts; and an import a commit left part-way cannot be
+/// dry-run again (that would forget which people its chunks made, which a rollback needs).
+#[actix_web::test]
+async fn one_commit_starts_and_a_partly_committed_import_keeps_its_rows() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let csv = "Ref,Forename,Surname,Email\nR1,Ada,Lovelace,ada@example.org\nR2,Alan,Turing,alan@example.org\n";
+    let id = uploaded(&f.app, t, "department=BARB", csv.as_bytes().to_vec()).await;
+    dry_run(&f.app, t, &id, json!({})).await;
+    let url = format!("/api/v1/imports/{id}/commit");
+    let (a, b) = futures_util::future::join(f.app.post(&url, t, json!({})), f.app.post(&url, t, json!({}))).await;
+    let mut answers = [a.status.as_u16(), b.status.as_u16()];
+    answers.sort_unstable();
+    assert_eq!(answers, [202, 409], "{} / {}", a.text, b.text);
+    assert_eq!(settle(&f.app, t, &id).await["status"], "committed");
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 2);
+
+    let mut big = String::from("Ref,Forename,Surname,Email\n");
+    for i in 0..1_500 {
+        big.push_str(&format!("S{i},Person{i},Family{},s{i}@example.org\n", i % 97));
+    }
+    let part = commit_killed_after(&f, big, 1_500, 1).await;
+    let mut conn = f.app.state.pool.get().unwrap();
+    conn.batch_execute(&format!(
+        "UPDATE import_batches SET status = 'failed' WHERE public_id = '{part}'"
+    ))
+    .unwrap();
+    drop(conn);
+    let again = f
+        .app
+        .post(&format!("/api/v1/imports/{part}/dry-run"), t, json!({}))
+        .await;
+    assert_eq!(again.status, 409, "{}", again.text);
+    assert_eq!(again.body["code"], "partly_committed");
+    // Committing again finishes it.
+    let r = f
+        .app
+        .post(&format!("/api/v1/imports/{part}/commit"), t, json!({}))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    assert_eq!(settle(&f.app, t, &part).await["status"], "committed");
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 1_502);
+}

@@ -223,13 +223,21 @@ pub fn restore_merged(conn: &mut DbConn, snap: &PersonSnapshot) -> AppResult<()>
     for p in &snap.phones {
         put_back_phone(conn, p)?;
     }
-    for (address_id, primary, _, _) in &snap.addresses {
-        diesel::update(person_addresses::table.find(address_id))
-            .set((
-                person_addresses::person_id.eq(id),
-                person_addresses::is_primary.eq(primary),
-            ))
-            .execute(conn)?;
+    // By id and value: SQLite reuses the ids of rows an edit rewrote.
+    for (address_id, primary, line1, postcode) in &snap.addresses {
+        let held: Option<(String, Option<String>)> = person_addresses::table
+            .find(address_id)
+            .select((person_addresses::line1, person_addresses::postcode))
+            .first(conn)
+            .optional()?;
+        if held.is_some_and(|(l, p)| l == *line1 && p == *postcode) {
+            diesel::update(person_addresses::table.find(address_id))
+                .set((
+                    person_addresses::person_id.eq(id),
+                    person_addresses::is_primary.eq(primary),
+                ))
+                .execute(conn)?;
+        }
     }
     dbp::replace_tags(conn, id, &snap.tags)?;
     diesel::delete(person_departments::table.filter(person_departments::person_id.eq(id))).execute(conn)?;
@@ -301,12 +309,15 @@ pub fn restore_survivor(
             .filter(person_phones::number.eq_any(&merged_numbers)),
     )
     .execute(conn)?;
+    // An address that came from a merged person goes, unless the survivor had it too (duplicates
+    // often share their address).
+    let own_places: BTreeSet<(&String, &Option<String>)> = snap.addresses.iter().map(|(_, _, l, pc)| (l, pc)).collect();
     for a in dbp::addresses_of(conn, &[id])? {
         let from_merged = merged
             .iter()
             .flat_map(|m| m.addresses.iter())
             .any(|(_, _, line1, pc)| *line1 == a.line1 && *pc == a.postcode);
-        if from_merged {
+        if from_merged && !own_places.contains(&(&a.line1, &a.postcode)) {
             diesel::delete(person_addresses::table.find(a.id)).execute(conn)?;
         }
     }
@@ -382,7 +393,13 @@ pub fn restore_survivor(
         for p in &snap.provenance {
             diesel::insert_into(field_provenance::table).values(p).execute(conn)?;
         }
-        dbp::restore(conn, id, &PersonRestore::from(&snap.person))?;
+        let mut row = PersonRestore::from(&snap.person);
+        // Changed since the merge where no field provenance shows it (contact points): the
+        // version moves on, so that a save based on an older read cannot overwrite the change.
+        if now.version > snap.person.version + 1 {
+            row.version = now.version + 1;
+        }
+        dbp::restore(conn, id, &row)?;
     } else {
         let mut row = PersonRestore::from(&snap.person);
         let keep = |f: &str| edited_later.contains(f);

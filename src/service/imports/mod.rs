@@ -365,17 +365,29 @@ pub fn start_phase(conn: &mut DbConn, ctx: &Ctx, id: &str, from: &str, to: &str,
     let now = ctx.meta.now;
     write_tx(conn, |c| {
         let rows_done = if resumable { b.rows_done } else { 0 };
-        diesel::update(import_batches::table.find(b.id))
-            .set((
-                import_batches::status.eq(to),
-                import_batches::rows_done.eq(rows_done),
-                import_batches::error.eq(None::<String>),
-                // The clock, not the request's time: a CLI import's context is as old as the command.
-                import_batches::phase_started_at.eq(Some(crate::db::now())),
-                import_batches::heartbeat_at.eq(Some(now)),
-                import_batches::updated_at.eq(now),
-            ))
-            .execute(c)?;
+        // Only from the state read: of two requests at once (or two instances), one starts the
+        // phase and the other finds the batch moved on (PostgreSQL re-reads the row it waited for).
+        let moved = diesel::update(
+            import_batches::table
+                .find(b.id)
+                .filter(import_batches::status.eq(&b.status)),
+        )
+        .set((
+            import_batches::status.eq(to),
+            import_batches::rows_done.eq(rows_done),
+            import_batches::error.eq(None::<String>),
+            // The clock, not the request's time: a CLI import's context is as old as the command.
+            import_batches::phase_started_at.eq(Some(crate::db::now())),
+            import_batches::heartbeat_at.eq(Some(now)),
+            import_batches::updated_at.eq(now),
+        ))
+        .execute(c)?;
+        if moved == 0 {
+            return Err(AppError::conflict(
+                "wrong_state",
+                "Someone else has just started work on this import; reload it.",
+            ));
+        }
         if to == "committing" {
             // Again under the row's lock: a retention run may have discarded the file meanwhile.
             discard::require_file(c, b.id)?;

@@ -23,6 +23,19 @@ pub fn start_dry_run(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &DryRunRequest
         ));
     }
     super::discard::require_file(conn, b.id)?;
+    // A failed commit that applied some chunks keeps its rows (a rollback needs them): finish the
+    // commit or roll it back; a new dry run would forget what was applied.
+    let applied: i64 = import_rows::table
+        .filter(import_rows::batch_id.eq(b.id))
+        .filter(import_rows::applied.eq(true))
+        .count()
+        .get_result(conn)?;
+    if applied > 0 {
+        return Err(AppError::conflict(
+            "partly_committed",
+            "Part of this import was committed before it stopped: commit it again to finish, or roll it back.",
+        ));
+    }
     let headers = b.headers();
     let mapping = match &req.mapping {
         None => b.mapping(),
