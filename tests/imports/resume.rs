@@ -156,3 +156,31 @@ async fn one_commit_starts_and_a_partly_committed_import_keeps_its_rows() {
     assert_eq!(settle(&f.app, t, &part).await["status"], "committed");
     assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 1_502);
 }
+
+/// A rollback that failed part-way starts again where it stopped (a commit that failed does too).
+#[actix_web::test]
+async fn a_failed_rollback_starts_again() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let csv = "Ref,Forename,Surname,Email\nR1,Ada,Lovelace,ada@example.org\nR2,Alan,Turing,alan@example.org\n";
+    let id = uploaded(&f.app, t, "department=BARB", csv.as_bytes().to_vec()).await;
+    dry_run(&f.app, t, &id, json!({})).await;
+    commit(&f.app, t, &id).await;
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 2);
+    // As a rollback whose worker failed before its first chunk leaves it.
+    let mut conn = f.app.state.pool.get().unwrap();
+    conn.batch_execute(&format!(
+        "UPDATE import_batches SET status = 'failed', rows_done = 0, error = 'interrupted' WHERE public_id = '{id}'"
+    ))
+    .unwrap();
+    drop(conn);
+    let v = rollback(&f.app, t, &id).await;
+    assert_eq!(v["status"], "rolled_back", "{v}");
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 0);
+    // Once rolled back, nothing starts again.
+    let again = f
+        .app
+        .post(&format!("/api/v1/imports/{id}/rollback"), t, json!({}))
+        .await;
+    assert_eq!(again.status, 409, "{}", again.text);
+}

@@ -352,7 +352,15 @@ pub fn load(conn: &mut DbConn, id: i64) -> AppResult<Batch> {
 /// Move a batch into a running phase (commit or rollback) if it is in `from`.
 pub fn start_phase(conn: &mut DbConn, ctx: &Ctx, id: &str, from: &str, to: &str, action: &str) -> AppResult<Batch> {
     let b = find(conn, ctx, id)?;
-    let resumable = b.status == "failed" && to == "committing" && b.analysed_at.is_some() && b.committed_at.is_none();
+    // A failed phase starts again where it stopped: a commit that never finished, or a rollback
+    // of a committed batch (both keep their progress in rows_done).
+    let resumable = b.status == "failed"
+        && b.rolled_back_at.is_none()
+        && match to {
+            "committing" => b.analysed_at.is_some() && b.committed_at.is_none(),
+            "rolling_back" => b.committed_at.is_some(),
+            _ => false,
+        };
     if b.status != from && !resumable {
         return Err(AppError::conflict(
             "wrong_state",

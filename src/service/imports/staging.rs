@@ -33,7 +33,7 @@ pub fn start_dry_run(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &DryRunRequest
     if applied > 0 {
         return Err(AppError::conflict(
             "partly_committed",
-            "Part of this import was committed before it stopped: commit it again to finish, or roll it back.",
+            "Part of this import was committed before it stopped: commit it again to finish it (it can then be rolled back).",
         ));
     }
     let headers = b.headers();
