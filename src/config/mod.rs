@@ -6,13 +6,13 @@
 //! key and where it came from.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::Path;
 
 use serde::Deserialize;
 use toml::{Table, Value};
 
 mod layers;
+mod validate;
 
 use self::layers::{merge, parse_env_file, set_from_env, set_value};
 
@@ -287,132 +287,6 @@ impl Settings {
             .map_err(|e: toml::de::Error| ConfigError(e.message().to_string()))?;
         settings.validate()?;
         Ok(settings)
-    }
-
-    fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
-        if let Err(e) = crate::db::DbUrl::parse(&self.database.url) {
-            return bad("database.url", &e);
-        }
-        if self.database.pool_size == 0 {
-            return bad("database.pool_size", "must be at least 1");
-        }
-        if self.server.bind.parse::<SocketAddr>().is_err() {
-            return bad("server.bind", "must be an address and port such as 127.0.0.1:8080");
-        }
-        if self.server.json_limit_bytes < 1024 {
-            return bad("server.json_limit_bytes", "must be at least 1024");
-        }
-        if !self.server.public_url.starts_with("http://") && !self.server.public_url.starts_with("https://") {
-            return bad("server.public_url", "must start with http:// or https://");
-        }
-        if self.auth.session_idle_minutes < 1 || self.auth.session_absolute_hours < 1 {
-            return bad("auth.session_idle_minutes", "session lifetimes must be positive");
-        }
-        if self.auth.lockout_threshold < 1 || self.auth.lockout_minutes < 1 {
-            return bad(
-                "auth.lockout_threshold",
-                "lockout threshold and duration must be positive",
-            );
-        }
-        if self.auth.api_token_max_days < 1 {
-            return bad("auth.api_token_max_days", "must be at least 1");
-        }
-        if self.audit.batch_size == 0 || self.audit.flush_interval_ms == 0 {
-            return bad("audit.batch_size", "batch size and flush interval must be positive");
-        }
-        if self.retention.inactive_person_years < 0 || self.retention.batch_size < 1 {
-            return bad(
-                "retention.inactive_person_years",
-                "years must be 0 or more and the batch size positive",
-            );
-        }
-        if !(0..=36_500).contains(&self.retention.uncommitted_import_days) {
-            return bad("retention.uncommitted_import_days", "must be from 0 (off) to 36500");
-        }
-        let limits = [
-            ("privacy.exports_per_hour", self.privacy.exports_per_hour),
-            ("imports.uploads_per_hour", self.imports.uploads_per_hour),
-            ("campaigns.test_sends_per_hour", self.campaigns.test_sends_per_hour),
-        ];
-        if let Some((key, _)) = limits.iter().find(|(_, n)| *n < 0) {
-            return bad(key, "must be 0 (no limit) or more");
-        }
-        if !(0..=36_500).contains(&self.retention.import_report_days) {
-            return bad("retention.import_report_days", "must be from 0 (off) to 36500");
-        }
-        if !self.privacy.hash_key.is_empty() && self.privacy.hash_key.len() < 32 {
-            return bad("privacy.hash_key", "use at least 32 characters of secret");
-        }
-        let m = &self.matching;
-        if !(0.0..=1.0).contains(&m.review_threshold)
-            || !(0.0..=1.0).contains(&m.link_threshold)
-            || m.review_threshold > m.link_threshold
-        {
-            return bad(
-                "matching.link_threshold",
-                "thresholds are probabilities with review_threshold ≤ link_threshold",
-            );
-        }
-        if !matches!(
-            m.survivorship.as_str(),
-            "most_recent" | "most_complete" | "most_trusted"
-        ) {
-            return bad(
-                "matching.survivorship",
-                "use most_recent, most_complete or most_trusted",
-            );
-        }
-        if m.max_candidates < 1 {
-            return bad("matching.max_candidates", "must be at least 1");
-        }
-        if self.auth.session_cache_secs > 60 {
-            return bad(
-                "auth.session_cache_secs",
-                "must be at most 60 (a revoked session must stop working soon)",
-            );
-        }
-        if self.imports.max_upload_bytes < 1024 {
-            return bad("imports.max_upload_bytes", "must be at least 1024");
-        }
-        if self.imports.sweep_interval_secs < 1 {
-            return bad("imports.sweep_interval_secs", "must be at least 1");
-        }
-        if self.journeys.min_count < 2 {
-            return bad(
-                "journeys.min_count",
-                "must be at least 2 (1 would publish counts of single people)",
-            );
-        }
-        if !(1..=3660).contains(&self.journeys.default_period_days) {
-            return bad("journeys.default_period_days", "must be between 1 and 3660");
-        }
-        let c = &self.campaigns;
-        if !matches!(c.smtp_tls.as_str(), "starttls" | "tls" | "none") {
-            return bad("campaigns.smtp_tls", "must be \"starttls\", \"tls\" or \"none\"");
-        }
-        if !c.smtp_host.is_empty() && !c.from_address.contains('@') {
-            return bad(
-                "campaigns.from_address",
-                "must be an email address when smtp_host is set",
-            );
-        }
-        if !(c.public_base_url.starts_with("https://") || c.public_base_url.starts_with("http://")) {
-            return bad(
-                "campaigns.public_base_url",
-                "must start with https:// (or http:// for local use)",
-            );
-        }
-        if c.max_attempts < 1 || c.batch_size < 1 || c.claim_secs < 10 || c.smtp_pool_size < 1 {
-            return bad(
-                "campaigns",
-                "max_attempts, batch_size and smtp_pool_size must be at least 1, claim_secs at least 10",
-            );
-        }
-        if !matches!(self.log.format.as_str(), "text" | "json") {
-            return bad("log.format", "must be \"text\" or \"json\"");
-        }
-        Ok(())
     }
 }
 

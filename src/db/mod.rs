@@ -152,6 +152,23 @@ where
     diesel::Connection::transaction(conn, f)
 }
 
+/// Run an insert in a savepoint; a unique-key violation becomes `taken()` — the row exists, or
+/// another writer took the key first (two requests at once on PostgreSQL: the key decides) —
+/// and any other error stays what it is.
+pub fn unique_or<T>(
+    conn: &mut DbConn,
+    insert: impl FnOnce(&mut DbConn) -> diesel::QueryResult<T>,
+    taken: impl FnOnce() -> crate::error::AppError,
+) -> crate::error::AppResult<T> {
+    savepoint(conn, insert).map_err(|e| {
+        if crate::error::is_unique_violation(&e) {
+            taken()
+        } else {
+            e.into()
+        }
+    })
+}
+
 /// Truncate a timestamp to microseconds (PostgreSQL's precision), so both backends store the same.
 pub fn truncate(t: NaiveDateTime) -> NaiveDateTime {
     t.trunc_subsecs(6)

@@ -151,7 +151,7 @@ pub async fn test_send(
 /// message: its first [`MAX_INPUT`](crate::campaigns_core::bounce::MAX_INPUT) bytes are read (the
 /// parser ignores anything past them) and the rest is not.
 pub async fn bounces(state: web::Data<AppState>, ctx: Ctx, payload: web::Payload) -> AppResult<HttpResponse> {
-    let body = read_capped(payload, crate::campaigns_core::bounce::MAX_INPUT).await?;
+    let body = super::extract::read_capped(payload, crate::campaigns_core::bounce::MAX_INPUT).await?;
     // NUL is no part of any address or status, and PostgreSQL cannot store it.
     let raw = String::from_utf8_lossy(&body).replace('\0', "");
     let points = state.points.clone();
@@ -161,21 +161,6 @@ pub async fn bounces(state: web::Data<AppState>, ctx: Ctx, payload: web::Payload
             .db(move |c| unsubscribe::record_bounces(c, &ctx, &points, &raw))
             .await?,
     )
-}
-
-/// The first `max` bytes of a body; the rest is not read.
-async fn read_capped(mut payload: web::Payload, max: usize) -> AppResult<web::BytesMut> {
-    use futures_util::StreamExt;
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| AppError::bad_request("unreadable_body", format!("The body could not be read: {e}")))?;
-        body.extend_from_slice(&chunk[..chunk.len().min(max - body.len())]);
-        if body.len() >= max {
-            break;
-        }
-    }
-    Ok(body)
 }
 
 /// The unsubscribe page: shows a confirm button, changes nothing.
@@ -204,7 +189,7 @@ pub async fn unsubscribe_post(
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     // A one-click request's body is `List-Unsubscribe=One-Click`; the page's is one field.
-    let body = read_capped(payload, 1024).await?;
+    let body = super::extract::read_capped(payload, 1024).await?;
     let from_page = form_urlencoded::parse(&body).any(|(k, v)| k == unsubscribe::PAGE_FIELD && v == "page");
     let points = state.points.clone();
     let now = state.clock.now();

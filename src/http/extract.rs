@@ -111,9 +111,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    AppError::bad_request("unreadable_body", format!("The body could not be read: {e}"))
-                })?;
+                let chunk = chunk.map_err(unreadable)?;
                 if body.len() + chunk.len() > limit {
                     return Err(too_large());
                 }
@@ -122,6 +120,25 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             parse_json(&body).map(Json)
         })
     }
+}
+
+/// A body the connection could not deliver.
+fn unreadable(e: actix_web::error::PayloadError) -> AppError {
+    AppError::bad_request("unreadable_body", format!("The body could not be read: {e}"))
+}
+
+/// The first `max` bytes of a body (for bodies whose tail does not matter, such as a bounce
+/// notice carrying the original message); the rest is not read.
+pub async fn read_capped(mut payload: web::Payload, max: usize) -> Result<web::BytesMut, AppError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(unreadable)?;
+        body.extend_from_slice(&chunk[..chunk.len().min(max - body.len())]);
+        if body.len() >= max {
+            break;
+        }
+    }
+    Ok(body)
 }
 
 /// Parse JSON with the path of any fault. A NUL character (`\u0000`) anywhere in a string is

@@ -129,18 +129,22 @@ async fn check(access: Access, req: &ServiceRequest) -> Result<Option<Principal>
 fn refuse_nul_in_url(req: &ServiceRequest) -> Result<(), AppError> {
     let uri = req.uri();
     let nul = |s: &str| s.contains("%00");
-    if nul(uri.path()) || uri.query().is_some_and(nul) {
-        return Err(AppError::BadRequest {
-            code: "control_characters",
-            detail: "The address holds a NUL character (%00), which no value may contain.".into(),
-            errors: vec![crate::error::FieldError::new(
-                if nul(uri.path()) { "path" } else { "query" },
-                "control_characters",
-                "NUL characters are not allowed.",
-            )],
-        });
-    }
-    Ok(())
+    let field = if nul(uri.path()) {
+        "path"
+    } else if uri.query().is_some_and(nul) {
+        "query"
+    } else {
+        return Ok(());
+    };
+    Err(AppError::BadRequest {
+        code: "control_characters",
+        detail: "The address holds a NUL character (%00), which no value may contain.".into(),
+        errors: vec![crate::error::FieldError::new(
+            field,
+            "control_characters",
+            "NUL characters are not allowed.",
+        )],
+    })
 }
 
 fn valid_request_id(v: &str) -> bool {

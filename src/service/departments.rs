@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{audit, Ctx};
 use crate::db::departments::{Department, NewDepartment};
 use crate::db::{self, write_tx, DbConn};
-use crate::error::{is_unique_violation, AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::normalize::text::clean_text;
 
 /// A department as the API shows it.
@@ -82,16 +82,16 @@ pub fn create(
             created_at: now,
             updated_at: now,
         };
-        let dept = db::savepoint(c, |c| db::departments::insert(c, &new)).map_err(|e| {
-            if is_unique_violation(&e) {
+        let dept = db::unique_or(
+            c,
+            |c| db::departments::insert(c, &new),
+            || {
                 AppError::conflict(
                     "duplicate_department",
                     format!("A department with code {} exists.", req.code),
                 )
-            } else {
-                e.into()
-            }
-        })?;
+            },
+        )?;
         if let Some(ctx) = ctx {
             let ev = audit::event(
                 &ctx.meta,

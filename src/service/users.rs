@@ -8,7 +8,7 @@ use super::departments::resolve_codes;
 use super::{audit, new_public_id, Ctx, RequestMeta};
 use crate::db::users::{NewUser, User, UserChanges};
 use crate::db::{self, write_tx, DbConn};
-use crate::error::{is_unique_violation, AppError, AppResult};
+use crate::error::{AppError, AppResult};
 use crate::normalize::{email::parse_email, text::clean_text};
 
 /// A staff account as the API shows it.
@@ -141,13 +141,11 @@ pub fn create(
             created_at: meta.now,
             updated_at: meta.now,
         };
-        let user = db::savepoint(c, |c| db::users::insert(c, &new)).map_err(|e| {
-            if is_unique_violation(&e) {
-                AppError::conflict("duplicate_user", "An account with this email exists.")
-            } else {
-                e.into()
-            }
-        })?;
+        let user = db::unique_or(
+            c,
+            |c| db::users::insert(c, &new),
+            || AppError::conflict("duplicate_user", "An account with this email exists."),
+        )?;
         db::users::set_departments(c, user.id, &dept_ids)?;
         let mut ev = audit::event(
             meta,

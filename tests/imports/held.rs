@@ -28,9 +28,18 @@ async fn newsletter_check(f: &F, person: &str) -> Value {
     r.body
 }
 
-/// Upload `list` to BARB with its `Newsletter` column (at `column`) read as consent, dry-run it
-/// and commit it; returns the import's id and the committed batch.
-async fn import_with_newsletter(f: &F, list: &str, column: usize) -> (String, Value) {
+/// A person held through the API (in OPEN) by name, date of birth and email; their id.
+async fn held_jon_by_email(f: &F) -> String {
+    let held = f
+        .app
+        .person(&f.officer.token, json!({"given_name": "Jonathan", "family_name": "Smith", "date_of_birth": "1970-03-02", "emails": [{"address": "jon.smith@btinternet.com"}], "departments": ["OPEN"]}))
+        .await;
+    held["id"].as_str().unwrap().to_string()
+}
+
+/// Upload `list` to BARB with its `Newsletter` column (at `column`) read as consent and dry-run
+/// it; returns the import's id and the analysed batch.
+async fn dry_run_with_newsletter(f: &F, list: &str, column: usize) -> (String, Value) {
     let t = &f.officer.token;
     let (id, r) = accepted(
         &f.app,
@@ -42,14 +51,20 @@ async fn import_with_newsletter(f: &F, list: &str, column: usize) -> (String, Va
     let mut mapping = r.body["mapping"].as_array().unwrap().clone();
     mapping.retain(|m| m["header"] != "Newsletter");
     mapping.push(json!({"column": column, "header": "Newsletter", "target": "consent:newsletter"}));
-    dry_run(
+    let v = dry_run(
         &f.app,
         t,
         &id,
         json!({"mapping": mapping, "consents": consent_columns()}),
     )
     .await;
-    let v = commit(&f.app, t, &id).await;
+    (id, v)
+}
+
+/// [`dry_run_with_newsletter`], then commit; returns the import's id and the committed batch.
+async fn import_with_newsletter(f: &F, list: &str, column: usize) -> (String, Value) {
+    let (id, _) = dry_run_with_newsletter(f, list, column).await;
+    let v = commit(&f.app, &f.officer.token, &id).await;
     (id, v)
 }
 
@@ -118,23 +133,7 @@ async fn an_erased_persons_address_stays_suppressed_when_a_list_brings_it_back()
     assert_eq!(r.status, 200, "{}", r.text);
     // A departmental list still holds her, with a "yes" to the newsletter.
     let list = "Forename,Surname,E-mail,Newsletter\r\nErin,Gone,Erin.Gone@btinternet.com,yes\r\n";
-    let (id, r) = accepted(
-        &f.app,
-        t,
-        "department=BARB&file_name=old-list.csv",
-        list.as_bytes().to_vec(),
-    )
-    .await;
-    let mut mapping = r.body["mapping"].as_array().unwrap().clone();
-    mapping.retain(|m| m["header"] != "Newsletter");
-    mapping.push(json!({"column": 3, "header": "Newsletter", "target": "consent:newsletter"}));
-    let v = dry_run(
-        &f.app,
-        t,
-        &id,
-        json!({"mapping": mapping, "consents": consent_columns()}),
-    )
-    .await;
+    let (id, v) = dry_run_with_newsletter(&f, list, 3).await;
     assert_eq!(v["counts"]["create"], 1, "{v}");
     commit(&f.app, t, &id).await;
     let found = f.app.get("/api/v1/people?email=erin.gone@btinternet.com", t).await;
@@ -255,11 +254,7 @@ async fn a_row_that_may_be_someone_held_is_created_and_proposed_for_review_with_
 async fn a_list_cannot_grant_again_what_the_person_withdrew() {
     let f = fixture().await;
     let t = &f.officer.token;
-    let held = f
-        .app
-        .person(t, json!({"given_name": "Jonathan", "family_name": "Smith", "date_of_birth": "1970-03-02", "emails": [{"address": "jon.smith@btinternet.com"}], "departments": ["OPEN"]}))
-        .await;
-    let pid = held["id"].as_str().unwrap().to_string();
+    let pid = held_jon_by_email(&f).await;
     for status in ["granted", "withdrawn"] {
         let r = f
             .app
@@ -295,11 +290,7 @@ async fn a_list_cannot_grant_again_what_the_person_withdrew() {
 async fn a_row_about_a_restricted_person_adds_nothing_to_them() {
     let f = fixture().await;
     let t = &f.officer.token;
-    let held = f
-        .app
-        .person(t, json!({"given_name": "Jonathan", "family_name": "Smith", "date_of_birth": "1970-03-02", "emails": [{"address": "jon.smith@btinternet.com"}], "departments": ["OPEN"]}))
-        .await;
-    let pid = held["id"].as_str().unwrap().to_string();
+    let pid = held_jon_by_email(&f).await;
     let dpo = f.app.user(&[Role::DataProtectionOfficer], &[]).await;
     let r = f
         .app

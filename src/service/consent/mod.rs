@@ -6,22 +6,23 @@
 //! arriving older events are kept in the history without changing the state. Consent for a
 //! specific contact point must name one of the person's current points.
 
+mod check;
 pub mod contactable;
 pub mod decide;
 pub mod purposes;
 pub mod types;
 mod views;
 
+pub use self::check::{check, may_contact, ContactCheckRequest};
 pub use self::contactable::{contactable_by_email, contactable_ids_by_email};
 use self::views::event_view;
 pub use self::views::{consents_of, list, ConsentEventView, ConsentStateView, ConsentsView};
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use self::decide::{ContactDecision, Facts, StateFact};
-use self::types::{Category, Channel, ConsentStatus, LawfulBasis, Source};
-use crate::db::consent::{ConsentEvent, ConsentState, Purpose};
+use self::types::{Channel, ConsentStatus, LawfulBasis, Source};
+use crate::db::consent::{ConsentEvent, ConsentState};
 use crate::db::{self, write_tx, DbConn};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::normalize::{email::parse_email, phone::normalize_phone};
@@ -119,17 +120,19 @@ pub fn apply_to_state(conn: &mut DbConn, ev: &ConsentEvent) -> AppResult<()> {
     let states = db::consent::state_for(conn, ev.person_id, ev.purpose_id, &ev.channel)?;
     let status = |s: &str| ConsentStatus::parse(s).unwrap_or(ConsentStatus::Withdrawn);
     let refusal = |s: &str| matches!(status(s), ConsentStatus::Withdrawn | ConsentStatus::Refused);
-    let covers = |s: &ConsentState| s.contact_point.is_empty() || s.contact_point == ev.contact_point;
+    // A state row holds for the event's point when channel-wide or for that point; the event
+    // reaches a state row when the event is channel-wide or for that row's point.
+    let holds_for_event = |s: &ConsentState| s.contact_point.is_empty() || s.contact_point == ev.contact_point;
+    let reached_by_event = |s: &ConsentState| ev.contact_point.is_empty() || s.contact_point == ev.contact_point;
     let imported_grant = ev.source == Source::Import.as_str() && status(&ev.status) == ConsentStatus::Granted;
-    if imported_grant && states.iter().any(|s| covers(s) && refusal(&s.status)) {
+    if imported_grant && states.iter().any(|s| holds_for_event(s) && refusal(&s.status)) {
         return Ok(());
     }
     let mut listed = Vec::new();
     if refusal(&ev.status) {
         let granted: Vec<i64> = states
             .iter()
-            .filter(|s| status(&s.status) == ConsentStatus::Granted)
-            .filter(|s| ev.contact_point.is_empty() || s.contact_point == ev.contact_point)
+            .filter(|s| status(&s.status) == ConsentStatus::Granted && reached_by_event(s))
             .map(|s| s.event_id)
             .collect();
         if !granted.is_empty() {
@@ -319,108 +322,4 @@ fn merge_errors(e: AppError, pending: &mut Vec<FieldError>) -> AppError {
         }
         other => other,
     }
-}
-
-fn fact(s: &ConsentState) -> Option<StateFact> {
-    Some(StateFact {
-        status: ConsentStatus::parse(&s.status)?,
-        basis: LawfulBasis::parse(&s.lawful_basis)?,
-        capture_method: s.capture_method.clone(),
-        captured_at: s.captured_at,
-        expires_at: s.expires_at,
-    })
-}
-
-/// May this person (internal id) be contacted for `purpose` on `channel` at `address` now?
-/// `address` is normalised here; `None` means the person's primary point for the channel.
-/// This is the function campaigns call at send time.
-pub fn may_contact(
-    conn: &mut DbConn,
-    points: &PointHasher,
-    person_id: i64,
-    purpose: &Purpose,
-    channel: Channel,
-    address: Option<&str>,
-    now: NaiveDateTime,
-) -> AppResult<ContactDecision> {
-    let person = db::people::find(conn, person_id)?;
-    let ids = [person_id];
-    let point = match (channel, address) {
-        (Channel::Post, _) => String::new(),
-        (_, Some(a)) => normalise_point(channel, a).unwrap_or_default(),
-        (Channel::Email, None) => db::people::emails_of(conn, &ids)?
-            .first()
-            .map(|e| e.address_key.clone())
-            .unwrap_or_default(),
-        (_, None) => db::people::phones_of(conn, &ids)?
-            .first()
-            .map(|p| p.number.clone())
-            .unwrap_or_default(),
-    };
-    let known = (channel == Channel::Post || !point.is_empty()) && person_has_point(conn, person_id, channel, &point)?;
-    let suppressed = match point_hash(points, channel, &point) {
-        Some(h) if !point.is_empty() => db::consent::is_suppressed(conn, &h)?,
-        _ => false,
-    };
-    let states = db::consent::state_for(conn, person_id, purpose.id, channel.as_str())?;
-    let facts = Facts {
-        person_status: &person.status,
-        category: Category::parse(&purpose.category).unwrap_or(Category::Marketing),
-        default_basis: LawfulBasis::parse(&purpose.default_lawful_basis).unwrap_or(LawfulBasis::Consent),
-        channel,
-        address_known: known,
-        suppressed,
-        point: states
-            .iter()
-            .find(|s| !point.is_empty() && s.contact_point == point)
-            .and_then(fact),
-        channel_wide: states.iter().find(|s| s.contact_point.is_empty()).and_then(fact),
-        now,
-    };
-    Ok(decide::decide(&facts))
-}
-
-/// A contact check request.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ContactCheckRequest {
-    /// Purpose code.
-    pub purpose: String,
-    /// Channel.
-    pub channel: Channel,
-    /// Address to check; default the person's primary one for the channel.
-    pub address: Option<String>,
-}
-
-/// `POST /people/{id}/contact-check`; audited as `consent.check` (it reads the person's consent).
-pub fn check(
-    conn: &mut DbConn,
-    ctx: &Ctx,
-    sink: &audit::AuditSink,
-    points: &PointHasher,
-    person_public_id: &str,
-    req: &ContactCheckRequest,
-) -> AppResult<ContactDecision> {
-    let purpose = purposes::find(conn, &req.purpose, "purpose")?;
-    let person = find_visible(conn, &ctx.principal, person_public_id)?;
-    let decision = may_contact(
-        conn,
-        points,
-        person.id,
-        &purpose,
-        req.channel,
-        req.address.as_deref(),
-        ctx.meta.now,
-    )?;
-    let detail =
-        serde_json::json!({"purpose": purpose.code, "channel": req.channel.as_str(), "allowed": decision.allowed});
-    sink.send(audit::event(
-        &ctx.meta,
-        Some(&ctx.principal),
-        "consent.check",
-        Some(("person", person_public_id)),
-        "success",
-        Some(detail),
-    ));
-    Ok(decision)
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::types::{Category, LawfulBasis};
 use crate::db::consent::{NewPurpose, Purpose, Wording};
 use crate::db::{self, write_tx, DbConn};
-use crate::error::{is_unique_violation, AppError, AppResult};
+use crate::error::{AppError, AppResult};
 use crate::normalize::text::clean_text;
 use crate::service::{audit, Ctx};
 
@@ -179,13 +179,11 @@ pub fn create(conn: &mut DbConn, ctx: &Ctx, req: &NewPurposeRequest) -> AppResul
             updated_at: now,
             statutory_reference: reference.as_deref(),
         };
-        let p = db::savepoint(c, |c| db::consent::insert_purpose(c, &new)).map_err(|e| {
-            if is_unique_violation(&e) {
-                AppError::conflict("duplicate_purpose", format!("A purpose `{}` exists.", req.code))
-            } else {
-                e.into()
-            }
-        })?;
+        let p = db::unique_or(
+            c,
+            |c| db::consent::insert_purpose(c, &new),
+            || AppError::conflict("duplicate_purpose", format!("A purpose `{}` exists.", req.code)),
+        )?;
         if let Some(text) = &wording {
             db::consent::add_wording(c, p.id, text, now)?;
         }
@@ -267,17 +265,17 @@ pub fn add_wording(conn: &mut DbConn, ctx: &Ctx, code: &str, req: &NewWordingReq
     let text = clean_wording(&req.text, "text")?;
     write_tx(conn, |c| {
         let p = db::consent::find_purpose(c, code)?.ok_or(AppError::NotFound)?;
-        // Two wordings added at once on PostgreSQL both take the next version: the key decides.
-        let w = db::savepoint(c, |c| db::consent::add_wording(c, p.id, &text, ctx.meta.now)).map_err(|e| {
-            if crate::error::is_unique_violation(&e) {
+        // Two wordings added at once on PostgreSQL both take the next version.
+        let w = db::unique_or(
+            c,
+            |c| db::consent::add_wording(c, p.id, &text, ctx.meta.now),
+            || {
                 AppError::conflict(
                     "wording_conflict",
                     "Another wording was added at the same moment; try again.",
                 )
-            } else {
-                e.into()
-            }
-        })?;
+            },
+        )?;
         let ev = audit::event(
             &ctx.meta,
             Some(&ctx.principal),

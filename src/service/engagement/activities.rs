@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::engagement::{Activity, ActivityChanges, ActivityFilter, Shift};
 use crate::db::{self, write_tx, DbConn};
-use crate::error::{is_unique_violation, AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::normalize::text::clean_text;
 use crate::service::people::paging;
 use crate::service::{audit, new_public_id, Ctx, Scope};
@@ -450,14 +450,11 @@ pub fn add_kind(conn: &mut DbConn, ctx: &Ctx, req: &ActivityKind) -> AppResult<A
         if db::engagement::kinds(c)?.iter().any(|(k, _)| *k == req.code) {
             return Err(duplicate());
         }
-        // Two administrators adding the same kind at once on PostgreSQL: the key decides.
-        db::savepoint(c, |c| db::engagement::insert_kind(c, &req.code, &label, ctx.meta.now)).map_err(|e| {
-            if is_unique_violation(&e) {
-                duplicate()
-            } else {
-                e.into()
-            }
-        })?;
+        db::unique_or(
+            c,
+            |c| db::engagement::insert_kind(c, &req.code, &label, ctx.meta.now),
+            duplicate,
+        )?;
         audit::record(
             c,
             audit::event(

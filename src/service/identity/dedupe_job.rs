@@ -16,7 +16,7 @@ use super::dedupe::{self, Options};
 use crate::config::MatchingSettings;
 use crate::db::jobs::Job;
 use crate::db::{self, write_tx, DbConn, DbPool};
-use crate::error::{is_unique_violation, AppError, AppResult};
+use crate::error::{AppError, AppResult};
 use crate::service::audit;
 use crate::service::privacy::keys::PointHasher;
 use crate::service::{new_public_id, Ctx};
@@ -114,35 +114,32 @@ pub fn queue(conn: &mut DbConn, ctx: &Ctx, req: &DedupeRequest) -> AppResult<Job
         }
         // Two requests at once on PostgreSQL both find none active: the partial unique index
         // on active dedupe jobs lets one in.
-        let job = db::savepoint(c, |c| {
-            db::jobs::insert(
-                c,
-                &Job {
-                    id: 0,
-                    public_id: new_public_id(),
-                    kind: "dedupe".into(),
-                    status: "queued".into(),
-                    params: serde_json::json!({"train": req.train, "dry_run": req.dry_run}).to_string(),
-                    progress_done: 0,
-                    progress_total: 0,
-                    result: None,
-                    error: None,
-                    claimed_by: None,
-                    heartbeat_at: Some(now),
-                    created_at: now,
-                    started_at: None,
-                    finished_at: None,
-                    created_by: Some(ctx.principal.user_id),
-                },
-            )
-        })
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                running("Another dedupe job has just started.".into())
-            } else {
-                e.into()
-            }
-        })?;
+        let job = db::unique_or(
+            c,
+            |c| {
+                db::jobs::insert(
+                    c,
+                    &Job {
+                        id: 0,
+                        public_id: new_public_id(),
+                        kind: "dedupe".into(),
+                        status: "queued".into(),
+                        params: serde_json::json!({"train": req.train, "dry_run": req.dry_run}).to_string(),
+                        progress_done: 0,
+                        progress_total: 0,
+                        result: None,
+                        error: None,
+                        claimed_by: None,
+                        heartbeat_at: Some(now),
+                        created_at: now,
+                        started_at: None,
+                        finished_at: None,
+                        created_by: Some(ctx.principal.user_id),
+                    },
+                )
+            },
+            || running("Another dedupe job has just started.".into()),
+        )?;
         let detail = serde_json::json!({"train": req.train, "dry_run": req.dry_run});
         audit::record(
             c,

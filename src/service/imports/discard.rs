@@ -10,6 +10,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::people::Db;
 use crate::db::schema::{import_batches, import_file_chunks, import_rows};
 use crate::db::{write_tx, DbConn};
 use crate::error::{AppError, AppResult};
@@ -18,13 +19,23 @@ use crate::service::{audit, RequestMeta};
 /// The error a discarded batch carries.
 pub const DISCARDED: &str = "discarded: not committed in time, the stored file was deleted";
 
+/// A batch not committed and untouched since `cutoff`.
+fn untouched_since(
+    cutoff: NaiveDateTime,
+) -> Box<dyn BoxableExpression<import_batches::table, Db, SqlType = diesel::sql_types::Bool>> {
+    Box::new(
+        import_batches::status
+            .eq_any(["uploaded", "analysed", "failed"])
+            .and(import_batches::committed_at.is_null())
+            .and(import_batches::updated_at.lt(cutoff)),
+    )
+}
+
 /// Batches not committed and untouched since `cutoff` that still hold a file: (id, public id).
 fn stale(conn: &mut DbConn, cutoff: NaiveDateTime) -> QueryResult<Vec<(i64, String)>> {
     let with_file = import_file_chunks::table.select(import_file_chunks::batch_id);
     import_batches::table
-        .filter(import_batches::status.eq_any(["uploaded", "analysed", "failed"]))
-        .filter(import_batches::committed_at.is_null())
-        .filter(import_batches::updated_at.lt(cutoff))
+        .filter(untouched_since(cutoff))
         .filter(import_batches::id.eq_any(with_file))
         .select((import_batches::id, import_batches::public_id))
         .order(import_batches::id)
@@ -44,19 +55,13 @@ pub fn discard_stale(conn: &mut DbConn, cutoff: NaiveDateTime, now: NaiveDateTim
         discarded += write_tx(conn, |c| {
             // The batch is marked first, and only if it is still stale: a dry run or commit
             // started since has moved it on (and holds its row until it commits).
-            let marked = diesel::update(
-                import_batches::table
-                    .find(id)
-                    .filter(import_batches::status.eq_any(["uploaded", "analysed", "failed"]))
-                    .filter(import_batches::committed_at.is_null())
-                    .filter(import_batches::updated_at.lt(cutoff)),
-            )
-            .set((
-                import_batches::status.eq("failed"),
-                import_batches::error.eq(Some(DISCARDED)),
-                import_batches::updated_at.eq(now),
-            ))
-            .execute(c)?;
+            let marked = diesel::update(import_batches::table.find(id).filter(untouched_since(cutoff)))
+                .set((
+                    import_batches::status.eq("failed"),
+                    import_batches::error.eq(Some(DISCARDED)),
+                    import_batches::updated_at.eq(now),
+                ))
+                .execute(c)?;
             if marked == 0 {
                 return Ok(0);
             }
