@@ -288,15 +288,19 @@ impl From<actix_web::error::BlockingError> for AppError {
 }
 
 /// True when a database error says the database is busy: SQLite could not take a lock within
-/// `database.busy_timeout_ms` (another connection held the write lock that long). That is a
+/// `database.busy_timeout_ms` (another connection held the write lock that long), or PostgreSQL
+/// cancelled a transaction caught in a lock cycle or a serialisation conflict. That is a
 /// moment's congestion, not a fault: the request can be sent again.
 pub fn is_busy(e: &diesel::result::Error) -> bool {
     match e {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::SerializationFailure, _) => true,
         diesel::result::Error::DatabaseError(_, info) => {
             let m = info.message();
             m.starts_with("database is locked")
                 || m.starts_with("database table is locked")
                 || m.starts_with("database is busy")
+                // PostgreSQL gave up one of two transactions waiting for each other's locks.
+                || m.starts_with("deadlock detected")
         }
         _ => false,
     }

@@ -164,6 +164,64 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Person> {
     people::table.find(id).select(Person::as_select()).first(conn)
 }
 
+/// How [`lock`] holds people rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    /// Against every other writer (`FOR UPDATE`): merges, unmerges and erasures, which move or
+    /// remove what a person holds.
+    Update,
+    /// Against those only (`FOR KEY SHARE`): writers that add rows to a person (consent,
+    /// engagement, import rows). They do not block each other, nor edits of the person's fields.
+    KeyShare,
+}
+
+/// Lock people rows until the end of the transaction, in id order (so two lockers cannot
+/// dead-lock on them). On PostgreSQL this is what keeps a merge from
+/// moving a person's rows while another transaction adds to them (READ COMMITTED: a reader that
+/// waited sees the row as the merge left it). On SQLite every write transaction already holds
+/// the database's one write lock from its `BEGIN IMMEDIATE`, so this does nothing.
+pub fn lock(conn: &mut DbConn, ids: &[i64], how: Lock) -> QueryResult<()> {
+    let DbConn::Pg(c) = conn else {
+        return Ok(());
+    };
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for part in ids.chunks(1000) {
+        let q = people::table
+            .filter(people::id.eq_any(part))
+            .select(people::id)
+            .order(people::id);
+        match how {
+            Lock::Update => q.for_update().load::<i64>(c)?,
+            Lock::KeyShare => q.for_key_share().load::<i64>(c)?,
+        };
+    }
+    Ok(())
+}
+
+/// [`live`], with the person found locked (see [`lock`]): a merge that ends while this waits
+/// is followed to its survivor.
+pub fn live_locked(conn: &mut DbConn, id: i64, how: Lock) -> QueryResult<Option<Person>> {
+    let mut next = id;
+    for _ in 0..5 {
+        let Some(p) = live(conn, next)? else {
+            return Ok(None);
+        };
+        if let DbConn::Sqlite(_) = conn {
+            return Ok(Some(p));
+        }
+        lock(conn, &[p.id], how)?;
+        let now = find(conn, p.id)?;
+        match (now.status.as_str(), now.merged_into) {
+            ("active" | "restricted", _) => return Ok(Some(now)),
+            ("merged", Some(survivor)) => next = survivor,
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
 /// The person a record stands for now: itself when active or restricted, the survivor when it
 /// was merged (followed up to five merges), `None` when erased.
 pub fn live(conn: &mut DbConn, id: i64) -> QueryResult<Option<Person>> {

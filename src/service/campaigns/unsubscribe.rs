@@ -106,7 +106,7 @@ pub fn unsubscribe(
         // The message went to this record; if it has since been merged, the survivor is who
         // would be written to next.
         let person = match db::people::find_by_public_id(x, &c.person)? {
-            Some(p) => db::people::live(x, p.id)?,
+            Some(p) => db::people::live_locked(x, p.id, db::people::Lock::KeyShare)?,
             None => None,
         };
         let (Some(purpose), Some(person)) = (purpose, person) else {

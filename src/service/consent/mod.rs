@@ -26,7 +26,6 @@ use crate::db::consent::{ConsentEvent, ConsentState};
 use crate::db::{self, write_tx, DbConn};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::normalize::{email::parse_email, phone::normalize_phone};
-use crate::service::people::find_visible;
 use crate::service::privacy::keys::PointHasher;
 use crate::service::{audit, new_public_id, Ctx};
 
@@ -267,7 +266,12 @@ pub fn record(
                 "Record what the person was told: a wording version or evidence.",
             ));
         }
-        let person = find_visible(c, &ctx.principal, person_public_id)?;
+        let person = crate::service::people::find_visible_locked(
+            c,
+            &ctx.principal,
+            person_public_id,
+            db::people::Lock::KeyShare,
+        )?;
         if !point.is_empty() && !person_has_point(c, person.id, req.channel, &point)? {
             errors.push(FieldError::new(
                 "contact_point",

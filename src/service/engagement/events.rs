@@ -182,6 +182,23 @@ pub fn log(conn: &mut DbConn, ctx: &Ctx, events: &[EngagementInput]) -> AppResul
                 .load(c)?;
             persons.extend(rows.into_iter().map(|(id, pid, status)| (pid, (id, status))));
         }
+        if let DbConn::Pg(_) = c {
+            // Held against a merge or erasure until the events are in, then read again: one
+            // that ended while this waited is seen (its people are no longer active).
+            let ids: Vec<i64> = persons.values().map(|p| p.0).collect();
+            db::people::lock(c, &ids, db::people::Lock::KeyShare)?;
+            for part in ids.chunks(500) {
+                let rows: Vec<(String, String)> = people::table
+                    .filter(people::id.eq_any(part))
+                    .select((people::public_id, people::status))
+                    .load(c)?;
+                for (pid, status) in rows {
+                    if let Some(p) = persons.get_mut(&pid) {
+                        p.1 = status;
+                    }
+                }
+            }
+        }
         let in_scope = |d: i64| match &ctx.principal.scope {
             Scope::All => true,
             Scope::Departments(m) => m.contains(&d),

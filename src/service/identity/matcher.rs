@@ -238,21 +238,63 @@ pub fn propose(conn: &mut DbConn, a: i64, b: i64, score: &Score, origin: &str, n
     Ok(n > 0)
 }
 
-/// Pending proposals involving these people are superseded (they were merged or erased).
-pub fn supersede_pending(conn: &mut DbConn, ids: &[i64], now: NaiveDateTime) -> AppResult<()> {
-    diesel::update(
-        match_candidates::table
-            .filter(match_candidates::status.eq("pending"))
-            .filter(
-                match_candidates::person_a
-                    .eq_any(ids)
-                    .or(match_candidates::person_b.eq_any(ids)),
-            ),
-    )
-    .set((
-        match_candidates::status.eq("superseded"),
-        match_candidates::decided_at.eq(Some(now)),
-    ))
-    .execute(conn)?;
-    Ok(())
+/// Pending proposals involving these people are superseded (they were merged or erased);
+/// returns the ids of the proposals closed.
+pub fn supersede_pending(conn: &mut DbConn, ids: &[i64], now: NaiveDateTime) -> AppResult<Vec<i64>> {
+    let closed: Vec<i64> = match_candidates::table
+        .filter(match_candidates::status.eq("pending"))
+        .filter(
+            match_candidates::person_a
+                .eq_any(ids)
+                .or(match_candidates::person_b.eq_any(ids)),
+        )
+        .select(match_candidates::id)
+        .order(match_candidates::id)
+        .load(conn)?;
+    for part in closed.chunks(500) {
+        diesel::update(match_candidates::table.filter(match_candidates::id.eq_any(part)))
+            .set((
+                match_candidates::status.eq("superseded"),
+                match_candidates::decided_at.eq(Some(now)),
+            ))
+            .execute(conn)?;
+    }
+    Ok(closed)
+}
+
+/// Put proposals a merge closed back in the queue once its unmerge has made both their people
+/// live again (a proposal decided since, or about someone merged or erased since, stays as it is).
+pub fn reopen_superseded(conn: &mut DbConn, ids: &[i64]) -> AppResult<usize> {
+    let mut reopened = 0;
+    for part in ids.chunks(500) {
+        let rows: Vec<(i64, i64, i64)> = match_candidates::table
+            .filter(match_candidates::id.eq_any(part))
+            .filter(match_candidates::status.eq("superseded"))
+            .select((
+                match_candidates::id,
+                match_candidates::person_a,
+                match_candidates::person_b,
+            ))
+            .load(conn)?;
+        let mut people: Vec<i64> = rows.iter().flat_map(|r| [r.1, r.2]).collect();
+        people.sort_unstable();
+        people.dedup();
+        let live: std::collections::HashSet<i64> = crate::db::people::find_many(conn, &people)?
+            .into_iter()
+            .filter(|p| matches!(p.status.as_str(), "active" | "restricted"))
+            .map(|p| p.id)
+            .collect();
+        let open: Vec<i64> = rows
+            .iter()
+            .filter(|r| live.contains(&r.1) && live.contains(&r.2))
+            .map(|r| r.0)
+            .collect();
+        reopened += diesel::update(match_candidates::table.filter(match_candidates::id.eq_any(&open)))
+            .set((
+                match_candidates::status.eq("pending"),
+                match_candidates::decided_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+    }
+    Ok(reopened)
 }

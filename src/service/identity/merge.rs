@@ -49,6 +49,14 @@ pub struct PersonSnapshot {
     pub engagements: Vec<i64>,
     /// Source record ids (moved).
     pub source_records: Vec<i64>,
+    /// Of a merged person: those merged into them before, whom the merge pointed at the survivor
+    /// (an unmerge points them back, so the earlier merge can still be undone).
+    #[serde(default)]
+    pub redirected: Vec<i64>,
+    /// Of a merged person: the review proposals about them the merge closed (an unmerge reopens
+    /// them).
+    #[serde(default)]
+    pub superseded: Vec<i64>,
 }
 
 /// Take a person's snapshot.
@@ -77,6 +85,8 @@ pub fn snapshot(conn: &mut DbConn, person_id: i64) -> AppResult<PersonSnapshot> 
             .filter(source_records::person_id.eq(person_id))
             .select(source_records::id)
             .load(conn)?,
+        redirected: Vec::new(),
+        superseded: Vec::new(),
     })
 }
 

@@ -187,6 +187,14 @@ pub fn merge_people(
         ));
     }
     write_tx(conn, |c| {
+        // Everyone named, locked before anything is read (see `dbp::lock`).
+        let mut named = Vec::with_capacity(req.merge.len() + 1);
+        for id in std::iter::once(survivor_id).chain(req.merge.iter().map(String::as_str)) {
+            if is_public_id(id) {
+                named.extend(dbp::find_by_public_id(c, id)?.map(|p| p.id));
+            }
+        }
+        dbp::lock(c, &named, dbp::Lock::Update)?;
         let survivor = crate::service::people::find_visible(c, &ctx.principal, survivor_id)?;
         let mut others = Vec::new();
         for (i, id) in req.merge.iter().enumerate() {
@@ -214,7 +222,8 @@ pub fn merge_people(
             };
             manual.insert(f.clone(), p.id);
         }
-        let snapshots: Vec<PersonSnapshot> = all.iter().map(|(p, _)| snapshot(c, p.id)).collect::<AppResult<_>>()?;
+        let mut snapshots: Vec<PersonSnapshot> =
+            all.iter().map(|(p, _)| snapshot(c, p.id)).collect::<AppResult<_>>()?;
         let chosen = survivorship(&all, &rule, &manual);
         for o in &others {
             move_rows(c, o.id, survivor.id)?;
@@ -244,7 +253,7 @@ pub fn merge_people(
             }
         }
         dbp::set_provenance(c, &prov)?;
-        for o in &others {
+        for (o, snap) in others.iter().zip(&mut snapshots[1..]) {
             diesel::update(people::table.find(o.id))
                 .set((
                     people::status.eq("merged"),
@@ -253,11 +262,18 @@ pub fn merge_people(
                     people::updated_at.eq(ctx.meta.now),
                 ))
                 .execute(c)?;
-            // Anyone merged into the merged person now points at the survivor (one level).
-            diesel::update(people::table.filter(people::merged_into.eq(Some(o.id))))
+            // Anyone merged into the merged person now points at the survivor (one level);
+            // the snapshot remembers them for an unmerge.
+            snap.redirected = people::table
+                .filter(people::merged_into.eq(Some(o.id)))
+                .select(people::id)
+                .order(people::id)
+                .load(c)?;
+            diesel::update(people::table.filter(people::id.eq_any(&snap.redirected)))
                 .set(people::merged_into.eq(Some(survivor.id)))
                 .execute(c)?;
             settle_candidate(c, survivor.id, o.id, "accepted", ctx)?;
+            snap.superseded = matcher::supersede_pending(c, &[o.id], ctx.meta.now)?;
         }
         let merge_public = new_public_id();
         let merged_ids: Vec<String> = others.iter().map(|o| o.public_id.clone()).collect();
@@ -274,7 +290,6 @@ pub fn merge_people(
             .execute(c)?;
         let mut involved = vec![survivor.id];
         involved.extend(others.iter().map(|o| o.id));
-        matcher::supersede_pending(c, &involved[1..], ctx.meta.now)?;
         index::refresh(c, &involved)?;
         let detail = serde_json::json!({"merge": merge_public, "merged": merged_ids, "rule": rule});
         audit::record(
@@ -405,6 +420,17 @@ pub fn unmerge(conn: &mut DbConn, ctx: &Ctx, survivor_id: &str, req: &UnmergeReq
         let Some((own, merged)) = snaps.split_first() else {
             return Err(AppError::Internal("empty merge snapshot".into()));
         };
+        let mut involved: Vec<i64> = snaps.iter().map(|s| s.person.id).collect();
+        involved.extend(merged.iter().flat_map(|m| m.redirected.iter().copied()));
+        dbp::lock(c, &involved, dbp::Lock::Update)?;
+        // Read again now that nobody else can change it: another unmerge of this merge may
+        // have ended while this one waited.
+        let undone: Option<chrono::NaiveDateTime> = merges::table.find(merge_id).select(merges::undone_at).first(c)?;
+        if undone.is_some() {
+            return Err(AppError::conflict("cannot_unmerge", "This merge has just been undone."));
+        }
+        // And the survivor may have been merged on or erased meanwhile.
+        crate::service::people::find_visible(c, &ctx.principal, survivor_id)?;
         for m in merged {
             let current = dbp::find(c, m.person.id)?;
             if current.status != "merged" || current.merged_into != Some(survivor.id) {
@@ -417,8 +443,21 @@ pub fn unmerge(conn: &mut DbConn, ctx: &Ctx, survivor_id: &str, req: &UnmergeReq
         for m in merged {
             restore_merged(c, m)?;
             settle_candidate(c, survivor.id, m.person.id, "rejected", ctx)?;
+            // Those the merge pointed on at the survivor point at this person again (unless
+            // something else has moved them since).
+            diesel::update(
+                people::table
+                    .filter(people::id.eq_any(&m.redirected))
+                    .filter(people::status.eq("merged"))
+                    .filter(people::merged_into.eq(Some(survivor.id))),
+            )
+            .set(people::merged_into.eq(Some(m.person.id)))
+            .execute(c)?;
         }
         restore_survivor(c, own, merged, merged_at)?;
+        for m in merged {
+            matcher::reopen_superseded(c, &m.superseded)?;
+        }
         // The snapshot has done its work: an undone merge keeps its history (who, when, whom)
         // but no longer a copy of the people's details, which would otherwise outlive the
         // erasure of a person who is no longer linked to this survivor.

@@ -275,12 +275,18 @@ fn pending(conn: &mut DbConn, ctx: &Ctx, id: &str) -> AppResult<(Candidate, Stri
     if !is_public_id(id) {
         return Err(AppError::NotFound);
     }
-    let c: Candidate = match_candidates::table
-        .filter(match_candidates::public_id.eq(id))
-        .select(Candidate::as_select())
-        .get_result(conn)
-        .optional()?
-        .ok_or(AppError::NotFound)?;
+    // Locked on PostgreSQL until the decision commits, so an accept and a reject of one
+    // proposal at the same moment cannot both go through (SQLite's write lock does this there).
+    let q = match_candidates::table.filter(match_candidates::public_id.eq(id));
+    let c: Candidate = match conn {
+        DbConn::Pg(pg) => q
+            .select(Candidate::as_select())
+            .for_update()
+            .get_result(pg)
+            .optional()?,
+        DbConn::Sqlite(lite) => q.select(Candidate::as_select()).get_result(lite).optional()?,
+    }
+    .ok_or(AppError::NotFound)?;
     let a = dbp::find(conn, c.person_a)?.public_id;
     let b = dbp::find(conn, c.person_b)?.public_id;
     // Out of scope (or no longer visible) answers 404 like any other unseen record.
@@ -297,6 +303,11 @@ fn pending(conn: &mut DbConn, ctx: &Ctx, id: &str) -> AppResult<(Candidate, Stri
 
 /// Accept: merge the two people (the older survives unless another survivor is named).
 pub fn accept(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &AcceptRequest, rule: &str) -> AppResult<MergeResult> {
+    write_tx(conn, |c| accept_pending(c, ctx, id, req, rule))
+}
+
+/// [`accept`], inside its transaction: the proposal is checked and the merge made in one.
+fn accept_pending(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &AcceptRequest, rule: &str) -> AppResult<MergeResult> {
     let (_, a, b) = pending(conn, ctx, id)?;
     let (survivor, other) = match req.survivor.as_deref() {
         None => (a, b),

@@ -315,6 +315,23 @@ pub fn find_visible(conn: &mut DbConn, principal: &Principal, public_id: &str) -
     }
 }
 
+/// [`find_visible`] inside a write transaction, with the person locked against merges,
+/// unmerges and erasures until it ends (see [`dbp::lock`]); on PostgreSQL the person is read
+/// again once locked, so a merge that ended meanwhile answers as it would have (301).
+pub fn find_visible_locked(
+    conn: &mut DbConn,
+    principal: &Principal,
+    public_id: &str,
+    how: dbp::Lock,
+) -> AppResult<Person> {
+    let person = find_visible(conn, principal, public_id)?;
+    dbp::lock(conn, &[person.id], how)?;
+    match conn {
+        DbConn::Pg(_) => find_visible(conn, principal, public_id),
+        DbConn::Sqlite(_) => Ok(person),
+    }
+}
+
 /// Read one person; the read is audited.
 pub fn get(conn: &mut DbConn, ctx: &Ctx, sink: &audit::AuditSink, public_id: &str) -> AppResult<PersonView> {
     let person = find_visible(conn, &ctx.principal, public_id)?;

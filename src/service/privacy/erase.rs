@@ -38,9 +38,18 @@ pub(super) fn erase_person(
     reason: &str,
 ) -> AppResult<ErasureReport> {
     write_tx(conn, |c| {
+        db::people::lock(c, &[person_id], db::people::Lock::Update)?;
         let person = db::people::find(c, person_id)?;
-        if person.status == "erased" {
-            return Err(AppError::Gone("This person's data has already been erased.".into()));
+        match person.status.as_str() {
+            "erased" => return Err(AppError::Gone("This person's data has already been erased.".into())),
+            // Merged while this waited for the lock: the survivor is who holds their data now.
+            "merged" => {
+                return Err(AppError::conflict(
+                    "merged",
+                    "This person was merged into another; erase the survivor.",
+                ))
+            }
+            _ => {}
         }
         // The people merged into this one keep their old rows (names, date of birth) for
         // unmerge; they are the same person, so they are erased too.
@@ -49,6 +58,7 @@ pub(super) fn erase_person(
             .filter(people::status.eq("merged"))
             .select(people::id)
             .load(c)?;
+        db::people::lock(c, &ids, db::people::Lock::Update)?;
         ids.insert(0, person_id);
         let mut suppressed = 0;
         for e in db::people::emails_of(c, &ids)? {

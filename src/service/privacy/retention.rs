@@ -10,7 +10,7 @@ use super::keys::PointHasher;
 use crate::config::RetentionSettings;
 use crate::db::schema::{consent_state, engagement_events, people};
 use crate::db::DbConn;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::service::RequestMeta;
 
 /// The outcome of a run.
@@ -99,13 +99,21 @@ pub fn run(
         let Some(last) = batch.last().copied() else { break };
         after = last;
         if !dry_run {
+            let mut erased = 0;
             for id in &batch {
-                erase_person(conn, points, None, &meta, *id, "retention period ended")?;
+                match erase_person(conn, points, None, &meta, *id, "retention period ended") {
+                    Ok(_) => erased += 1,
+                    // Merged or erased since the batch was read: nothing of theirs left to erase.
+                    Err(AppError::Conflict { .. } | AppError::Gone(_)) => {}
+                    Err(e) => return Err(e),
+                }
             }
             // Once a batch, not once a person: each purge copies the whole WAL and may wait.
             purge_wal(conn);
+            report.people += erased;
+        } else {
+            report.people += batch.len();
         }
-        report.people += batch.len();
         progress(report.people);
     }
     Ok(report)

@@ -91,11 +91,12 @@ fn person_of_row(conn: &mut DbConn, batch_id: i64, earlier: &HashMap<i64, i64>, 
         .flatten())
 }
 
-/// The live person a planned link points at, from the people read for the chunk when there.
+/// The live person a planned link points at, from the people read (and locked) for the chunk
+/// when there, else found and locked now.
 fn live_in(conn: &mut DbConn, read: &HashMap<i64, Person>, id: i64) -> AppResult<Option<Person>> {
     match read.get(&id) {
         Some(p) if matches!(p.status.as_str(), "active" | "restricted") => Ok(Some(p.clone())),
-        _ => Ok(dbp::live(conn, id)?),
+        _ => Ok(dbp::live_locked(conn, id, dbp::Lock::KeyShare)?),
     }
 }
 
@@ -199,6 +200,8 @@ fn apply_chunk(
         .chain(fresh.iter().map(|(p, _)| *p).filter(|p| p.outcome == "review"))
         .filter_map(|p| p.person_id)
         .collect();
+    // Held against merges and erasures until the chunk commits (read once locked).
+    dbp::lock(conn, &planned, dbp::Lock::KeyShare)?;
     let mut read: HashMap<i64, Person> = HashMap::with_capacity(planned.len());
     for part in planned.chunks(bulk::PART) {
         read.extend(dbp::find_many(conn, part)?.into_iter().map(|p| (p.id, p)));
