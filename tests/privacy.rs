@@ -47,6 +47,10 @@ async fn fixture() -> Fixture {
         .post("/api/v1/engagements", &officer.token, json!({"person": id, "kind": "banquet", "department": "BARB", "action": "attended", "occurred_at": "2026-11-09T19:00:00Z", "detail": "Seated beside Featherstonehaugh's guest"}))
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
+    let r = app
+        .post("/api/v1/rights-requests", &dpo.token, json!({"kind": "access", "person": id, "requester": "Mrs Featherstonehaugh", "channel": "email", "notes": "Featherstonehaugh asked by email"}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
     app.get(&format!("/api/v1/people/{id}"), &officer.token).await;
     app.flush_audit();
     Fixture { app, officer, dpo, id }

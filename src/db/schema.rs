@@ -548,6 +548,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rights_requests (id) {
+        id -> BigInt,
+        public_id -> Text,
+        kind -> Text,
+        person_id -> Nullable<BigInt>,
+        requester -> Text,
+        channel -> Text,
+        received_on -> Date,
+        extended_months -> Integer,
+        extension_reason -> Nullable<Text>,
+        extended_at -> Nullable<Timestamp>,
+        pauses -> Text,
+        stopped_on -> Nullable<Date>,
+        stop_reason -> Nullable<Text>,
+        status -> Text,
+        closed_at -> Nullable<Timestamp>,
+        outcome_note -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        created_at -> Timestamp,
+        created_by -> Nullable<BigInt>,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(import_batches -> departments (department_id));
 diesel::joinable!(import_file_chunks -> import_batches (batch_id));
 diesel::joinable!(import_rows -> import_batches (batch_id));
@@ -616,4 +641,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     templates,
     campaigns,
     outbox,
+    rights_requests,
 );

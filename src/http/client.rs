@@ -46,6 +46,7 @@ const ASSETS: &[Asset] = &[
     asset!("js/journeys.js", JS),
     asset!("js/campaigns.js", JS),
     asset!("js/privacy.js", JS),
+    asset!("js/requests.js", JS),
     asset!("js/admin.js", JS),
 ];
 

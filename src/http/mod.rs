@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod ops;
 pub mod people;
 pub mod privacy;
+pub mod rights_requests;
 pub mod users;
 
 use actix_web::dev::ResourceDef;
@@ -122,6 +123,10 @@ pub fn endpoints() -> Vec<Endpoint> {
     use crate::service::people::{ListQuery, PersonPage, SearchRequest, SearchResults};
     use crate::service::privacy::erase::ErasureReport;
     use crate::service::privacy::export::SubjectAccessExport;
+    use crate::service::privacy::requests::{
+        CloseRequest, ExtendRequest, NewRightsRequest, RestartClockRequest, RightsRequestPage, RightsRequestQuery,
+        RightsRequestView, StopClockRequest,
+    };
     use crate::service::privacy::suppression::{SuppressRequest, SuppressionSummary};
     use crate::service::privacy::ReasonRequest;
     use crate::service::users::{NewUserRequest, UpdateUserRequest, UserView};
@@ -151,6 +156,13 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep!(POST "/api/v1/people/{id}/erase", Needs(Erase), privacy::erase, "data protection", "Erase every personal value; the id then answers 410", req = ReasonRequest, res = ErasureReport),
         ep!(POST "/api/v1/people/{id}/restrict", Needs(Restrict), privacy::restrict, "data protection", "Restrict processing", req = ReasonRequest, res = PersonView),
         ep!(POST "/api/v1/people/{id}/unrestrict", Needs(Restrict), privacy::unrestrict, "data protection", "Lift a restriction", req = ReasonRequest, res = PersonView),
+        ep!(GET "/api/v1/rights-requests", Needs(RightsRequests), rights_requests::list, "data protection", "Data-protection requests: open ones by due date (overdue and due-soon counts)", res = RightsRequestPage, query = RightsRequestQuery),
+        ep!(POST "/api/v1/rights-requests", Needs(RightsRequests), rights_requests::create, "data protection", "Register a request (access, erasure, …) and start its statutory clock", status = 201, req = NewRightsRequest, res = RightsRequestView),
+        ep!(GET "/api/v1/rights-requests/{id}", Needs(RightsRequests), rights_requests::get, "data protection", "One request, with its due date", res = RightsRequestView),
+        ep!(POST "/api/v1/rights-requests/{id}/stop-clock", Needs(RightsRequests), rights_requests::stop_clock, "data protection", "Stop the clock (awaiting identity or clarification)", req = StopClockRequest, res = RightsRequestView),
+        ep!(POST "/api/v1/rights-requests/{id}/restart-clock", Needs(RightsRequests), rights_requests::restart_clock, "data protection", "Restart the clock", req = RestartClockRequest, res = RightsRequestView),
+        ep!(POST "/api/v1/rights-requests/{id}/extend", Needs(RightsRequests), rights_requests::extend, "data protection", "Extend the time to respond (1 or 2 months, within the first month)", req = ExtendRequest, res = RightsRequestView),
+        ep!(POST "/api/v1/rights-requests/{id}/close", Needs(RightsRequests), rights_requests::close, "data protection", "Close a request: completed, refused or withdrawn", req = CloseRequest, res = RightsRequestView),
         ep!(GET "/api/v1/suppressions", Needs(SuppressionsManage), privacy::suppressions, "data protection", "Suppression list counts by reason", res = SuppressionSummary),
         ep!(POST "/api/v1/suppressions", Needs(SuppressionsManage), privacy::suppress, "data protection", "Never contact this address again", status = 204, req = SuppressRequest),
         ep!(GET "/api/v1/purposes", Needs(PurposesRead), consent::purposes, "consent", "Purposes with their wording versions", res = Vec<PurposeView>),

@@ -99,6 +99,8 @@ permissions! {
     Erase,
     /// Restrict and unrestrict processing.
     Restrict,
+    /// The register of data-protection requests and their statutory clock.
+    RightsRequests,
     /// See restricted people.
     SeeRestricted,
     /// Add to the suppression list and see its summary.
@@ -149,9 +151,11 @@ pub fn roles_granting(permission: Permission) -> &'static [Role] {
         Permission::ConsentWrite => &[Administrator, EngagementOfficer, DepartmentEditor],
         Permission::PurposesRead => &ALL_ROLES,
         Permission::PurposesManage => &[Administrator],
-        Permission::SubjectAccess | Permission::Erase | Permission::Restrict | Permission::SeeRestricted => {
-            &[DataProtectionOfficer]
-        }
+        Permission::SubjectAccess
+        | Permission::Erase
+        | Permission::Restrict
+        | Permission::SeeRestricted
+        | Permission::RightsRequests => &[DataProtectionOfficer],
         Permission::SuppressionsManage => &[Administrator, DataProtectionOfficer, EngagementOfficer],
         Permission::ActivitiesRead | Permission::JourneysRead => &ALL_ROLES,
         Permission::ActivitiesWrite | Permission::EngagementWrite => {

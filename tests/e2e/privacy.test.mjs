@@ -217,3 +217,47 @@ test('other roles do not see the data protection actions or pages', { timeout: 1
   await page.getByText('Your role does not allow any data protection action on this record.').waitFor();
   await eventually(async () => (await page.getByRole('link', { name: 'See the audit log of this record' }).count()) === 1, 5_000, 'audit link for the administrator');
 });
+
+test('the DPO registers a rights request, stops and restarts its clock, and closes it', { timeout: 240_000 }, async () => {
+  const page = await newPage(fx.svc);
+  await signIn(page, fx.users.dpo);
+  await page.goto('/#/privacy');
+  await page.getByRole('link', { name: 'See the open requests, or register one' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Rights requests' }).waitFor();
+  await page.getByText('There are no open requests.').waitFor();
+
+  // Without the required answers: an error summary.
+  await page.getByRole('button', { name: 'Register the request' }).click();
+  const summary = page.locator('.error-summary');
+  await summary.getByRole('link', { name: 'Choose what is asked for' }).waitFor();
+  await checkPage(page, 'rights-requests-errors');
+
+  await page.getByLabel('What is asked for').selectOption('access');
+  await page.getByLabel('Who made the request').fill('Rhoda Requester');
+  await page.getByLabel('How it arrived').selectOption('email');
+  await page.getByRole('button', { name: 'Register the request' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Access request' }).waitFor();
+  await page.getByText(/Registered\. It must be answered by/).waitFor();
+  await page.getByText(/days left/).first().waitFor();
+  await checkPage(page, 'rights-request');
+
+  await page.getByLabel('Why', { exact: true }).fill('awaiting proof of identity');
+  await page.getByRole('button', { name: 'Stop the clock' }).click();
+  await page.getByText('The clock is stopped.').waitFor();
+  await page.getByText(/Clock stopped on .*awaiting proof of identity/).waitFor();
+  await page.getByRole('button', { name: 'Restart the clock' }).click();
+  await page.getByText('The clock is running again.').waitFor();
+
+  await page.getByLabel('Completed').check();
+  await page.getByRole('button', { name: 'Close the request' }).click();
+  await page.getByText('The request is closed.').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Close the request' }).count(), 0);
+
+  // Listed among the closed ones.
+  await page.goto('/#/privacy/requests?status=closed');
+  await page.getByRole('link', { name: /\d/ }).first().waitFor();
+  await page.getByText('Rhoda Requester').waitFor();
+  const list = await dpo('GET', '/api/v1/rights-requests?status=closed');
+  assert.equal(list.total, 1);
+  assert.equal(list.items[0].status, 'completed');
+});

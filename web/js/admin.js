@@ -44,7 +44,7 @@ const ROLES = [
   ['administrator', 'Administrator',
     'Manages staff accounts, departments and purposes, and can read and change people’s records in every department. Cannot export, erase or restrict records, and does not see restricted people.'],
   ['data_protection_officer', 'Data protection officer',
-    'Handles data protection requests: subject access exports, erasure and restriction. Reads every record, including restricted ones, the audit log and the suppression list, but cannot change records.'],
+    'Handles data protection requests: keeps their register and deadlines, subject access exports, erasure and restriction. Reads every record, including restricted ones, the audit log and the suppression list, but cannot change records.'],
   ['engagement_officer', 'Engagement officer',
     'Reads and changes people’s records, consent and engagement in every department, imports lists and reviews possible duplicates.'],
   ['department_editor', 'Department editor',

@@ -6,6 +6,7 @@ import {
 } from './core.js';
 import './people.js';
 import './privacy.js';
+import './requests.js';
 import './imports.js';
 import './review.js';
 import './journeys.js';
@@ -113,6 +114,7 @@ route('/', () => {
     ['/journeys', 'Journeys', 'How people move between City activities.', 'journeys_read'],
     ['/campaigns', 'Campaigns', 'Segments, templates and emails that respect consent.', 'campaigns_manage'],
     ['/privacy', 'Data protection', 'The audit log, suppression list and data protection requests.', 'audit_read'],
+    ['/privacy/requests', 'Rights requests', 'Requests to see, correct or erase personal data, and the date each must be answered by.', 'rights_requests'],
     ['/privacy/suppressions', 'Suppression list', 'Email addresses and phone numbers that must never be contacted.', (c) => !c('audit_read') && c('suppressions_manage')],
     ['/admin', 'Administration', 'Staff accounts, departments and purposes.', 'users_manage'],
   ].filter(([, , , p]) => allowed(p));

@@ -21,7 +21,7 @@ use crate::db::consent::ConsentEvent;
 use crate::db::people::{self as dbp, DepartmentLink, EmailRow, Person, PersonRestore, PhoneRow, ProvenanceRow};
 use crate::db::schema::{
     consent_events, consent_state, engagement_events, field_provenance, people, person_addresses, person_departments,
-    person_emails, person_phones, person_tags, source_records,
+    person_emails, person_phones, person_tags, rights_requests, source_records,
 };
 use crate::db::DbConn;
 use crate::error::AppResult;
@@ -49,6 +49,9 @@ pub struct PersonSnapshot {
     pub engagements: Vec<i64>,
     /// Source record ids (moved).
     pub source_records: Vec<i64>,
+    /// Data-protection request ids (moved).
+    #[serde(default)]
+    pub rights_requests: Vec<i64>,
     /// Of a merged person: those merged into them before, whom the merge pointed at the survivor
     /// (an unmerge points them back, so the earlier merge can still be undone).
     #[serde(default)]
@@ -84,6 +87,10 @@ pub fn snapshot(conn: &mut DbConn, person_id: i64) -> AppResult<PersonSnapshot> 
         source_records: source_records::table
             .filter(source_records::person_id.eq(person_id))
             .select(source_records::id)
+            .load(conn)?,
+        rights_requests: rights_requests::table
+            .filter(rights_requests::person_id.eq(person_id))
+            .select(rights_requests::id)
             .load(conn)?,
         redirected: Vec::new(),
         superseded: Vec::new(),
@@ -144,6 +151,9 @@ pub fn move_rows(conn: &mut DbConn, from: i64, to: i64) -> AppResult<()> {
         .execute(conn)?;
     diesel::update(source_records::table.filter(source_records::person_id.eq(Some(from))))
         .set(source_records::person_id.eq(Some(to)))
+        .execute(conn)?;
+    diesel::update(rights_requests::table.filter(rights_requests::person_id.eq(Some(from))))
+        .set(rights_requests::person_id.eq(Some(to)))
         .execute(conn)?;
     rebuild_consent_state(conn, from)?;
     rebuild_consent_state(conn, to)?;
@@ -278,6 +288,9 @@ pub fn restore_merged(conn: &mut DbConn, snap: &PersonSnapshot) -> AppResult<()>
         .execute(conn)?;
     diesel::update(source_records::table.filter(source_records::id.eq_any(&snap.source_records)))
         .set(source_records::person_id.eq(Some(id)))
+        .execute(conn)?;
+    diesel::update(rights_requests::table.filter(rights_requests::id.eq_any(&snap.rights_requests)))
+        .set(rights_requests::person_id.eq(Some(id)))
         .execute(conn)?;
     dbp::restore(conn, id, &PersonRestore::from(&snap.person))?;
     rebuild_consent_state(conn, id)?;

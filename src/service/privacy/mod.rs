@@ -2,9 +2,11 @@
 //! suppression list, all driven by one data map ([`datamap::DATA_MAP`]).
 
 pub mod datamap;
+pub mod deadline;
 pub mod erase;
 pub mod export;
 pub mod keys;
+pub mod requests;
 pub mod retention;
 pub mod sql;
 pub mod suppression;

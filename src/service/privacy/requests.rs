@@ -1,0 +1,749 @@
+//! The register of data-protection requests (access, erasure, rectification, restriction,
+//! objection, portability) and their statutory clock, for the data protection officer.
+//!
+//! Policy:
+//! - A request is registered on the day it was received (today or earlier, within a year); its
+//!   due date follows [`super::deadline`]: a month to the corresponding date, plus any extension
+//!   (up to two months, decided before the first month runs out) and the days its clock was
+//!   stopped, moved to the next working day in England and Wales.
+//! - The clock stops while the officer awaits proof of identity or clarification and restarts
+//!   when it arrives; a stopped request has no due date until then.
+//! - A request is closed once (completed, refused or withdrawn); closing a stopped request ends
+//!   the stop that day. Nothing is deleted: the register is the officer's evidence of timely
+//!   answers. Erasing the person blanks who wrote and the notes, and keeps the dates.
+//! - Every change and every read is audited (ids and codes only, never the requester's text).
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::deadline;
+use crate::db::schema::{people, rights_requests};
+use crate::db::{write_tx, DbConn};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::normalize::text::clean_text;
+use crate::service::{audit, is_public_id, new_public_id, Ctx};
+
+/// Kinds of request (UK GDPR Arts. 15–21).
+pub const KINDS: [&str; 6] = [
+    "access",
+    "erasure",
+    "rectification",
+    "restriction",
+    "objection",
+    "portability",
+];
+/// How a request arrived.
+pub const CHANNELS: [&str; 6] = ["email", "post", "phone", "in_person", "web", "other"];
+/// How a request was closed.
+pub const OUTCOMES: [&str; 3] = ["completed", "refused", "withdrawn"];
+/// A due date this close (in days) or closer is flagged `due_soon`.
+pub const DUE_SOON_DAYS: i64 = 5;
+/// Most requests one list reads.
+const LIST_CAP: i64 = 10_000;
+
+/// Register a request.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRightsRequest {
+    /// access, erasure, rectification, restriction, objection or portability.
+    pub kind: String,
+    /// The person it is about, when known (their id).
+    pub person: Option<String>,
+    /// Who made it, as they signed it (1–200 characters).
+    pub requester: String,
+    /// email, post, phone, in_person, web or other.
+    pub channel: String,
+    /// The day it was received (default today; not in the future, at most a year ago).
+    pub received_on: Option<NaiveDate>,
+    /// Notes (up to 2,000 characters).
+    pub notes: Option<String>,
+}
+
+/// Stop the clock (awaiting proof of identity or clarification).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StopClockRequest {
+    /// Why, e.g. "awaiting proof of identity" (3–500 characters; no personal details).
+    pub reason: String,
+    /// The day the requester was asked (default today; not before the request was received or
+    /// the clock last restarted, not in the future).
+    pub on: Option<NaiveDate>,
+}
+
+/// Restart the clock.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestartClockRequest {
+    /// The day what was awaited arrived (default today; not before the stop, not in the future).
+    pub on: Option<NaiveDate>,
+}
+
+/// Extend the time to respond.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendRequest {
+    /// The extension in all, in months: 1 or 2 (more than any extension before).
+    pub months: u32,
+    /// Why (complex or numerous requests), as told to the requester: 3–500 characters.
+    pub reason: String,
+}
+
+/// Close a request.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseRequest {
+    /// completed, refused or withdrawn.
+    pub outcome: String,
+    /// What was done, or why it was refused (up to 2,000 characters).
+    pub note: Option<String>,
+}
+
+/// Which requests to list.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RightsRequestQuery {
+    /// `open` (default), `closed` or `all`.
+    pub status: Option<String>,
+    /// One kind.
+    pub kind: Option<String>,
+    /// One person's requests (their id).
+    pub person: Option<String>,
+    /// Open requests due within this many days (overdue ones included): 0–366.
+    pub due_within: Option<i64>,
+    /// Page size 1–200 (default 50).
+    pub limit: Option<i64>,
+    /// Offset.
+    pub offset: Option<i64>,
+}
+
+/// A stop of the clock that has ended.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ClockStop {
+    /// The day it stopped.
+    pub stopped_on: NaiveDate,
+    /// The day it restarted.
+    pub restarted_on: NaiveDate,
+    /// Why.
+    pub reason: String,
+}
+
+/// A request as the officer sees it.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct RightsRequestView {
+    /// Id.
+    pub id: String,
+    /// Kind.
+    pub kind: String,
+    /// open, completed, refused or withdrawn.
+    pub status: String,
+    /// The person's id, when linked.
+    pub person: Option<String>,
+    /// Who made it.
+    pub requester: String,
+    /// How it arrived.
+    pub channel: String,
+    /// The day it was received.
+    pub received_on: NaiveDate,
+    /// The day it must be answered by; absent while the clock is stopped.
+    pub due_on: Option<NaiveDate>,
+    /// The due date without any extension (an extension must be decided by then); absent while
+    /// the clock is stopped.
+    pub first_due_on: Option<NaiveDate>,
+    /// Days from today to the due date (negative: overdue), for an open request.
+    pub days_left: Option<i64>,
+    /// Open and past its due date.
+    pub overdue: bool,
+    /// Open and due within five days.
+    pub due_soon: bool,
+    /// Months the response was extended by (0–2).
+    pub extended_months: i32,
+    /// Why it was extended.
+    pub extension_reason: Option<String>,
+    /// When it was extended.
+    pub extended_at: Option<DateTime<Utc>>,
+    /// The day the clock stopped, while it is stopped.
+    pub clock_stopped_on: Option<NaiveDate>,
+    /// Why it is stopped.
+    pub stop_reason: Option<String>,
+    /// Earlier stops.
+    pub clock_stops: Vec<ClockStop>,
+    /// Days the clock has been stopped in all (ended stops).
+    pub stopped_days: i64,
+    /// When it was closed.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// What was done.
+    pub outcome_note: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+    /// When it was registered.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A page of requests: open ones by due date (stopped clocks last), closed ones newest first.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct RightsRequestPage {
+    /// The page.
+    pub items: Vec<RightsRequestView>,
+    /// How many match.
+    pub total: usize,
+    /// Of those, open and overdue.
+    pub overdue: usize,
+    /// Of those, open and due within five days.
+    pub due_soon: usize,
+}
+
+/// A stored request.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = rights_requests)]
+struct Row {
+    id: i64,
+    public_id: String,
+    kind: String,
+    person_id: Option<i64>,
+    requester: String,
+    channel: String,
+    received_on: NaiveDate,
+    extended_months: i32,
+    extension_reason: Option<String>,
+    extended_at: Option<NaiveDateTime>,
+    pauses: String,
+    stopped_on: Option<NaiveDate>,
+    stop_reason: Option<String>,
+    status: String,
+    closed_at: Option<NaiveDateTime>,
+    outcome_note: Option<String>,
+    notes: Option<String>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl Row {
+    fn stops(&self) -> Vec<ClockStop> {
+        serde_json::from_str(&self.pauses).unwrap_or_default()
+    }
+
+    fn stopped_days(&self) -> i64 {
+        self.stops()
+            .iter()
+            .map(|s| (s.restarted_on - s.stopped_on).num_days().max(0))
+            .sum()
+    }
+
+    /// (due date, first due date), both absent while the clock is stopped.
+    fn due(&self) -> (Option<NaiveDate>, Option<NaiveDate>) {
+        if self.stopped_on.is_some() {
+            return (None, None);
+        }
+        let stopped = u64::try_from(self.stopped_days()).unwrap_or(0);
+        let months = u32::try_from(self.extended_months).unwrap_or(0);
+        (
+            deadline::due_date(self.received_on, months, stopped),
+            deadline::due_date(self.received_on, 0, stopped),
+        )
+    }
+
+    fn view(&self, person: Option<String>, today: NaiveDate) -> RightsRequestView {
+        let (due_on, first_due_on) = self.due();
+        let open = self.status == "open";
+        let days_left = due_on.filter(|_| open).map(|d| (d - today).num_days());
+        RightsRequestView {
+            id: self.public_id.clone(),
+            kind: self.kind.clone(),
+            status: self.status.clone(),
+            person,
+            requester: self.requester.clone(),
+            channel: self.channel.clone(),
+            received_on: self.received_on,
+            due_on,
+            first_due_on,
+            days_left,
+            overdue: days_left.is_some_and(|d| d < 0),
+            due_soon: days_left.is_some_and(|d| (0..=DUE_SOON_DAYS).contains(&d)),
+            extended_months: self.extended_months,
+            extension_reason: self.extension_reason.clone(),
+            extended_at: self.extended_at.map(|t| t.and_utc()),
+            clock_stopped_on: self.stopped_on,
+            stop_reason: self.stop_reason.clone(),
+            clock_stops: self.stops(),
+            stopped_days: self.stopped_days(),
+            closed_at: self.closed_at.map(|t| t.and_utc()),
+            outcome_note: self.outcome_note.clone(),
+            notes: self.notes.clone(),
+            created_at: self.created_at.and_utc(),
+            updated_at: self.updated_at.and_utc(),
+        }
+    }
+}
+
+fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<(), FieldError> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            field,
+            "invalid_value",
+            format!("Use one of: {}.", allowed.join(", ")),
+        ))
+    }
+}
+
+/// Optional free text: trimmed, empty as none, at most `max` characters.
+fn optional_text(field: &str, v: Option<&str>, max: usize) -> Result<Option<String>, FieldError> {
+    match v.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => clean_text(v, max)
+            .map(Some)
+            .map_err(|e| FieldError::new(field, e.code, e.message)),
+    }
+}
+
+/// A reason of 3–500 characters.
+fn reason(field: &str, v: &str) -> Result<String, FieldError> {
+    let r = clean_text(v.trim(), 500).map_err(|e| FieldError::new(field, e.code, e.message))?;
+    if r.chars().count() < 3 {
+        return Err(FieldError::new(field, "too_short", "Say why, in a few words."));
+    }
+    Ok(r)
+}
+
+/// The internal id of the person a request names.
+fn person_id(conn: &mut DbConn, ctx: &Ctx, field: &str, public_id: &str) -> AppResult<i64> {
+    match crate::service::people::find_visible(conn, &ctx.principal, public_id) {
+        Ok(p) => Ok(p.id),
+        Err(AppError::Merged(survivor)) => Err(AppError::field(
+            field,
+            "merged_person",
+            format!("That record was merged into {survivor}; use that id."),
+        )),
+        Err(AppError::NotFound | AppError::Gone(_)) => Err(AppError::field(
+            field,
+            "unknown_person",
+            "There is no such person (or their data has been erased).",
+        )),
+        Err(other) => Err(other),
+    }
+}
+
+fn public_ids_of(conn: &mut DbConn, rows: &[Row]) -> AppResult<std::collections::HashMap<i64, String>> {
+    let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.person_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for part in ids.chunks(500) {
+        let found: Vec<(i64, String)> = people::table
+            .filter(people::id.eq_any(part))
+            .select((people::id, people::public_id))
+            .load(conn)?;
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+fn views(conn: &mut DbConn, rows: &[Row], today: NaiveDate) -> AppResult<Vec<RightsRequestView>> {
+    let ids = public_ids_of(conn, rows)?;
+    Ok(rows
+        .iter()
+        .map(|r| r.view(r.person_id.and_then(|p| ids.get(&p).cloned()), today))
+        .collect())
+}
+
+fn find(conn: &mut DbConn, public_id: &str) -> AppResult<Row> {
+    if !is_public_id(public_id) {
+        return Err(AppError::NotFound);
+    }
+    rights_requests::table
+        .filter(rights_requests::public_id.eq(public_id))
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)
+}
+
+fn record(conn: &mut DbConn, ctx: &Ctx, action: &str, row: &Row, detail: serde_json::Value) -> AppResult<()> {
+    audit::record(
+        conn,
+        audit::event(
+            &ctx.meta,
+            Some(&ctx.principal),
+            action,
+            Some(("rights_request", &row.public_id)),
+            "success",
+            Some(detail),
+        ),
+    )
+}
+
+/// `POST /api/v1/rights-requests`.
+pub fn create(conn: &mut DbConn, ctx: &Ctx, req: &NewRightsRequest) -> AppResult<RightsRequestView> {
+    let today = ctx.meta.now.date();
+    let mut errors = Vec::new();
+    errors.extend(one_of("kind", &req.kind, &KINDS).err());
+    errors.extend(one_of("channel", &req.channel, &CHANNELS).err());
+    let requester = match optional_text("requester", Some(&req.requester), 200) {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            errors.push(FieldError::new("requester", "required", "Say who made the request."));
+            String::new()
+        }
+        Err(e) => {
+            errors.push(e);
+            String::new()
+        }
+    };
+    let notes = optional_text("notes", req.notes.as_deref(), 2000).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    let received_on = req.received_on.unwrap_or(today);
+    if received_on > today {
+        errors.push(FieldError::new(
+            "received_on",
+            "in_future",
+            "A request cannot be received in the future.",
+        ));
+    } else if (today - received_on).num_days() > 366 {
+        errors.push(FieldError::new(
+            "received_on",
+            "too_old",
+            "Register requests received within the last year.",
+        ));
+    }
+    write_tx(conn, |c| {
+        let person = match &req.person {
+            Some(p) => match person_id(c, ctx, "person", p) {
+                Ok(id) => Some(id),
+                Err(AppError::Validation(mut v)) => {
+                    errors.append(&mut v);
+                    None
+                }
+                Err(other) => return Err(other),
+            },
+            None => None,
+        };
+        if !errors.is_empty() {
+            return Err(AppError::Validation(std::mem::take(&mut errors)));
+        }
+        let now = ctx.meta.now;
+        let public_id = new_public_id();
+        diesel::insert_into(rights_requests::table)
+            .values((
+                rights_requests::public_id.eq(&public_id),
+                rights_requests::kind.eq(&req.kind),
+                rights_requests::person_id.eq(person),
+                rights_requests::requester.eq(&requester),
+                rights_requests::channel.eq(&req.channel),
+                rights_requests::received_on.eq(received_on),
+                rights_requests::pauses.eq("[]"),
+                rights_requests::status.eq("open"),
+                rights_requests::notes.eq(&notes),
+                rights_requests::created_at.eq(now),
+                rights_requests::created_by.eq(Some(ctx.principal.user_id)),
+                rights_requests::updated_at.eq(now),
+            ))
+            .execute(c)?;
+        let row = find(c, &public_id)?;
+        record(
+            c,
+            ctx,
+            "rights_request.create",
+            &row,
+            serde_json::json!({"kind": row.kind, "person": req.person, "received_on": row.received_on}),
+        )?;
+        Ok(views(c, &[row], today)?.remove(0))
+    })
+}
+
+/// `GET /api/v1/rights-requests/{id}` (audited).
+pub fn get(conn: &mut DbConn, ctx: &Ctx, id: &str) -> AppResult<RightsRequestView> {
+    write_tx(conn, |c| {
+        let row = find(c, id)?;
+        record(c, ctx, "rights_request.read", &row, serde_json::json!({}))?;
+        Ok(views(c, &[row], ctx.meta.now.date())?.remove(0))
+    })
+}
+
+/// `GET /api/v1/rights-requests` (audited as one read).
+pub fn list(conn: &mut DbConn, ctx: &Ctx, q: &RightsRequestQuery) -> AppResult<RightsRequestPage> {
+    let status = q.status.as_deref().unwrap_or("open");
+    let mut errors = Vec::new();
+    errors.extend(one_of("status", status, &["open", "closed", "all"]).err());
+    if let Some(k) = &q.kind {
+        errors.extend(one_of("kind", k, &KINDS).err());
+    }
+    if q.due_within.is_some_and(|d| !(0..=366).contains(&d)) {
+        errors.push(FieldError::new("due_within", "out_of_range", "Use 0 to 366 days."));
+    }
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        errors.push(FieldError::new("limit", "out_of_range", "Use 1 to 200."));
+    }
+    let offset = q.offset.unwrap_or(0);
+    if offset < 0 {
+        errors.push(FieldError::new("offset", "out_of_range", "Use 0 or more."));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let today = ctx.meta.now.date();
+    write_tx(conn, |c| {
+        let mut query = rights_requests::table.into_boxed::<crate::db::people::Db>();
+        query = match status {
+            "open" => query.filter(rights_requests::status.eq("open")),
+            "closed" => query.filter(rights_requests::status.ne("open")),
+            _ => query,
+        };
+        if let Some(k) = &q.kind {
+            query = query.filter(rights_requests::kind.eq(k.clone()));
+        }
+        if let Some(p) = &q.person {
+            query = query.filter(rights_requests::person_id.eq(person_id(c, ctx, "person", p)?));
+        }
+        let rows: Vec<Row> = query
+            .select(Row::as_select())
+            .order((rights_requests::received_on.desc(), rights_requests::id.desc()))
+            .limit(LIST_CAP)
+            .load(c)?;
+        let mut items = views(c, &rows, today)?;
+        if let Some(within) = q.due_within {
+            items.retain(|v| v.days_left.is_some_and(|d| d <= within));
+        }
+        // Open ones first, soonest due first (stopped clocks after them); then the closed ones,
+        // most recently closed first.
+        items.sort_by(|a, b| {
+            let key = |v: &RightsRequestView| (v.status != "open", v.due_on.is_none(), v.due_on);
+            key(a)
+                .cmp(&key(b))
+                .then_with(|| b.closed_at.cmp(&a.closed_at))
+                .then_with(|| b.received_on.cmp(&a.received_on))
+        });
+        let total = items.len();
+        let overdue = items.iter().filter(|v| v.overdue).count();
+        let due_soon = items.iter().filter(|v| v.due_soon).count();
+        let items: Vec<RightsRequestView> = items
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(0))
+            .take(usize::try_from(limit).unwrap_or(50))
+            .collect();
+        audit::record(
+            c,
+            audit::event(
+                &ctx.meta,
+                Some(&ctx.principal),
+                "rights_request.list",
+                None,
+                "success",
+                Some(serde_json::json!({"status": status, "shown": items.len()})),
+            ),
+        )?;
+        Ok(RightsRequestPage {
+            items,
+            total,
+            overdue,
+            due_soon,
+        })
+    })
+}
+
+/// Load an open request for a change, or say why it cannot change.
+fn open_request(conn: &mut DbConn, id: &str) -> AppResult<Row> {
+    let row = find(conn, id)?;
+    if row.status != "open" {
+        return Err(AppError::conflict(
+            "request_closed",
+            format!("This request is already {}.", row.status),
+        ));
+    }
+    Ok(row)
+}
+
+/// Write the changed request, checking nobody changed it meanwhile.
+fn save(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    row: &Row,
+    action: &str,
+    detail: serde_json::Value,
+) -> AppResult<RightsRequestView> {
+    let n = diesel::update(
+        rights_requests::table
+            .find(row.id)
+            .filter(rights_requests::status.eq("open"))
+            .filter(rights_requests::updated_at.eq(row.updated_at)),
+    )
+    .set((
+        rights_requests::extended_months.eq(row.extended_months),
+        rights_requests::extension_reason.eq(&row.extension_reason),
+        rights_requests::extended_at.eq(row.extended_at),
+        rights_requests::pauses.eq(&row.pauses),
+        rights_requests::stopped_on.eq(row.stopped_on),
+        rights_requests::stop_reason.eq(&row.stop_reason),
+        rights_requests::status.eq(&row.status),
+        rights_requests::closed_at.eq(row.closed_at),
+        rights_requests::outcome_note.eq(&row.outcome_note),
+        rights_requests::updated_at.eq(ctx.meta.now),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::conflict(
+            "stale",
+            "The request changed while this was being saved; look again.",
+        ));
+    }
+    let saved = find(conn, &row.public_id)?;
+    record(conn, ctx, action, &saved, detail)?;
+    Ok(views(conn, &[saved], ctx.meta.now.date())?.remove(0))
+}
+
+/// End the current stop on `on`, adding it to the earlier ones.
+fn restart(row: &mut Row, on: NaiveDate) -> AppResult<()> {
+    let (Some(stopped_on), Some(why)) = (row.stopped_on.take(), row.stop_reason.take()) else {
+        return Ok(());
+    };
+    let mut stops = row.stops();
+    stops.push(ClockStop {
+        stopped_on,
+        restarted_on: on,
+        reason: why,
+    });
+    row.pauses = serde_json::to_string(&stops).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(())
+}
+
+/// `POST /api/v1/rights-requests/{id}/stop-clock`.
+pub fn stop_clock(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &StopClockRequest) -> AppResult<RightsRequestView> {
+    let why = reason("reason", &req.reason).map_err(|e| AppError::Validation(vec![e]))?;
+    write_tx(conn, |c| {
+        let mut row = open_request(c, id)?;
+        if row.stopped_on.is_some() {
+            return Err(AppError::conflict("clock_stopped", "The clock is already stopped."));
+        }
+        let today = ctx.meta.now.date();
+        let on = req.on.unwrap_or(today);
+        let earliest = row
+            .stops()
+            .iter()
+            .map(|s| s.restarted_on)
+            .max()
+            .unwrap_or(row.received_on)
+            .max(row.received_on);
+        if on < earliest || on > today {
+            return Err(AppError::field(
+                "on",
+                "out_of_range",
+                format!("Give a day from {earliest} to today."),
+            ));
+        }
+        row.stopped_on = Some(on);
+        row.stop_reason = Some(why.clone());
+        save(c, ctx, &row, "rights_request.stop_clock", serde_json::json!({"on": on}))
+    })
+}
+
+/// `POST /api/v1/rights-requests/{id}/restart-clock`.
+pub fn restart_clock(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    id: &str,
+    req: &RestartClockRequest,
+) -> AppResult<RightsRequestView> {
+    write_tx(conn, |c| {
+        let mut row = open_request(c, id)?;
+        let Some(stopped_on) = row.stopped_on else {
+            return Err(AppError::conflict("clock_running", "The clock is not stopped."));
+        };
+        let today = ctx.meta.now.date();
+        let on = req.on.unwrap_or(today);
+        if on < stopped_on || on > today {
+            return Err(AppError::field(
+                "on",
+                "out_of_range",
+                format!("Give a day from {stopped_on} to today."),
+            ));
+        }
+        restart(&mut row, on)?;
+        save(
+            c,
+            ctx,
+            &row,
+            "rights_request.restart_clock",
+            serde_json::json!({"on": on}),
+        )
+    })
+}
+
+/// `POST /api/v1/rights-requests/{id}/extend`.
+pub fn extend(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &ExtendRequest) -> AppResult<RightsRequestView> {
+    let why = reason("reason", &req.reason).map_err(|e| AppError::Validation(vec![e]))?;
+    if !(1..=deadline::MAX_EXTENSION_MONTHS).contains(&req.months) {
+        return Err(AppError::field(
+            "months",
+            "out_of_range",
+            "Extend by one or two months in all.",
+        ));
+    }
+    write_tx(conn, |c| {
+        let mut row = open_request(c, id)?;
+        let months = i32::try_from(req.months).unwrap_or(0);
+        if months <= row.extended_months {
+            return Err(AppError::field(
+                "months",
+                "not_longer",
+                format!("It is already extended by {} month(s).", row.extended_months),
+            ));
+        }
+        // The requester must be told within the first month: with the clock stopped, that
+        // month runs on from today.
+        let today = ctx.meta.now.date();
+        let mut probe = row.clone();
+        restart(&mut probe, today)?;
+        if probe.due().1.is_some_and(|first| today > first) {
+            return Err(AppError::conflict(
+                "too_late_to_extend",
+                "An extension must be decided (and the requester told) within the first month.",
+            ));
+        }
+        row.extended_months = months;
+        row.extension_reason = Some(why.clone());
+        row.extended_at = Some(ctx.meta.now);
+        save(
+            c,
+            ctx,
+            &row,
+            "rights_request.extend",
+            serde_json::json!({"months": months}),
+        )
+    })
+}
+
+/// `POST /api/v1/rights-requests/{id}/close`.
+pub fn close(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &CloseRequest) -> AppResult<RightsRequestView> {
+    let mut errors = Vec::new();
+    errors.extend(one_of("outcome", &req.outcome, &OUTCOMES).err());
+    let note = optional_text("note", req.note.as_deref(), 2000).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    write_tx(conn, |c| {
+        let mut row = open_request(c, id)?;
+        let today = ctx.meta.now.date();
+        restart(&mut row, today)?;
+        let (due, _) = row.due();
+        row.status = req.outcome.clone();
+        row.closed_at = Some(ctx.meta.now);
+        row.outcome_note = note.clone();
+        let late = due.is_some_and(|d| today > d);
+        save(
+            c,
+            ctx,
+            &row,
+            "rights_request.close",
+            serde_json::json!({"outcome": req.outcome, "late": late}),
+        )
+    })
+}
