@@ -161,6 +161,13 @@ pub struct DatabaseSettings {
     pub connect_timeout_secs: u64,
     /// SQLite lock wait, in milliseconds.
     pub busy_timeout_ms: u64,
+    /// PostgreSQL: vacuum the engagement ledger after this many events logged (0 = never).
+    #[serde(default = "default_vacuum_every_events")]
+    pub vacuum_every_events: u64,
+}
+
+fn default_vacuum_every_events() -> u64 {
+    crate::db::maintenance::VACUUM_EVERY
 }
 
 /// `[server]`

@@ -19,6 +19,7 @@ pub mod departments;
 pub mod engagement;
 pub mod jobs;
 pub mod journeys;
+pub mod maintenance;
 pub mod people;
 pub mod pool;
 pub mod schema;

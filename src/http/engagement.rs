@@ -54,12 +54,23 @@ pub async fn log_one(state: web::Data<AppState>, ctx: Ctx, body: Json<Engagement
     let result = state
         .db(move |c| events::log(c, &ctx, std::slice::from_ref(&body.0)))
         .await?;
+    crate::db::maintenance::events_logged(
+        &state.pool,
+        result.created as u64,
+        state.settings.database.vacuum_every_events,
+    );
     super::json(if result.created == 1 { 201 } else { 200 }, &result)
 }
 
 /// Log a batch of engagements.
 pub async fn log_batch(state: web::Data<AppState>, ctx: Ctx, body: Json<EngagementBatch>) -> AppResult<HttpResponse> {
-    super::json(200, &state.db(move |c| events::log(c, &ctx, &body.0.events)).await?)
+    let result = state.db(move |c| events::log(c, &ctx, &body.0.events)).await?;
+    crate::db::maintenance::events_logged(
+        &state.pool,
+        result.created as u64,
+        state.settings.database.vacuum_every_events,
+    );
+    super::json(200, &result)
 }
 
 /// A person's timeline.

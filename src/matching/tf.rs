@@ -81,6 +81,23 @@ impl Counts {
         let n = *self.values.get(value)?;
         (n >= min_count).then(|| n as f64 / self.records as f64)
     }
+
+    /// [`Counts::frequency`] of a name or postcode in a table pruned of the values held by
+    /// fewer than `rare_below` records: an absent value is one of those (or one not seen when
+    /// the table was counted), taken as held by [`FrequencyTable::RARE_ASSUMED`] records.
+    fn name_frequency(&self, value: &str, min_records: u64, rare_below: u64) -> Option<f64> {
+        match self.frequency(value, min_records, 1) {
+            None if rare_below > 1 && self.records >= min_records.max(1) => {
+                Some(FrequencyTable::RARE_ASSUMED.min(rare_below - 1) as f64 / self.records as f64)
+            }
+            found => found,
+        }
+    }
+
+    /// Forget the values held by fewer than `min` records.
+    fn prune(&mut self, min: u64) {
+        self.values.retain(|_, n| *n >= min);
+    }
 }
 
 /// Frequencies counted from a set of prepared records.
@@ -92,6 +109,9 @@ pub struct FrequencyTable {
     email: Counts,
     phone: Counts,
     min_records: u64,
+    /// Set when stored: names and postcodes held by fewer records than this were left out.
+    #[serde(default)]
+    rare_below: u64,
 }
 
 impl Default for FrequencyTable {
@@ -103,6 +123,7 @@ impl Default for FrequencyTable {
             email: Counts::default(),
             phone: Counts::default(),
             min_records: Self::DEFAULT_MIN_RECORDS,
+            rare_below: 0,
         }
     }
 }
@@ -140,11 +161,23 @@ impl FrequencyTable {
         self.phone.add(r.phones().iter().map(String::as_str));
     }
 
-    /// The table without any email or phone value (for storing: contact points are personal
-    /// data, and a stored table outlives erasures); names and postcodes are kept as counts.
-    pub fn without_contact_points(mut self) -> FrequencyTable {
+    /// Names and postcodes held by fewer records than this are left out of a stored table.
+    pub const STORED_MIN_COUNT: u64 = 5;
+    /// How many records a name or postcode left out of a stored table is taken to be held by
+    /// (the geometric middle of 1–4, so its weight is at most one bit off).
+    pub const RARE_ASSUMED: u64 = 2;
+
+    /// The table as it may be stored, which outlives erasures: no email or phone value at all
+    /// (contact points are personal data), and no name or postcode held by fewer than
+    /// [`FrequencyTable::STORED_MIN_COUNT`] records (a rare surname identifies its holder). The
+    /// counts of records stay, so a name left out still scores as a rare one.
+    pub fn for_storage(mut self) -> FrequencyTable {
         self.email.values.clear();
         self.phone.values.clear();
+        for counts in [&mut self.given, &mut self.family, &mut self.postcode] {
+            counts.prune(Self::STORED_MIN_COUNT);
+        }
+        self.rare_below = Self::STORED_MIN_COUNT;
         self
     }
 
@@ -156,13 +189,13 @@ impl FrequencyTable {
 
 impl TermFrequencies for FrequencyTable {
     fn family(&self, folded: &str) -> Option<f64> {
-        self.family.frequency(folded, self.min_records, 1)
+        self.family.name_frequency(folded, self.min_records, self.rare_below)
     }
     fn given(&self, canonical: &str) -> Option<f64> {
-        self.given.frequency(canonical, self.min_records, 1)
+        self.given.name_frequency(canonical, self.min_records, self.rare_below)
     }
     fn postcode(&self, pc: &str) -> Option<f64> {
-        self.postcode.frequency(pc, self.min_records, 1)
+        self.postcode.name_frequency(pc, self.min_records, self.rare_below)
     }
     fn email(&self, key: &str) -> Option<f64> {
         self.email.frequency(key, self.min_records, Self::PERSONAL_MAX + 1)
@@ -208,5 +241,29 @@ mod tests {
         let json = serde_json::to_string(&t).unwrap_or_default();
         let back: Result<FrequencyTable, _> = serde_json::from_str(&json);
         assert_eq!(back.ok(), Some(t));
+    }
+
+    #[test]
+    fn a_stored_table_names_no_rare_value_and_still_scores_them_as_rare() {
+        let mut recs: Vec<Prepared> = (0..6).map(|_| rec("Ann", "Smith")).collect();
+        recs.push(rec("Ann", "Featherstonehaugh"));
+        recs.push(rec("Bill", "Featherstonehaugh"));
+        let full = FrequencyTable::from_records(&recs).with_min_records(4);
+        let stored = full.clone().for_storage();
+        let json = serde_json::to_string(&stored).unwrap_or_default();
+        assert!(json.contains("smith") && !json.contains("featherstonehaugh"), "{json}");
+        assert!(!json.contains("bill"), "{json}");
+        let back: FrequencyTable = serde_json::from_str(&json).unwrap();
+        // Common values answer as before; a rare one (held by 2) as if held by two records,
+        // and one never seen as rare too.
+        assert_eq!(back.family("smith"), full.family("smith"));
+        assert_eq!(back.family("featherstonehaugh"), Some(2.0 / 8.0));
+        assert_eq!(back.given("bill"), Some(2.0 / 8.0));
+        assert_eq!(back.family("nobody"), Some(2.0 / 8.0));
+        assert_eq!(full.family("nobody"), None, "an unpruned table does not guess");
+        // A table stored before pruning existed reads as unpruned.
+        let old = serde_json::to_string(&full).unwrap().replace(",\"rare_below\":0", "");
+        let old: FrequencyTable = serde_json::from_str(&old).unwrap();
+        assert_eq!(old.family("nobody"), None);
     }
 }

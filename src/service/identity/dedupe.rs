@@ -262,7 +262,7 @@ pub fn run(
     if report.trained && !opts.dry_run {
         let stored = Trained {
             model: model.clone(),
-            tf: tf.clone().without_contact_points(),
+            tf: tf.clone().for_storage(),
         };
         matcher::save(conn, &stored, report.pairs as i64, crate::db::now())?;
     }

@@ -275,6 +275,17 @@ pub fn run(conn: &mut DbConn, batch_id: i64) -> AppResult<()> {
         let Some(last) = rows.last().map(|r| r.0) else { break };
         let mut chunk_counts = counts.clone();
         write_tx(conn, |c| -> AppResult<()> {
+            // Everyone the chunk may change (a row's person, or whoever its source record
+            // now belongs to), held against merges until it commits (see `dbp::lock`).
+            let mut held: Vec<i64> = rows.iter().filter_map(|r| r.2).collect();
+            let numbers: Vec<i64> = rows.iter().map(|r| r.0).collect();
+            let linked: Vec<Option<i64>> = source_records::table
+                .filter(source_records::import_batch_id.eq(Some(b.id)))
+                .filter(source_records::row_number.eq_any(&numbers))
+                .select(source_records::person_id)
+                .load(c)?;
+            held.extend(linked.into_iter().flatten());
+            dbp::lock(c, &held, dbp::Lock::Update)?;
             let mut touched = Vec::new();
             // Links first (they may point at people this batch created), then creations.
             for (row, _, _) in rows.iter().filter(|r| matches!(r.1.as_str(), "link" | "duplicate")) {
