@@ -232,6 +232,21 @@ impl TestApp {
     }
 
     /// Create a person through the API and return its JSON.
+    /// A person's subject access export (read with a DPO's `token`) without the history tables
+    /// that legitimately record a round trip (audit, merges, match candidates) and without its
+    /// generation time: what must come back byte-identical after a merge and its unmerge.
+    pub async fn export_without_history(&self, token: &str, person: &str) -> Value {
+        let r = self.get(&format!("/api/v1/people/{person}/export"), token).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let mut doc = r.body;
+        doc.as_object_mut().unwrap().remove("generated_at");
+        let tables = doc["tables"].as_object_mut().unwrap();
+        for history in ["audit_events", "merges", "match_candidates"] {
+            tables.remove(history);
+        }
+        doc
+    }
+
     pub async fn person(&self, token: &str, body: Value) -> Value {
         let r = self.post("/api/v1/people", token, body).await;
         assert_eq!(r.status, 201, "create person: {}", r.text);
