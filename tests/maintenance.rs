@@ -33,7 +33,8 @@ async fn the_ledger_is_vacuumed_after_enough_events_are_logged() {
         let vacuumed = || {
             app.count(
                 "SELECT COUNT(*) AS n FROM pg_stat_user_tables \
-                 WHERE relname = 'engagement_events' AND vacuum_count > 0 AND analyze_count > 0",
+                 WHERE relname = 'engagement_events' AND schemaname = current_schema() \
+                 AND vacuum_count > 0 AND analyze_count > 0",
             )
         };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);

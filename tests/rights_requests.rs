@@ -74,18 +74,19 @@ async fn a_request_is_due_a_month_on_and_its_clock_stops_restarts_and_extends() 
     assert_eq!(r["days_left"], (due - today()).num_days());
     assert_eq!(r["overdue"], false);
 
-    // Stopped on day 5, restarted on day 15: ten days later.
+    // Stopped on day 5 to ask what they meant, restarted on day 15: ten days later.
     let s = act(
         &f,
         &id,
         "stop-clock",
-        json!({"reason": "awaiting proof of identity", "on": ago(15)}),
+        json!({"awaiting": "clarification", "reason": "which years?", "on": ago(15)}),
     )
     .await;
     assert_eq!(s.status, 200, "{}", s.text);
     assert!(s.body["due_on"].is_null(), "no due date while stopped: {}", s.text);
     assert_eq!(date(&s.body["clock_stopped_on"]), ago(15));
-    let again = act(&f, &id, "stop-clock", json!({"reason": "again"})).await;
+    assert_eq!(s.body["awaiting"], "clarification");
+    let again = act(&f, &id, "stop-clock", json!({"awaiting": "fee"})).await;
     assert_eq!(again.status, 409, "{}", again.text);
     let early = act(&f, &id, "restart-clock", json!({"on": ago(16)})).await;
     assert_eq!(early.status, 422, "before the stop: {}", early.text);
@@ -93,7 +94,12 @@ async fn a_request_is_due_a_month_on_and_its_clock_stops_restarts_and_extends() 
     let s = act(&f, &id, "restart-clock", json!({"on": ago(5)})).await;
     assert_eq!(s.status, 200, "{}", s.text);
     assert_eq!(s.body["stopped_days"], 10);
-    assert_eq!(s.body["clock_stops"][0]["reason"], "awaiting proof of identity");
+    assert_eq!(s.body["clock_stops"][0]["awaiting"], "clarification");
+    assert!(
+        s.body["stop_reason"].is_null(),
+        "the note goes with the stop: {}",
+        s.text
+    );
     assert_eq!(date(&s.body["due_on"]), due_date(received, 0, 10).unwrap());
     let running = act(&f, &id, "restart-clock", json!({})).await;
     assert_eq!(running.status, 409, "{}", running.text);
@@ -128,7 +134,7 @@ async fn a_request_is_due_a_month_on_and_its_clock_stops_restarts_and_extends() 
     assert!(c.body["days_left"].is_null());
     for (what, body) in [
         ("close", json!({"outcome": "refused"})),
-        ("stop-clock", json!({"reason": "awaiting id"})),
+        ("stop-clock", json!({"awaiting": "identity"})),
         ("extend", json!({"months": 2, "reason": "complex case"})),
     ] {
         let r = act(&f, &id, what, body).await;
@@ -147,6 +153,30 @@ async fn a_request_is_due_a_month_on_and_its_clock_stops_restarts_and_extends() 
         ),
         0
     );
+}
+
+#[actix_web::test]
+async fn awaiting_proof_of_identity_the_month_runs_again_from_its_arrival() {
+    let f = fixture().await;
+    let received = ago(30);
+    let r = register(
+        &f,
+        json!({"kind": "access", "requester": "Someone", "channel": "post", "received_on": received}),
+    )
+    .await;
+    let id = r["id"].as_str().unwrap();
+    let bad = act(&f, id, "stop-clock", json!({"awaiting": "patience"})).await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    assert_eq!(bad.body["errors"][0]["field"], "awaiting");
+    let s = act(&f, id, "stop-clock", json!({"awaiting": "identity", "on": ago(29)})).await;
+    assert_eq!(s.status, 200, "{}", s.text);
+    let s = act(&f, id, "restart-clock", json!({"on": ago(3)})).await;
+    assert_eq!(s.status, 200, "{}", s.text);
+    // A month from the day the proof arrived, not 26 days added to the first month.
+    assert_eq!(date(&s.body["counts_from"]), ago(3));
+    assert_eq!(date(&s.body["due_on"]), due_date(ago(3), 0, 0).unwrap());
+    assert_eq!(s.body["stopped_days"], 0);
+    assert_eq!(s.body["overdue"], false);
 }
 
 #[actix_web::test]

@@ -562,6 +562,7 @@ diesel::table! {
         extended_at -> Nullable<Timestamp>,
         pauses -> Text,
         stopped_on -> Nullable<Date>,
+        stop_awaiting -> Nullable<Text>,
         stop_reason -> Nullable<Text>,
         status -> Text,
         closed_at -> Nullable<Timestamp>,

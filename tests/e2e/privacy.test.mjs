@@ -241,7 +241,8 @@ test('the DPO registers a rights request, stops and restarts its clock, and clos
   await page.getByText(/days left/).first().waitFor();
   await checkPage(page, 'rights-request');
 
-  await page.getByLabel('Why', { exact: true }).fill('awaiting proof of identity');
+  await page.getByLabel('Proof of identity').check();
+  await page.getByLabel('Note while it is stopped (optional)').fill('passport copy requested');
   await page.getByRole('button', { name: 'Stop the clock' }).click();
   await page.getByText('The clock is stopped.').waitFor();
   await page.getByText(/Clock stopped on .*awaiting proof of identity/).waitFor();

@@ -319,15 +319,36 @@ async fn rollback_removes_what_it_created_unless_someone_changed_it_since() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
+    // Ada made a data-protection request since: the register is evidence, and keeps her.
+    let ada = f
+        .app
+        .post("/api/v1/people/search", t, json!({"q": "ada@example.org"}))
+        .await;
+    let ada = ada.body["items"][0]["id"].as_str().unwrap().to_string();
+    let dpo = f.app.user(&[Role::DataProtectionOfficer], &[]).await;
+    let req = f
+        .app
+        .post(
+            "/api/v1/rights-requests",
+            &dpo.token,
+            json!({"kind": "access", "person": ada, "requester": "Ada", "channel": "email"}),
+        )
+        .await;
+    assert_eq!(req.status, 201, "{}", req.text);
     let v = rollback(&f.app, t, &id).await;
-    assert_eq!(v["counts"]["rolled_back_removed"], 1, "{v}");
-    assert_eq!(v["counts"]["rolled_back_conflicts"], 1, "{v}");
+    assert!(v["counts"]["rolled_back_removed"].is_null(), "nobody removed: {v}");
+    assert_eq!(v["counts"]["rolled_back_conflicts"], 2, "{v}");
     assert_eq!(
         f.app.get(&format!("/api/v1/people/{aid}"), t).await.status,
         200,
         "Alan was changed since: kept"
     );
-    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 1);
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 2);
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) AS n FROM rights_requests WHERE person_id IS NOT NULL"),
+        1
+    );
     let rows = f.app.get(&format!("/api/v1/imports/{id}/rows"), t).await;
     assert!(rows.text.contains("rollback_conflict"), "{}", rows.text);
     // A rolled-back import cannot be committed or rolled back again.

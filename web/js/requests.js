@@ -23,6 +23,12 @@ const OUTCOMES = [
   ['refused', 'Refused', 'Manifestly unfounded or excessive, or an exemption applies: say which in the note'],
   ['withdrawn', 'Withdrawn', 'The requester withdrew it'],
 ];
+const AWAITING = [
+  ['identity', 'Proof of identity', 'The month runs again from the day it arrives'],
+  ['fee', 'A fee', 'The month runs again from the day it arrives'],
+  ['clarification', 'Clarification of what they want', 'The days the clock is stopped are added'],
+];
+const AWAITING_LABEL = { identity: 'proof of identity', fee: 'a fee', clarification: 'clarification' };
 const STATUS_LABEL = { open: 'Open', completed: 'Completed', refused: 'Refused', withdrawn: 'Withdrawn' };
 
 /** A validation error raised in the browser, shown by form() like the API's. */
@@ -30,10 +36,9 @@ function invalid(errors) {
   return new ApiError(422, { status: 422, code: 'validation', detail: 'Check the fields below.', errors });
 }
 
-/** Today as YYYY-MM-DD in the browser's time zone. */
+/** Today as YYYY-MM-DD, in UTC as the service counts days. */
 function today() {
-  const d = new Date();
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+  return new Date().toISOString().slice(0, 10);
 }
 
 /** Where a request stands on its clock, as a tag. */
@@ -111,16 +116,22 @@ route('/privacy/requests/:id', async ({ id }, isCurrent) => {
   const actions = [];
   if (open && r.clock_stopped_on) {
     actions.push(section('Restart the clock',
-      h('p', {}, 'When what you asked for arrives, the clock runs again; the days it was stopped are added to the time allowed.'),
+      h('p', {}, r.awaiting === 'clarification'
+        ? 'When the requester says what they want, the clock runs again; the days it was stopped are added to the time allowed.'
+        : 'When it arrives, the month to respond starts again from that day.'),
       actionForm(id, 'restart-clock', [field({ name: 'on', label: 'Arrived on', type: 'date', value: today() })],
         'Restart the clock', (v) => ({ on: v.on || null }), 'The clock is running again.')));
   } else if (open) {
     actions.push(section('Stop the clock',
-      h('p', {}, 'While you wait for proof of identity or for the requester to say what they want, the clock can be stopped.'),
+      h('p', {}, 'While you wait for something you asked the requester for, the clock can be stopped.'),
       actionForm(id, 'stop-clock', [
-        field({ name: 'reason', label: 'Why', hint: 'For example “awaiting proof of identity”. Do not write personal details.' }),
+        choices({ name: 'awaiting', type: 'radio', legend: 'What are you waiting for?', options: AWAITING }),
         field({ name: 'on', label: 'Asked on', type: 'date', value: today() }),
-      ], 'Stop the clock', (v) => ({ reason: v.reason, on: v.on || null }), 'The clock is stopped.', 'secondary')));
+        field({ name: 'reason', label: 'Note while it is stopped (optional)', hint: 'Not kept once the clock restarts.' }),
+      ], 'Stop the clock', (v) => {
+        if (!v.awaiting) throw invalid([{ field: 'awaiting', code: 'required', message: 'Choose what you are waiting for' }]);
+        return { awaiting: v.awaiting, on: v.on || null, reason: v.reason.trim() || null };
+      }, 'The clock is stopped.', 'secondary')));
     if (r.extended_months < 2) {
       actions.push(section('Extend the time to respond',
         h('p', {}, `A complex request, or many from one person, may take up to two more months. Decide by ${fmtDate(r.first_due_on)} and tell the requester why.`),
@@ -145,10 +156,12 @@ route('/privacy/requests/:id', async ({ id }, isCurrent) => {
       ['Status', clockTag(r)],
       ['From', r.requester || h('span', { class: 'muted' }, 'Erased')],
       ['Received', `${fmtDate(r.received_on)} (${(CHANNELS.find(([c]) => c === r.channel) || [, r.channel])[1]})`],
-      ['Due', r.due_on ? fmtDate(r.due_on) : (r.clock_stopped_on ? `Clock stopped on ${fmtDate(r.clock_stopped_on)}: ${r.stop_reason}` : '')],
+      r.counts_from !== r.received_on ? ['Month counts from', fmtDate(r.counts_from)] : null,
+      ['Due', r.due_on ? fmtDate(r.due_on) : (r.clock_stopped_on
+        ? `Clock stopped on ${fmtDate(r.clock_stopped_on)}, awaiting ${AWAITING_LABEL[r.awaiting] || r.awaiting}${r.stop_reason ? ` (${r.stop_reason})` : ''}` : '')],
       r.extended_months ? ['Extended', `By ${r.extended_months} ${r.extended_months === 1 ? 'month' : 'months'}: ${r.extension_reason}`] : null,
       r.clock_stops.length ? ['Clock stopped before', h('ul', {}, r.clock_stops.map((s) =>
-        h('li', {}, `${fmtDate(s.stopped_on)} to ${fmtDate(s.restarted_on)}: ${s.reason}`)))] : null,
+        h('li', {}, `${fmtDate(s.stopped_on)} to ${fmtDate(s.restarted_on)}, awaiting ${AWAITING_LABEL[s.awaiting] || s.awaiting}`)))] : null,
       ['Person', r.person ? link(`/people/${enc(r.person)}`, 'Open their record') : null],
       ['Notes', r.notes],
       r.closed_at ? ['Closed', `${fmtDateTime(r.closed_at)}${r.outcome_note ? ` — ${r.outcome_note}` : ''}`] : null,

@@ -14,6 +14,7 @@ CREATE TABLE rights_requests (
     extended_at TIMESTAMP,
     pauses TEXT NOT NULL DEFAULT '[]',
     stopped_on DATE,
+    stop_awaiting TEXT CHECK (stop_awaiting IN ('identity', 'fee', 'clarification')),
     stop_reason TEXT,
     status TEXT NOT NULL CHECK (status IN ('open', 'completed', 'refused', 'withdrawn')),
     closed_at TIMESTAMP,

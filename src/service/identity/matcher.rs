@@ -86,7 +86,12 @@ pub fn trained(conn: &mut DbConn) -> AppResult<Arc<Trained>> {
 
 /// Store a trained model (replacing the previous one).
 pub fn save(conn: &mut DbConn, trained: &Trained, pairs: i64, at: NaiveDateTime) -> AppResult<()> {
-    let text = serde_json::to_string(trained).map_err(|e| AppError::Internal(e.to_string()))?;
+    // Stored, it outlives erasures: no contact point and no rare name or postcode in it.
+    let stored = Trained {
+        model: trained.model.clone(),
+        tf: trained.tf.clone().for_storage(),
+    };
+    let text = serde_json::to_string(&stored).map_err(|e| AppError::Internal(e.to_string()))?;
     diesel::delete(match_models::table.filter(match_models::name.eq(MODEL_NAME))).execute(conn)?;
     diesel::insert_into(match_models::table)
         .values((

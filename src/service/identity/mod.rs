@@ -194,6 +194,12 @@ pub fn merge_people(
                 named.extend(dbp::find_by_public_id(c, id)?.map(|p| p.id));
             }
         }
+        // With those merged into them earlier, whom the merge points on: all in one call.
+        let earlier: Vec<i64> = people::table
+            .filter(people::merged_into.eq_any(named.clone()))
+            .select(people::id)
+            .load(c)?;
+        named.extend(earlier);
         dbp::lock(c, &named, dbp::Lock::Update)?;
         let survivor = crate::service::people::find_visible(c, &ctx.principal, survivor_id)?;
         let mut others = Vec::new();

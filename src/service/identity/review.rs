@@ -275,6 +275,16 @@ fn pending(conn: &mut DbConn, ctx: &Ctx, id: &str) -> AppResult<(Candidate, Stri
     if !is_public_id(id) {
         return Err(AppError::NotFound);
     }
+    // The two people first, then the proposal: the order a merge takes them in (it locks the
+    // people, then settles proposals), so the two cannot wait for each other.
+    let people: Option<(i64, i64)> = match_candidates::table
+        .filter(match_candidates::public_id.eq(id))
+        .select((match_candidates::person_a, match_candidates::person_b))
+        .get_result(conn)
+        .optional()?;
+    if let Some((a, b)) = people {
+        dbp::lock(conn, &[a, b], dbp::Lock::Update)?;
+    }
     // Locked on PostgreSQL until the decision commits, so an accept and a reject of one
     // proposal at the same moment cannot both go through (SQLite's write lock does this there).
     let q = match_candidates::table.filter(match_candidates::public_id.eq(id));

@@ -15,7 +15,7 @@ use super::{load, Batch};
 use crate::db::people::{self as dbp};
 use crate::db::schema::{
     consent_events, engagement_events, field_provenance, import_batches, import_rows, merges, people, person_addresses,
-    person_departments, person_emails, person_phones, source_records,
+    person_departments, person_emails, person_phones, rights_requests, source_records,
 };
 use crate::db::{write_tx, DbConn};
 use crate::error::AppResult;
@@ -122,6 +122,13 @@ fn blocker(conn: &mut DbConn, b: &Batch, id: i64) -> AppResult<Option<&'static s
         .get_result(conn)?;
     if other(consents + engagements) {
         return Ok(Some("consent or engagement was recorded for the person since"));
+    }
+    let requests: i64 = rights_requests::table
+        .filter(rights_requests::person_id.eq(Some(id)))
+        .count()
+        .get_result(conn)?;
+    if other(requests) {
+        return Ok(Some("a data-protection request names the person"));
     }
     Ok(None)
 }

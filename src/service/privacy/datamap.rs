@@ -378,6 +378,7 @@ pub const DATA_MAP: &[Entry] = &[
             "extended_at",
             "pauses",
             "stopped_on",
+            "stop_awaiting",
             "stop_reason",
             "status",
             "closed_at",
@@ -387,7 +388,7 @@ pub const DATA_MAP: &[Entry] = &[
             "created_by",
             "updated_at",
         ],
-        personal: &["requester", "notes", "outcome_note", "stop_reason", "pauses"],
+        personal: &["requester", "notes", "outcome_note", "stop_reason", "extension_reason"],
         withheld: &[],
         link: Link::PersonId("person_id"),
         export: true,
@@ -396,10 +397,11 @@ pub const DATA_MAP: &[Entry] = &[
             ("notes", Blank::Null),
             ("outcome_note", Blank::Null),
             ("stop_reason", Blank::Null),
+            ("extension_reason", Blank::Null),
         ]),
         note: "that a request was made and answered, and when, outlives an erasure (accountability, \
-               Art. 5(2)); who wrote and the notes do not. Reasons for stopping the clock stay with \
-               its dates: write \"awaiting proof of identity\", not personal details",
+               Art. 5(2)); who wrote and the free text do not. Past stops of the clock keep only \
+               their dates and what was awaited (a code)"
     },
     Entry {
         table: "people",

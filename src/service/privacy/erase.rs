@@ -38,7 +38,13 @@ pub(super) fn erase_person(
     reason: &str,
 ) -> AppResult<ErasureReport> {
     write_tx(conn, |c| {
-        db::people::lock(c, &[person_id], db::people::Lock::Update)?;
+        // The person and those merged into them, locked in one call (id order).
+        let mut held: Vec<i64> = people::table
+            .filter(people::merged_into.eq(Some(person_id)))
+            .select(people::id)
+            .load(c)?;
+        held.push(person_id);
+        db::people::lock(c, &held, db::people::Lock::Update)?;
         let person = db::people::find(c, person_id)?;
         match person.status.as_str() {
             "erased" => return Err(AppError::Gone("This person's data has already been erased.".into())),
@@ -58,7 +64,9 @@ pub(super) fn erase_person(
             .filter(people::status.eq("merged"))
             .select(people::id)
             .load(c)?;
-        db::people::lock(c, &ids, db::people::Lock::Update)?;
+        // Anyone merged in since the first read (rare) is locked now.
+        let late: Vec<i64> = ids.iter().copied().filter(|id| !held.contains(id)).collect();
+        db::people::lock(c, &late, db::people::Lock::Update)?;
         ids.insert(0, person_id);
         let mut suppressed = 0;
         for e in db::people::emails_of(c, &ids)? {

@@ -45,7 +45,9 @@ pub fn set_restricted(
 ) -> AppResult<crate::service::people::view::PersonView> {
     let reason = clean_reason(&req.reason)?;
     write_tx(conn, |c| {
-        let person = crate::service::people::find_visible(c, &ctx.principal, public_id)?;
+        // Locked, so a merge or an erasure cannot end between this read and the change.
+        let person =
+            crate::service::people::find_visible_locked(c, &ctx.principal, public_id, crate::db::people::Lock::Update)?;
         let (from, to) = if restricted {
             ("active", "restricted")
         } else {

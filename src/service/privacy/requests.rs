@@ -6,8 +6,12 @@
 //!   due date follows [`super::deadline`]: a month to the corresponding date, plus any extension
 //!   (up to two months, decided before the first month runs out) and the days its clock was
 //!   stopped, moved to the next working day in England and Wales.
-//! - The clock stops while the officer awaits proof of identity or clarification and restarts
-//!   when it arrives; a stopped request has no due date until then.
+//! - The clock stops while the officer awaits something from the requester and restarts when it
+//!   arrives; a stopped request has no due date until then. Awaiting proof of identity (or a
+//!   fee), the month runs again from the day it arrives (the ICO: "the time limit starts from
+//!   when you receive the information necessary to confirm their identity"); awaiting
+//!   clarification, the days stopped are added (the Data (Use and Access) Act 2025's "stop the
+//!   clock").
 //! - A request is closed once (completed, refused or withdrawn); closing a stopped request ends
 //!   the stop that day. Nothing is deleted: the register is the officer's evidence of timely
 //!   answers. Erasing the person blanks who wrote and the notes, and keeps the dates.
@@ -35,11 +39,13 @@ pub const KINDS: [&str; 6] = [
 ];
 /// How a request arrived.
 pub const CHANNELS: [&str; 6] = ["email", "post", "phone", "in_person", "web", "other"];
+/// What a stopped clock awaits.
+pub const AWAITING: [&str; 3] = ["identity", "fee", "clarification"];
 /// How a request was closed.
 pub const OUTCOMES: [&str; 3] = ["completed", "refused", "withdrawn"];
 /// A due date this close (in days) or closer is flagged `due_soon`.
 pub const DUE_SOON_DAYS: i64 = 5;
-/// Most requests one list reads.
+/// Most closed requests one list reads.
 const LIST_CAP: i64 = 10_000;
 
 /// Register a request.
@@ -64,8 +70,11 @@ pub struct NewRightsRequest {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StopClockRequest {
-    /// Why, e.g. "awaiting proof of identity" (3–500 characters; no personal details).
-    pub reason: String,
+    /// What is awaited: `identity` or `fee` (the month then runs again from the day it
+    /// arrives) or `clarification` (the days stopped are added).
+    pub awaiting: String,
+    /// A note while it is stopped (up to 500 characters; not kept once the clock restarts).
+    pub reason: Option<String>,
     /// The day the requester was asked (default today; not before the request was received or
     /// the clock last restarted, not in the future).
     pub on: Option<NaiveDate>,
@@ -124,8 +133,8 @@ pub struct ClockStop {
     pub stopped_on: NaiveDate,
     /// The day it restarted.
     pub restarted_on: NaiveDate,
-    /// Why.
-    pub reason: String,
+    /// identity, fee or clarification.
+    pub awaiting: String,
 }
 
 /// A request as the officer sees it.
@@ -145,6 +154,9 @@ pub struct RightsRequestView {
     pub channel: String,
     /// The day it was received.
     pub received_on: NaiveDate,
+    /// The day the month counts from: the day it was received, or the day proof of identity
+    /// (or a fee) awaited arrived.
+    pub counts_from: NaiveDate,
     /// The day it must be answered by; absent while the clock is stopped.
     pub due_on: Option<NaiveDate>,
     /// The due date without any extension (an extension must be decided by then); absent while
@@ -164,11 +176,13 @@ pub struct RightsRequestView {
     pub extended_at: Option<DateTime<Utc>>,
     /// The day the clock stopped, while it is stopped.
     pub clock_stopped_on: Option<NaiveDate>,
+    /// What it awaits, while it is stopped.
+    pub awaiting: Option<String>,
     /// Why it is stopped.
     pub stop_reason: Option<String>,
     /// Earlier stops.
     pub clock_stops: Vec<ClockStop>,
-    /// Days the clock has been stopped in all (ended stops).
+    /// Days added for clarification (ended stops since the month last started).
     pub stopped_days: i64,
     /// When it was closed.
     pub closed_at: Option<DateTime<Utc>>,
@@ -211,6 +225,7 @@ struct Row {
     extended_at: Option<NaiveDateTime>,
     pauses: String,
     stopped_on: Option<NaiveDate>,
+    stop_awaiting: Option<String>,
     stop_reason: Option<String>,
     status: String,
     closed_at: Option<NaiveDateTime>,
@@ -225,11 +240,19 @@ impl Row {
         serde_json::from_str(&self.pauses).unwrap_or_default()
     }
 
-    fn stopped_days(&self) -> i64 {
-        self.stops()
-            .iter()
-            .map(|s| (s.restarted_on - s.stopped_on).num_days().max(0))
-            .sum()
+    /// The day the month counts from, and the days added for clarification since then.
+    fn clock(&self) -> (NaiveDate, i64) {
+        let mut start = self.received_on;
+        let mut added = 0;
+        for stop in self.stops() {
+            if stop.awaiting == "clarification" {
+                added += (stop.restarted_on - stop.stopped_on).num_days().max(0);
+            } else {
+                start = stop.restarted_on.max(start);
+                added = 0;
+            }
+        }
+        (start, added)
     }
 
     /// (due date, first due date), both absent while the clock is stopped.
@@ -237,11 +260,12 @@ impl Row {
         if self.stopped_on.is_some() {
             return (None, None);
         }
-        let stopped = u64::try_from(self.stopped_days()).unwrap_or(0);
+        let (start, added) = self.clock();
+        let added = u64::try_from(added).unwrap_or(0);
         let months = u32::try_from(self.extended_months).unwrap_or(0);
         (
-            deadline::due_date(self.received_on, months, stopped),
-            deadline::due_date(self.received_on, 0, stopped),
+            deadline::due_date(start, months, added),
+            deadline::due_date(start, 0, added),
         )
     }
 
@@ -257,6 +281,7 @@ impl Row {
             requester: self.requester.clone(),
             channel: self.channel.clone(),
             received_on: self.received_on,
+            counts_from: self.clock().0,
             due_on,
             first_due_on,
             days_left,
@@ -266,9 +291,10 @@ impl Row {
             extension_reason: self.extension_reason.clone(),
             extended_at: self.extended_at.map(|t| t.and_utc()),
             clock_stopped_on: self.stopped_on,
+            awaiting: self.stop_awaiting.clone(),
             stop_reason: self.stop_reason.clone(),
             clock_stops: self.stops(),
-            stopped_days: self.stopped_days(),
+            stopped_days: self.clock().1,
             closed_at: self.closed_at.map(|t| t.and_utc()),
             outcome_note: self.outcome_note.clone(),
             notes: self.notes.clone(),
@@ -311,7 +337,9 @@ fn reason(field: &str, v: &str) -> Result<String, FieldError> {
 
 /// The internal id of the person a request names.
 fn person_id(conn: &mut DbConn, ctx: &Ctx, field: &str, public_id: &str) -> AppResult<i64> {
-    match crate::service::people::find_visible(conn, &ctx.principal, public_id) {
+    let found =
+        crate::service::people::find_visible_locked(conn, &ctx.principal, public_id, crate::db::people::Lock::KeyShare);
+    match found {
         Ok(p) => Ok(p.id),
         Err(AppError::Merged(survivor)) => Err(AppError::field(
             field,
@@ -501,11 +529,16 @@ pub fn list(conn: &mut DbConn, ctx: &Ctx, q: &RightsRequestQuery) -> AppResult<R
         if let Some(p) = &q.person {
             query = query.filter(rights_requests::person_id.eq(person_id(c, ctx, "person", p)?));
         }
-        let rows: Vec<Row> = query
+        // Every open request (they are few, and the oldest are the most urgent); closed ones
+        // up to a cap, newest first.
+        let query = query
             .select(Row::as_select())
-            .order((rights_requests::received_on.desc(), rights_requests::id.desc()))
-            .limit(LIST_CAP)
-            .load(c)?;
+            .order((rights_requests::received_on.desc(), rights_requests::id.desc()));
+        let rows: Vec<Row> = if status == "open" {
+            query.load(c)?
+        } else {
+            query.limit(LIST_CAP).load(c)?
+        };
         let mut items = views(c, &rows, today)?;
         if let Some(within) = q.due_within {
             items.retain(|v| v.days_left.is_some_and(|d| d <= within));
@@ -579,6 +612,7 @@ fn save(
         rights_requests::extended_at.eq(row.extended_at),
         rights_requests::pauses.eq(&row.pauses),
         rights_requests::stopped_on.eq(row.stopped_on),
+        rights_requests::stop_awaiting.eq(&row.stop_awaiting),
         rights_requests::stop_reason.eq(&row.stop_reason),
         rights_requests::status.eq(&row.status),
         rights_requests::closed_at.eq(row.closed_at),
@@ -599,14 +633,15 @@ fn save(
 
 /// End the current stop on `on`, adding it to the earlier ones.
 fn restart(row: &mut Row, on: NaiveDate) -> AppResult<()> {
-    let (Some(stopped_on), Some(why)) = (row.stopped_on.take(), row.stop_reason.take()) else {
+    let (Some(stopped_on), Some(awaiting)) = (row.stopped_on.take(), row.stop_awaiting.take()) else {
         return Ok(());
     };
+    row.stop_reason = None;
     let mut stops = row.stops();
     stops.push(ClockStop {
         stopped_on,
         restarted_on: on,
-        reason: why,
+        awaiting,
     });
     row.pauses = serde_json::to_string(&stops).map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(())
@@ -614,7 +649,15 @@ fn restart(row: &mut Row, on: NaiveDate) -> AppResult<()> {
 
 /// `POST /api/v1/rights-requests/{id}/stop-clock`.
 pub fn stop_clock(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &StopClockRequest) -> AppResult<RightsRequestView> {
-    let why = reason("reason", &req.reason).map_err(|e| AppError::Validation(vec![e]))?;
+    let mut errors = Vec::new();
+    errors.extend(one_of("awaiting", &req.awaiting, &AWAITING).err());
+    let why = optional_text("reason", req.reason.as_deref(), 500).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
     write_tx(conn, |c| {
         let mut row = open_request(c, id)?;
         if row.stopped_on.is_some() {
@@ -637,8 +680,15 @@ pub fn stop_clock(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &StopClockRequest
             ));
         }
         row.stopped_on = Some(on);
-        row.stop_reason = Some(why.clone());
-        save(c, ctx, &row, "rights_request.stop_clock", serde_json::json!({"on": on}))
+        row.stop_awaiting = Some(req.awaiting.clone());
+        row.stop_reason = why.clone();
+        save(
+            c,
+            ctx,
+            &row,
+            "rights_request.stop_clock",
+            serde_json::json!({"on": on, "awaiting": req.awaiting}),
+        )
     })
 }
 
