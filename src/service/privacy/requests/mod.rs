@@ -17,9 +17,10 @@
 //!   answers. Erasing the person blanks who wrote and the notes, and keeps the dates.
 //! - Every change and every read is audited (ids and codes only, never the requester's text).
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+mod model;
+
+use chrono::NaiveDate;
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::deadline;
 use crate::db::schema::{people, rights_requests};
@@ -27,282 +28,11 @@ use crate::db::{write_tx, DbConn};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::normalize::text::clean_text;
 use crate::service::{audit, is_public_id, new_public_id, Ctx};
+pub use model::*;
+use model::{restart, Row};
 
-/// Kinds of request (UK GDPR Arts. 15–21).
-pub const KINDS: [&str; 6] = [
-    "access",
-    "erasure",
-    "rectification",
-    "restriction",
-    "objection",
-    "portability",
-];
-/// How a request arrived.
-pub const CHANNELS: [&str; 6] = ["email", "post", "phone", "in_person", "web", "other"];
-/// What a stopped clock awaits.
-pub const AWAITING: [&str; 3] = ["identity", "fee", "clarification"];
-/// How a request was closed.
-pub const OUTCOMES: [&str; 3] = ["completed", "refused", "withdrawn"];
-/// A due date this close (in days) or closer is flagged `due_soon`.
-pub const DUE_SOON_DAYS: i64 = 5;
 /// Most closed requests one list reads.
 const LIST_CAP: i64 = 10_000;
-
-/// Register a request.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewRightsRequest {
-    /// access, erasure, rectification, restriction, objection or portability.
-    pub kind: String,
-    /// The person it is about, when known (their id).
-    pub person: Option<String>,
-    /// Who made it, as they signed it (1–200 characters).
-    pub requester: String,
-    /// email, post, phone, in_person, web or other.
-    pub channel: String,
-    /// The day it was received (default today; not in the future, at most a year ago).
-    pub received_on: Option<NaiveDate>,
-    /// Notes (up to 2,000 characters).
-    pub notes: Option<String>,
-}
-
-/// Stop the clock (awaiting proof of identity or clarification).
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StopClockRequest {
-    /// What is awaited: `identity` or `fee` (the month then runs again from the day it
-    /// arrives) or `clarification` (the days stopped are added).
-    pub awaiting: String,
-    /// A note while it is stopped (up to 500 characters; not kept once the clock restarts).
-    pub reason: Option<String>,
-    /// The day the requester was asked (default today; not before the request was received or
-    /// the clock last restarted, not in the future).
-    pub on: Option<NaiveDate>,
-}
-
-/// Restart the clock.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RestartClockRequest {
-    /// The day what was awaited arrived (default today; not before the stop, not in the future).
-    pub on: Option<NaiveDate>,
-}
-
-/// Extend the time to respond.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExtendRequest {
-    /// The extension in all, in months: 1 or 2 (more than any extension before).
-    pub months: u32,
-    /// Why (complex or numerous requests), as told to the requester: 3–500 characters.
-    pub reason: String,
-}
-
-/// Close a request.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CloseRequest {
-    /// completed, refused or withdrawn.
-    pub outcome: String,
-    /// What was done, or why it was refused (up to 2,000 characters).
-    pub note: Option<String>,
-}
-
-/// Which requests to list.
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RightsRequestQuery {
-    /// `open` (default), `closed` or `all`.
-    pub status: Option<String>,
-    /// One kind.
-    pub kind: Option<String>,
-    /// One person's requests (their id).
-    pub person: Option<String>,
-    /// Open requests due within this many days (overdue ones included): 0–366.
-    pub due_within: Option<i64>,
-    /// Page size 1–200 (default 50).
-    pub limit: Option<i64>,
-    /// Offset.
-    pub offset: Option<i64>,
-}
-
-/// A stop of the clock that has ended.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct ClockStop {
-    /// The day it stopped.
-    pub stopped_on: NaiveDate,
-    /// The day it restarted.
-    pub restarted_on: NaiveDate,
-    /// identity, fee or clarification.
-    pub awaiting: String,
-}
-
-/// A request as the officer sees it.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct RightsRequestView {
-    /// Id.
-    pub id: String,
-    /// Kind.
-    pub kind: String,
-    /// open, completed, refused or withdrawn.
-    pub status: String,
-    /// The person's id, when linked.
-    pub person: Option<String>,
-    /// Who made it.
-    pub requester: String,
-    /// How it arrived.
-    pub channel: String,
-    /// The day it was received.
-    pub received_on: NaiveDate,
-    /// The day the month counts from: the day it was received, or the day proof of identity
-    /// (or a fee) awaited arrived.
-    pub counts_from: NaiveDate,
-    /// The day it must be answered by; absent while the clock is stopped.
-    pub due_on: Option<NaiveDate>,
-    /// The due date without any extension (an extension must be decided by then); absent while
-    /// the clock is stopped.
-    pub first_due_on: Option<NaiveDate>,
-    /// Days from today to the due date (negative: overdue), for an open request.
-    pub days_left: Option<i64>,
-    /// Open and past its due date.
-    pub overdue: bool,
-    /// Open and due within five days.
-    pub due_soon: bool,
-    /// Months the response was extended by (0–2).
-    pub extended_months: i32,
-    /// Why it was extended.
-    pub extension_reason: Option<String>,
-    /// When it was extended.
-    pub extended_at: Option<DateTime<Utc>>,
-    /// The day the clock stopped, while it is stopped.
-    pub clock_stopped_on: Option<NaiveDate>,
-    /// What it awaits, while it is stopped.
-    pub awaiting: Option<String>,
-    /// Why it is stopped.
-    pub stop_reason: Option<String>,
-    /// Earlier stops.
-    pub clock_stops: Vec<ClockStop>,
-    /// Days added for clarification (ended stops since the month last started).
-    pub stopped_days: i64,
-    /// When it was closed.
-    pub closed_at: Option<DateTime<Utc>>,
-    /// What was done.
-    pub outcome_note: Option<String>,
-    /// Notes.
-    pub notes: Option<String>,
-    /// When it was registered.
-    pub created_at: DateTime<Utc>,
-    /// Last change.
-    pub updated_at: DateTime<Utc>,
-}
-
-/// A page of requests: open ones by due date (stopped clocks last), closed ones newest first.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct RightsRequestPage {
-    /// The page.
-    pub items: Vec<RightsRequestView>,
-    /// How many match.
-    pub total: usize,
-    /// Of those, open and overdue.
-    pub overdue: usize,
-    /// Of those, open and due within five days.
-    pub due_soon: usize,
-}
-
-/// A stored request.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = rights_requests)]
-struct Row {
-    id: i64,
-    public_id: String,
-    kind: String,
-    person_id: Option<i64>,
-    requester: String,
-    channel: String,
-    received_on: NaiveDate,
-    extended_months: i32,
-    extension_reason: Option<String>,
-    extended_at: Option<NaiveDateTime>,
-    pauses: String,
-    stopped_on: Option<NaiveDate>,
-    stop_awaiting: Option<String>,
-    stop_reason: Option<String>,
-    status: String,
-    closed_at: Option<NaiveDateTime>,
-    outcome_note: Option<String>,
-    notes: Option<String>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-}
-
-impl Row {
-    fn stops(&self) -> Vec<ClockStop> {
-        serde_json::from_str(&self.pauses).unwrap_or_default()
-    }
-
-    /// The day the month counts from, and the days added for clarification since then.
-    fn clock(&self) -> (NaiveDate, i64) {
-        let mut start = self.received_on;
-        let mut added = 0;
-        for stop in self.stops() {
-            if stop.awaiting == "clarification" {
-                added += (stop.restarted_on - stop.stopped_on).num_days().max(0);
-            } else {
-                start = stop.restarted_on.max(start);
-                added = 0;
-            }
-        }
-        (start, added)
-    }
-
-    /// (due date, first due date), both absent while the clock is stopped.
-    fn due(&self) -> (Option<NaiveDate>, Option<NaiveDate>) {
-        if self.stopped_on.is_some() {
-            return (None, None);
-        }
-        let (start, added) = self.clock();
-        let added = u64::try_from(added).unwrap_or(0);
-        let months = u32::try_from(self.extended_months).unwrap_or(0);
-        (
-            deadline::due_date(start, months, added),
-            deadline::due_date(start, 0, added),
-        )
-    }
-
-    fn view(&self, person: Option<String>, today: NaiveDate) -> RightsRequestView {
-        let (due_on, first_due_on) = self.due();
-        let open = self.status == "open";
-        let days_left = due_on.filter(|_| open).map(|d| (d - today).num_days());
-        RightsRequestView {
-            id: self.public_id.clone(),
-            kind: self.kind.clone(),
-            status: self.status.clone(),
-            person,
-            requester: self.requester.clone(),
-            channel: self.channel.clone(),
-            received_on: self.received_on,
-            counts_from: self.clock().0,
-            due_on,
-            first_due_on,
-            days_left,
-            overdue: days_left.is_some_and(|d| d < 0),
-            due_soon: days_left.is_some_and(|d| (0..=DUE_SOON_DAYS).contains(&d)),
-            extended_months: self.extended_months,
-            extension_reason: self.extension_reason.clone(),
-            extended_at: self.extended_at.map(|t| t.and_utc()),
-            clock_stopped_on: self.stopped_on,
-            awaiting: self.stop_awaiting.clone(),
-            stop_reason: self.stop_reason.clone(),
-            clock_stops: self.stops(),
-            stopped_days: self.clock().1,
-            closed_at: self.closed_at.map(|t| t.and_utc()),
-            outcome_note: self.outcome_note.clone(),
-            notes: self.notes.clone(),
-            created_at: self.created_at.and_utc(),
-            updated_at: self.updated_at.and_utc(),
-        }
-    }
-}
 
 fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<(), FieldError> {
     if allowed.contains(&value) {
@@ -323,6 +53,22 @@ fn optional_text(field: &str, v: Option<&str>, max: usize) -> Result<Option<Stri
         Some(v) => clean_text(v, max)
             .map(Some)
             .map_err(|e| FieldError::new(field, e.code, e.message)),
+    }
+}
+
+/// A code from `allowed` and an optional note of at most `max` characters, both checked (every
+/// fault answered at once); returns the note.
+fn code_and_note(code: (&str, &str, &[&str]), note: (&str, Option<&str>, usize)) -> AppResult<Option<String>> {
+    let mut errors = Vec::new();
+    errors.extend(one_of(code.0, code.1, code.2).err());
+    let text = optional_text(note.0, note.1, note.2).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    if errors.is_empty() {
+        Ok(text)
+    } else {
+        Err(AppError::Validation(errors))
     }
 }
 
@@ -631,33 +377,12 @@ fn save(
     Ok(views(conn, &[saved], ctx.meta.now.date())?.remove(0))
 }
 
-/// End the current stop on `on`, adding it to the earlier ones.
-fn restart(row: &mut Row, on: NaiveDate) -> AppResult<()> {
-    let (Some(stopped_on), Some(awaiting)) = (row.stopped_on.take(), row.stop_awaiting.take()) else {
-        return Ok(());
-    };
-    row.stop_reason = None;
-    let mut stops = row.stops();
-    stops.push(ClockStop {
-        stopped_on,
-        restarted_on: on,
-        awaiting,
-    });
-    row.pauses = serde_json::to_string(&stops).map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(())
-}
-
 /// `POST /api/v1/rights-requests/{id}/stop-clock`.
 pub fn stop_clock(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &StopClockRequest) -> AppResult<RightsRequestView> {
-    let mut errors = Vec::new();
-    errors.extend(one_of("awaiting", &req.awaiting, &AWAITING).err());
-    let why = optional_text("reason", req.reason.as_deref(), 500).unwrap_or_else(|e| {
-        errors.push(e);
-        None
-    });
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
+    let why = code_and_note(
+        ("awaiting", &req.awaiting, &AWAITING),
+        ("reason", req.reason.as_deref(), 500),
+    )?;
     write_tx(conn, |c| {
         let mut row = open_request(c, id)?;
         if row.stopped_on.is_some() {
@@ -770,15 +495,10 @@ pub fn extend(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &ExtendRequest) -> Ap
 
 /// `POST /api/v1/rights-requests/{id}/close`.
 pub fn close(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &CloseRequest) -> AppResult<RightsRequestView> {
-    let mut errors = Vec::new();
-    errors.extend(one_of("outcome", &req.outcome, &OUTCOMES).err());
-    let note = optional_text("note", req.note.as_deref(), 2000).unwrap_or_else(|e| {
-        errors.push(e);
-        None
-    });
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
+    let note = code_and_note(
+        ("outcome", &req.outcome, &OUTCOMES),
+        ("note", req.note.as_deref(), 2000),
+    )?;
     write_tx(conn, |c| {
         let mut row = open_request(c, id)?;
         let today = ctx.meta.now.date();
