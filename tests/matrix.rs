@@ -57,6 +57,7 @@ fn expected() -> Vec<(&'static str, &'static str, Who)> {
         ("GET", "/api/v1/rights-requests", Who::Roles(DPO)),
         ("POST", "/api/v1/rights-requests", Who::Roles(DPO)),
         ("GET", "/api/v1/rights-requests/{id}", Who::Roles(DPO)),
+        ("PATCH", "/api/v1/rights-requests/{id}", Who::Roles(DPO)),
         ("POST", "/api/v1/rights-requests/{id}/stop-clock", Who::Roles(DPO)),
         ("POST", "/api/v1/rights-requests/{id}/restart-clock", Who::Roles(DPO)),
         ("POST", "/api/v1/rights-requests/{id}/extend", Who::Roles(DPO)),

@@ -407,3 +407,56 @@ async fn a_request_follows_its_person_through_a_merge_and_outlives_their_erasure
     let c = act(&f, &id, "close", json!({"outcome": "completed"})).await;
     assert_eq!(c.status, 200, "{}", c.text);
 }
+
+#[actix_web::test]
+async fn a_request_is_linked_to_its_person_once_they_are_known() {
+    let f = fixture().await;
+    let r = register(
+        &f,
+        json!({"kind": "erasure", "requester": "E. Cavell", "channel": "post", "notes": "signed letter, no address"}),
+    )
+    .await;
+    let id = r["id"].as_str().unwrap();
+    assert!(r["person"].is_null());
+    let path = format!("/api/v1/rights-requests/{id}");
+    let patch = |body: Value| f.app.req("PATCH", &path, Some(&f.dpo.token), Some(body));
+    let empty = patch(json!({})).await;
+    assert_eq!(empty.status, 422, "{}", empty.text);
+    let unknown = patch(json!({"person": "0123456789abcdef0123456789abcdef"})).await;
+    assert_eq!(unknown.status, 422, "{}", unknown.text);
+    assert_eq!(unknown.body["errors"][0]["code"], "unknown_person");
+    let linked = patch(json!({"person": f.person})).await;
+    assert_eq!(linked.status, 200, "{}", linked.text);
+    assert_eq!(linked.body["person"], f.person.as_str());
+    assert_eq!(linked.body["notes"], "signed letter, no address", "notes unchanged");
+    let cleared = patch(json!({"notes": ""})).await;
+    assert_eq!(cleared.status, 200, "{}", cleared.text);
+    assert!(cleared.body["notes"].is_null());
+    assert_eq!(cleared.body["person"], f.person.as_str(), "person unchanged");
+    let mine = f
+        .app
+        .get(&format!("/api/v1/rights-requests?person={}", f.person), &f.dpo.token)
+        .await;
+    assert_eq!(mine.body["total"], 1, "{}", mine.text);
+    // Linked, the person's erasure reaches who wrote.
+    let e = f
+        .app
+        .post(
+            &format!("/api/v1/people/{}/erase", f.person),
+            &f.dpo.token,
+            json!({"reason": "Art. 17 request"}),
+        )
+        .await;
+    assert_eq!(e.status, 200, "{}", e.text);
+    assert_eq!(get(&f, id).await.body["requester"], "");
+    let no = f
+        .app
+        .req(
+            "PATCH",
+            &format!("/api/v1/rights-requests/{id}"),
+            Some(&f.officer.token),
+            Some(json!({"notes": "x"})),
+        )
+        .await;
+    assert_eq!(no.status, 403);
+}

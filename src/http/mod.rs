@@ -125,7 +125,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     use crate::service::privacy::export::SubjectAccessExport;
     use crate::service::privacy::requests::{
         CloseRequest, ExtendRequest, NewRightsRequest, RestartClockRequest, RightsRequestPage, RightsRequestQuery,
-        RightsRequestView, StopClockRequest,
+        RightsRequestView, StopClockRequest, UpdateRightsRequest,
     };
     use crate::service::privacy::suppression::{SuppressRequest, SuppressionSummary};
     use crate::service::privacy::ReasonRequest;
@@ -159,6 +159,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep!(GET "/api/v1/rights-requests", Needs(RightsRequests), rights_requests::list, "data protection", "Data-protection requests: open ones by due date (overdue and due-soon counts)", res = RightsRequestPage, query = RightsRequestQuery),
         ep!(POST "/api/v1/rights-requests", Needs(RightsRequests), rights_requests::create, "data protection", "Register a request (access, erasure, …) and start its statutory clock", status = 201, req = NewRightsRequest, res = RightsRequestView),
         ep!(GET "/api/v1/rights-requests/{id}", Needs(RightsRequests), rights_requests::get, "data protection", "One request, with its due date", res = RightsRequestView),
+        ep!(PATCH "/api/v1/rights-requests/{id}", Needs(RightsRequests), rights_requests::update, "data protection", "Link a request to a person, or change its notes", req = UpdateRightsRequest, res = RightsRequestView),
         ep!(POST "/api/v1/rights-requests/{id}/stop-clock", Needs(RightsRequests), rights_requests::stop_clock, "data protection", "Stop the clock (awaiting identity or clarification)", req = StopClockRequest, res = RightsRequestView),
         ep!(POST "/api/v1/rights-requests/{id}/restart-clock", Needs(RightsRequests), rights_requests::restart_clock, "data protection", "Restart the clock", req = RestartClockRequest, res = RightsRequestView),
         ep!(POST "/api/v1/rights-requests/{id}/extend", Needs(RightsRequests), rights_requests::extend, "data protection", "Extend the time to respond (1 or 2 months, within the first month)", req = ExtendRequest, res = RightsRequestView),

@@ -6,6 +6,7 @@ use super::extract::{Json, Query};
 use crate::error::AppResult;
 use crate::service::privacy::requests::{
     self, CloseRequest, ExtendRequest, NewRightsRequest, RestartClockRequest, RightsRequestQuery, StopClockRequest,
+    UpdateRightsRequest,
 };
 use crate::service::Ctx;
 use crate::state::AppState;
@@ -25,6 +26,17 @@ pub async fn list(state: web::Data<AppState>, ctx: Ctx, q: Query<RightsRequestQu
 /// One request.
 pub async fn get(state: web::Data<AppState>, ctx: Ctx, id: web::Path<String>) -> AppResult<HttpResponse> {
     let view = state.db(move |c| requests::get(c, &ctx, &id)).await?;
+    super::json(200, &view)
+}
+
+/// Link a person or change the notes.
+pub async fn update(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: web::Path<String>,
+    body: Json<UpdateRightsRequest>,
+) -> AppResult<HttpResponse> {
+    let view = state.db(move |c| requests::update(c, &ctx, &id, &body.0)).await?;
     super::json(200, &view)
 }
 

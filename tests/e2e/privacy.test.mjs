@@ -241,6 +241,12 @@ test('the DPO registers a rights request, stops and restarts its clock, and clos
   await page.getByText(/days left/).first().waitFor();
   await checkPage(page, 'rights-request');
 
+  const rhoda = await seedPerson('Rhoda', 'Requester', 'rhoda.requester@example.org', '07700 900004');
+  await page.getByLabel('Person’s id').fill(rhoda.id);
+  await page.getByRole('button', { name: 'Link' }).click();
+  await page.getByText('The request is linked to the person.').waitFor();
+  await page.getByRole('link', { name: 'Open their record' }).waitFor();
+
   await page.getByLabel('Proof of identity').check();
   await page.getByLabel('Note while it is stopped (optional)').fill('passport copy requested');
   await page.getByRole('button', { name: 'Stop the clock' }).click();

@@ -141,6 +141,19 @@ route('/privacy/requests/:id', async ({ id }, isCurrent) => {
         ], 'Extend', (v) => ({ months: Number(v.months), reason: v.reason }), 'The time to respond is extended.', 'secondary')));
     }
   }
+  if (!r.person) {
+    actions.push(section('Link to a person',
+      h('p', {}, 'Once you know whose data the request is about, link it to their record: their erasure then reaches it, and it is in their subject access export.'),
+      form([
+        field({ name: 'person', label: 'Person’s id', hint: 'The id on their record.', spellcheck: false, autocomplete: 'off' }),
+        button('Link', { kind: 'secondary' }),
+      ], async (v) => {
+        if (!v.person.trim()) throw invalid([{ field: 'person', code: 'required', message: 'Enter the person’s id' }]);
+        await api('PATCH', `/api/v1/rights-requests/${enc(id)}`, { body: { person: v.person.trim() } });
+        notice('The request is linked to the person.');
+        navigate(`/privacy/requests/${enc(id)}`);
+      })));
+  }
   if (open) {
     actions.push(section('Close the request',
       actionForm(id, 'close', [

@@ -230,6 +230,49 @@ pub fn create(conn: &mut DbConn, ctx: &Ctx, req: &NewRightsRequest) -> AppResult
     })
 }
 
+/// `PATCH /api/v1/rights-requests/{id}`: link a person, or change the notes.
+pub fn update(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &UpdateRightsRequest) -> AppResult<RightsRequestView> {
+    if req.person.is_none() && req.notes.is_none() {
+        return Err(AppError::field(
+            "person",
+            "nothing_to_change",
+            "Give a person or notes.",
+        ));
+    }
+    let notes = match &req.notes {
+        Some(n) => Some(optional_text("notes", Some(n), 2000).map_err(|e| AppError::Validation(vec![e]))?),
+        None => None,
+    };
+    write_tx(conn, |c| {
+        let row = find(c, id)?;
+        let person = match &req.person {
+            Some(p) => Some(person_id(c, ctx, "person", p)?),
+            None => row.person_id,
+        };
+        let notes = notes.clone().unwrap_or_else(|| row.notes.clone());
+        diesel::update(rights_requests::table.find(row.id))
+            .set((
+                rights_requests::person_id.eq(person),
+                rights_requests::notes.eq(&notes),
+                rights_requests::updated_at.eq(ctx.meta.now),
+            ))
+            .execute(c)?;
+        let saved = find(c, id)?;
+        let changed: Vec<&str> = [("person", req.person.is_some()), ("notes", req.notes.is_some())]
+            .into_iter()
+            .filter_map(|(f, given)| given.then_some(f))
+            .collect();
+        record(
+            c,
+            ctx,
+            "rights_request.update",
+            &saved,
+            serde_json::json!({"fields": changed, "person": req.person}),
+        )?;
+        Ok(views(c, &[saved], ctx.meta.now.date())?.remove(0))
+    })
+}
+
 /// `GET /api/v1/rights-requests/{id}` (audited).
 pub fn get(conn: &mut DbConn, ctx: &Ctx, id: &str) -> AppResult<RightsRequestView> {
     write_tx(conn, |c| {

@@ -77,6 +77,16 @@ pub struct ExtendRequest {
     pub reason: String,
 }
 
+/// Change what a request says about whom (any status: the register is corrected, not closed).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRightsRequest {
+    /// Link the request to this person (their id), e.g. once their identity is confirmed.
+    pub person: Option<String>,
+    /// Replace the notes (up to 2,000 characters; an empty text clears them).
+    pub notes: Option<String>,
+}
+
 /// Close a request.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
