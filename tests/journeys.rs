@@ -22,6 +22,8 @@ struct F {
     restricted: String,
     erased: String,
     a_person: String,
+    /// The volunteering activity's id.
+    walk: String,
 }
 
 /// Personas, each twice (so every published count is at least 2, the test threshold):
@@ -118,6 +120,7 @@ async fn fixture() -> F {
         personal,
         restricted,
         erased,
+        walk: walk.clone(),
         a_person,
     }
 }
@@ -273,6 +276,45 @@ async fn funnel_cohorts_paths_and_reach_match_the_hand_computed_example() {
             ("PLAN".into(), json!(4))
         ]
     );
+}
+
+/// Steps of a funnel as (people, dropped), as published.
+fn funnel_steps(funnel: &Value) -> Vec<(Value, Value)> {
+    funnel["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["people"].clone(), s["dropped"].clone()))
+        .collect()
+}
+
+#[actix_web::test]
+async fn an_activity_funnel_counts_coming_back_only_later_and_within_the_filters() {
+    let f = fixture().await;
+    let walk = &f.walk;
+    // The forest clean-up: A (Mar 1), B (Feb 12) and E (Feb 1) volunteered, two of each. Only A
+    // took part in anything afterwards (the local plan, May 1, PLAN); A's banquet was before.
+    let all = f.analytic("funnel", &format!("&activity={walk}")).await;
+    let steps = funnel_steps(&all);
+    assert_eq!(steps[2].0, json!(6), "{all}");
+    assert_eq!(steps[3], (json!(2), json!(4)), "{all}");
+    // Within OPEN's events only, A's later response (PLAN's) is not seen.
+    let open = f.analytic("funnel", &format!("&activity={walk}&department=OPEN")).await;
+    let steps = funnel_steps(&open);
+    assert_eq!(steps[2].0, json!(6), "{open}");
+    assert_eq!(steps[3].0, json!("<2"), "{open}");
+    // Nor when the period ends before it.
+    let r = f
+        .app
+        .get(
+            &format!("/api/v1/journeys/funnel?from=2026-01-01T00:00:00Z&to=2026-04-01T00:00:00Z&activity={walk}"),
+            &f.analyst.token,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let steps = funnel_steps(&r.body["result"]);
+    assert_eq!(steps[2].0, json!(6), "{}", r.text);
+    assert_eq!(steps[3].0, json!("<2"), "{}", r.text);
 }
 
 #[actix_web::test]

@@ -151,11 +151,15 @@ fn filtered(
     if let Some(steps) = &f.scoped_steps {
         let step = engagement_events::action.eq_any(steps.actions.clone());
         let plain = engagement_events::action.eq_any(f.actions.clone());
-        q = match &steps.within {
-            FunnelScope::Activity(a) => {
+        q = match (&steps.within, f.actions.is_empty()) {
+            // Only the scope's own events: a plain conjunction, which an index on the activity
+            // (or the period index, filtered by kind) serves without an `OR`.
+            (FunnelScope::Activity(a), true) => q.filter(engagement_events::activity_id.eq(*a)),
+            (FunnelScope::Kind(k), true) => q.filter(engagement_events::kind.eq(k.clone())),
+            (FunnelScope::Activity(a), false) => {
                 q.filter(plain.or(step.and(engagement_events::activity_id.eq(*a)).assume_not_null()))
             }
-            FunnelScope::Kind(k) => q.filter(plain.or(step.and(engagement_events::kind.eq(k.clone())))),
+            (FunnelScope::Kind(k), false) => q.filter(plain.or(step.and(engagement_events::kind.eq(k.clone())))),
         };
     }
     if let Some(d) = &f.departments {
@@ -182,6 +186,18 @@ pub fn events_in_range(conn: &mut DbConn, lo: i64, hi: i64, f: &EventFilter) -> 
         .order((engagement_events::person_id, engagement_events::occurred_at))
         .load(conn)
 }
+
+/// Events of the given people (at most [`PEOPLE_PER_READ`]) that pass the filter, in no
+/// particular order: one index descent per person along the `(person_id, occurred_at, …)`
+/// covering index, from the filter's start.
+pub fn events_of_people(conn: &mut DbConn, ids: &[i64], f: &EventFilter) -> QueryResult<Vec<EventTuple>> {
+    filtered(f, Along::People)
+        .filter(engagement_events::person_id.eq_any(ids.to_vec()))
+        .load(conn)
+}
+
+/// Most people [`events_of_people`] takes at once (SQLite binds each id).
+pub const PEOPLE_PER_READ: usize = 5_000;
 
 /// Events with `from <= occurred_at < to` (the filter's ends), in no particular order, each
 /// handed to `sink` as it is decoded (no list of rows is built): a range of the

@@ -12,8 +12,9 @@
 //!   [`crate::journeys_core`]). Every analytic renders as JSON, CSV or an SVG chart.
 //! - **How it is read**: only the period's events of the actions the analytic uses, two weeks at
 //!   a time along an `(action, time, …)` covering index, streamed into small ids (32 bytes an
-//!   event), sorted by person then time in memory; then one pass. (A person's whole history, for
-//!   scores, is read in person-id slices.)
+//!   event), sorted by person then time in memory; then one pass. A funnel reads its scope's
+//!   events, then only its participants' later participations ([`stream::load_funnel`]). (A
+//!   person's whole history, for scores, is read in person-id slices.)
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -300,7 +301,10 @@ pub fn run(
         excluded: &excluded,
         only: only.as_deref(),
     };
-    let events = load_period(conn, pool, &filter, &enc)?;
+    let events = match &scope {
+        Some(within) => load_funnel(conn, pool, &filter, within, &enc)?,
+        None => load_period(conn, pool, &filter, &enc)?,
+    };
     let stream = || events.iter().copied();
     let format = q.format.unwrap_or_default();
     let rendered = match (analytic, scope) {

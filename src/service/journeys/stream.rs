@@ -142,3 +142,71 @@ impl Iterator for EventStream<'_> {
         }
     }
 }
+
+/// A funnel's events, read in two steps instead of every participation of the period:
+/// 1. the scope's own events (its invitations, registrations and participations) over the
+///    period, along the period index;
+/// 2. for the people who took part in scope, their participations (any activity, within the
+///    caller's departments) strictly after their first one in scope, up to the period's end,
+///    along the person index, [`PEOPLE_PER_READ`](db::journeys::PEOPLE_PER_READ) people a read.
+///
+/// "Came back" looks at nothing else (see [`crate::journeys_core`]'s funnel), so the funnel is
+/// the same as over every participation of the period; the second read only touches the few
+/// people the scope holds. An in-scope participation may come back from both reads: the funnel
+/// counts people, and a repeated event changes no one's furthest step.
+pub(super) fn load_funnel(
+    conn: &mut DbConn,
+    pool: Option<&crate::db::DbPool>,
+    filter: &EventFilter,
+    within: &crate::journeys_core::FunnelScope,
+    enc: &Encoder<'_>,
+) -> AppResult<Vec<EventIds>> {
+    let scoped = EventFilter {
+        actions: Vec::new(),
+        kind: None,
+        scoped_steps: Some(crate::db::journeys::ScopedSteps {
+            actions: FUNNEL_STEPS.iter().chain(&PARTICIPATION).copied().collect(),
+            within: within.clone(),
+        }),
+        ..filter.clone()
+    };
+    let mut events = load_period(conn, pool, &scoped, enc)?;
+    // Sorted by person then time: each person's first participation in scope.
+    let mut firsts: Vec<(i64, i64)> = Vec::new();
+    for ev in &events {
+        if enc.dict.action_class(ev.action) == crate::journeys_core::ActionClass::Participation
+            && firsts.last().is_none_or(|f| f.0 != ev.person)
+        {
+            firsts.push((ev.person, ev.at_secs));
+        }
+    }
+    let chunks: Vec<&[(i64, i64)]> = firsts.chunks(db::journeys::PEOPLE_PER_READ).collect();
+    let read = |conn: &mut DbConn, part: usize, parts: usize| -> AppResult<Vec<EventIds>> {
+        let mut out = Vec::new();
+        for chunk in chunks.iter().skip(part).step_by(parts) {
+            let ids: Vec<i64> = chunk.iter().map(|f| f.0).collect();
+            let earliest = chunk.iter().map(|f| f.1).min().unwrap_or(i64::MAX);
+            let later = EventFilter {
+                from: chrono::DateTime::from_timestamp(earliest, 0).map(|t| t.naive_utc()),
+                actions: PARTICIPATION.to_vec(),
+                kind: None,
+                scoped_steps: None,
+                ..filter.clone()
+            };
+            for row in db::journeys::events_of_people(conn, &ids, &later)? {
+                let Some(ev) = enc.encode(row) else { continue };
+                let first = chunk
+                    .binary_search_by_key(&ev.person, |f| f.0)
+                    .ok()
+                    .and_then(|i| chunk.get(i));
+                if first.is_some_and(|f| ev.at_secs > f.1) {
+                    out.push(ev);
+                }
+            }
+        }
+        Ok(out)
+    };
+    events.extend(crate::service::in_two_parts(conn, pool, chunks.len() > 1, read)?);
+    events.sort_unstable_by_key(|e| (e.person, e.at_secs));
+    Ok(events)
+}
