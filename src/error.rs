@@ -57,6 +57,17 @@ pub enum AppError {
     /// Authenticated but not allowed.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The second sign-in factor is missing or wrong (401), or must be enrolled before anything
+    /// else (403, `enrol`).
+    #[error("second factor: {detail}")]
+    SecondFactor {
+        /// A session that may only enrol one (403) rather than a sign-in that needs a code (401).
+        enrol: bool,
+        /// Machine code.
+        code: &'static str,
+        /// Explanation.
+        detail: String,
+    },
     /// Not found, or not visible to this user.
     #[error("not found")]
     NotFound,
@@ -126,7 +137,9 @@ impl AppError {
     /// The stable machine code of this error.
     pub fn code(&self) -> &'static str {
         match self {
-            AppError::BadRequest { code, .. } | AppError::Conflict { code, .. } => code,
+            AppError::BadRequest { code, .. }
+            | AppError::Conflict { code, .. }
+            | AppError::SecondFactor { code, .. } => code,
             AppError::Validation(_) => "validation_failed",
             AppError::Unauthorized(_) => "unauthenticated",
             AppError::Forbidden(_) => "forbidden",
@@ -145,7 +158,9 @@ impl AppError {
 
     fn detail(&self) -> String {
         match self {
-            AppError::BadRequest { detail, .. } | AppError::Conflict { detail, .. } => detail.clone(),
+            AppError::BadRequest { detail, .. }
+            | AppError::Conflict { detail, .. }
+            | AppError::SecondFactor { detail, .. } => detail.clone(),
             AppError::Validation(_) => "Some values are not valid; see `errors`.".into(),
             AppError::Unauthorized(d)
             | AppError::Forbidden(d)
@@ -168,6 +183,7 @@ impl AppError {
             AppError::Validation(_) => "Invalid values",
             AppError::Unauthorized(_) => "Sign-in required",
             AppError::Forbidden(_) => "Not allowed",
+            AppError::SecondFactor { .. } => "Second factor needed",
             AppError::NotFound => "Not found",
             AppError::Gone(_) => "Gone",
             AppError::Conflict { .. } => "Conflict",
@@ -211,7 +227,8 @@ impl ResponseError for AppError {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::SecondFactor { enrol: true, .. } => StatusCode::FORBIDDEN,
+            AppError::SecondFactor { enrol: false, .. } => StatusCode::UNAUTHORIZED,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Gone(_) => StatusCode::GONE,
             AppError::Conflict { .. } => StatusCode::CONFLICT,

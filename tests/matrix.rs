@@ -39,6 +39,9 @@ fn expected() -> Vec<(&'static str, &'static str, Who)> {
         ("POST", "/api/v1/auth/login", Who::Public),
         ("GET", "/api/v1/auth/me", Who::SignedIn),
         ("POST", "/api/v1/auth/password", Who::SignedIn),
+        ("POST", "/api/v1/auth/totp", Who::SignedIn),
+        ("POST", "/api/v1/auth/totp/confirm", Who::SignedIn),
+        ("POST", "/api/v1/auth/totp/disable", Who::SignedIn),
         ("GET", "/api/v1/auth/tokens", Who::SignedIn),
         ("POST", "/api/v1/auth/tokens", Who::SignedIn),
         ("DELETE", "/api/v1/auth/tokens/{id}", Who::SignedIn),
@@ -126,6 +129,7 @@ fn expected() -> Vec<(&'static str, &'static str, Who)> {
         ("POST", "/api/v1/users", Who::Roles(ADMIN)),
         ("GET", "/api/v1/users/{id}", Who::Roles(ADMIN)),
         ("PATCH", "/api/v1/users/{id}", Who::Roles(ADMIN)),
+        ("POST", "/api/v1/users/{id}/totp/reset", Who::Roles(ADMIN)),
         ("DELETE", "/api/v1/users/{id}/sessions", Who::Roles(ADMIN)),
         ("GET", "/api/v1/audit", Who::Roles(AUDIT)),
         // Logout last: it ends the session it is called with.

@@ -212,6 +212,17 @@ pub struct AuthSettings {
     pub max_concurrent_hashes: usize,
     /// Seconds an authenticated session is remembered per instance (0 = always ask the database).
     pub session_cache_secs: u64,
+    /// Roles (comma-separated identifiers) that cannot sign in without a second factor (TOTP).
+    pub mfa_required_roles: String,
+    /// The issuer an authenticator app shows beside the account.
+    pub totp_issuer: String,
+}
+
+impl AuthSettings {
+    /// The roles that require a second factor.
+    pub fn mfa_roles(&self) -> Vec<crate::service::Role> {
+        crate::service::authz::parse_roles(&self.mfa_required_roles)
+    }
 }
 
 /// `[audit]`

@@ -88,6 +88,22 @@ impl Settings {
                 "must be at most 60 (a revoked session must stop working soon)",
             );
         }
+        let named = self
+            .auth
+            .mfa_required_roles
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty());
+        if let Some(unknown) = named.clone().find(|r| crate::service::Role::parse(r).is_none()) {
+            return bad(
+                "auth.mfa_required_roles",
+                &format!("{unknown:?} is not a role (comma-separated role identifiers, or empty)"),
+            );
+        }
+        let issuer = self.auth.totp_issuer.trim();
+        if issuer.is_empty() || issuer.len() > 60 || issuer.contains(':') {
+            return bad("auth.totp_issuer", "must be 1-60 characters without a colon");
+        }
         if self.imports.max_upload_bytes < 1024 {
             return bad("imports.max_upload_bytes", "must be at least 1024");
         }

@@ -30,6 +30,12 @@ pub struct User {
     pub created_at: NaiveDateTime,
     /// Updated.
     pub updated_at: NaiveDateTime,
+    /// Confirmed TOTP secret (base32); never shown again after enrolment.
+    pub totp_secret: Option<String>,
+    /// TOTP secret awaiting its first code.
+    pub totp_pending: Option<String>,
+    /// The last TOTP step a code was accepted for.
+    pub totp_last_step: Option<i64>,
 }
 
 /// A new account.
@@ -112,6 +118,46 @@ pub fn list(conn: &mut DbConn, limit: i64, offset: i64) -> QueryResult<(Vec<User
 /// Apply changes.
 pub fn update(conn: &mut DbConn, id: i64, changes: &UserChanges) -> QueryResult<User> {
     diesel::update(users::table.find(id)).set(changes).get_result(conn)
+}
+
+/// Set (or clear) the TOTP secret awaiting confirmation.
+pub fn set_totp_pending(conn: &mut DbConn, id: i64, secret: Option<&str>, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((users::totp_pending.eq(secret), users::updated_at.eq(at)))
+        .execute(conn)
+}
+
+/// Make `secret` the confirmed TOTP secret (or clear every TOTP field with `None`), with the
+/// step its confirming code was for.
+pub fn set_totp(
+    conn: &mut DbConn,
+    id: i64,
+    secret: Option<&str>,
+    step: Option<i64>,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::totp_secret.eq(secret),
+            users::totp_pending.eq(None::<String>),
+            users::totp_last_step.eq(step),
+            users::updated_at.eq(at),
+        ))
+        .execute(conn)
+}
+
+/// Record that a code for `step` was used, unless one for this step or a later one already
+/// was: one statement, so two sign-ins with the same code at the same moment cannot both pass.
+/// Returns whether the step was new.
+pub fn use_totp_step(conn: &mut DbConn, id: i64, step: i64) -> QueryResult<bool> {
+    let n = diesel::update(
+        users::table
+            .find(id)
+            .filter(users::totp_last_step.is_null().or(users::totp_last_step.lt(step))),
+    )
+    .set(users::totp_last_step.eq(step))
+    .execute(conn)?;
+    Ok(n == 1)
 }
 
 /// Department ids of a user.

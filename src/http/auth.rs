@@ -6,7 +6,10 @@ use actix_web::{web, HttpResponse};
 use super::extract::Json;
 use super::middleware::{CSRF_COOKIE, SESSION_COOKIE};
 use crate::error::AppResult;
-use crate::service::auth::{self, ChangePasswordRequest, LoginRequest, NewTokenRequest};
+use crate::service::auth::{
+    self, ChangePasswordRequest, ConfirmTotpRequest, DisableTotpRequest, LoginRequest, LoginResponse, NewTokenRequest,
+    StartTotpRequest,
+};
 use crate::service::{users, Ctx, RequestMeta};
 use crate::state::AppState;
 
@@ -26,8 +29,13 @@ pub async fn login(state: web::Data<AppState>, meta: RequestMeta, body: Json<Log
     let resp = state
         .db_hashing(move |c| auth::login(c, &s.hasher, &s.settings.auth, &meta, &body.0))
         .await?;
+    session_response(&resp)
+}
+
+/// A new session as the answer: the body, and the session and CSRF cookies.
+fn session_response(resp: &LoginResponse) -> AppResult<HttpResponse> {
     let secs = (resp.expires_at - chrono::Utc::now()).num_seconds().max(0);
-    let text = serde_json::to_string(&resp).map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+    let text = serde_json::to_string(resp).map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok()
         .cookie(cookie(
             SESSION_COOKIE,
@@ -45,6 +53,41 @@ pub async fn login(state: web::Data<AppState>, meta: RequestMeta, body: Json<Log
         .body(text))
 }
 
+/// Start enrolling a second factor: a new secret, shown once.
+pub async fn totp_start(state: web::Data<AppState>, ctx: Ctx, body: Json<StartTotpRequest>) -> AppResult<HttpResponse> {
+    let s = state.clone();
+    let view = state
+        .db_hashing(move |c| auth::start_totp(c, &s.hasher, &s.settings.auth, &ctx.principal, &ctx.meta, &body.0))
+        .await?;
+    super::json(201, &view)
+}
+
+/// Confirm the new secret with a code: a new full session replaces every session.
+pub async fn totp_confirm(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    body: Json<ConfirmTotpRequest>,
+) -> AppResult<HttpResponse> {
+    let s = state.clone();
+    let resp = state
+        .db(move |c| auth::confirm_totp(c, &s.settings.auth, &ctx.principal, &ctx.meta, &body.0))
+        .await?;
+    session_response(&resp)
+}
+
+/// Turn the second factor off.
+pub async fn totp_disable(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    body: Json<DisableTotpRequest>,
+) -> AppResult<HttpResponse> {
+    let s = state.clone();
+    state
+        .db_hashing(move |c| auth::disable_totp(c, &s.hasher, &s.settings.auth, &ctx.principal, &ctx.meta, &body.0))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// Sign out: the token stops working and the cookies are cleared.
 pub async fn logout(state: web::Data<AppState>, ctx: Ctx) -> AppResult<HttpResponse> {
     state.db(move |c| auth::logout(c, &ctx.principal, &ctx.meta)).await?;
@@ -56,7 +99,9 @@ pub async fn logout(state: web::Data<AppState>, ctx: Ctx) -> AppResult<HttpRespo
 
 /// The signed-in user.
 pub async fn me(state: web::Data<AppState>, ctx: Ctx) -> AppResult<HttpResponse> {
-    let view = state.db(move |c| users::me(c, &ctx.principal.public_id)).await?;
+    let enrolment_only = ctx.principal.enrolment_only;
+    let mut view = state.db(move |c| users::me(c, &ctx.principal.public_id)).await?;
+    view.enrolment_only = enrolment_only;
     super::json(200, &view)
 }
 

@@ -47,6 +47,7 @@ const ASSETS: &[Asset] = &[
     asset!("js/campaigns.js", JS),
     asset!("js/privacy.js", JS),
     asset!("js/requests.js", JS),
+    asset!("js/account.js", JS),
     asset!("js/admin.js", JS),
 ];
 

@@ -27,6 +27,14 @@ pub const CSRF_COOKIE: &str = "__Host-lighthouse_csrf";
 /// Header carrying the CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
+/// What a session signed in without the second factor its roles require may reach.
+const ENROLMENT_ROUTES: [&str; 4] = [
+    "/api/v1/auth/me",
+    "/api/v1/auth/logout",
+    "/api/v1/auth/totp",
+    "/api/v1/auth/totp/confirm",
+];
+
 /// Authenticate and authorise one request for a route with `access`. Refusals are answered
 /// here (not returned as errors) so the outer middleware still logs and decorates them.
 pub async fn authorize(
@@ -105,6 +113,13 @@ async fn check(access: Access, req: &ServiceRequest) -> Result<Option<Principal>
                 "This request needs the X-CSRF-Token header of your session.".into(),
             ));
         }
+    }
+    if authed.principal.enrolment_only && !ENROLMENT_ROUTES.contains(&req.path()) {
+        return Err(AppError::SecondFactor {
+            enrol: true,
+            code: "mfa_enrolment_required",
+            detail: "Your role signs in with a second factor: enrol one first (POST /api/v1/auth/totp, then /api/v1/auth/totp/confirm).".into(),
+        });
     }
     if let Access::Needs(permission) = access {
         if !authed.principal.can(permission) {

@@ -141,6 +141,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep!(POST "/api/v1/auth/logout", SignedIn, auth::logout, "auth", "End this session", status = 204),
         ep!(GET "/api/v1/auth/me", SignedIn, auth::me, "auth", "The signed-in user and the permissions their roles grant", res = crate::service::users::MeView),
         ep!(POST "/api/v1/auth/password", SignedIn, auth::change_password, "auth", "Change your password (ends your other sessions)", status = 204, req = ChangePasswordRequest),
+        ep!(POST "/api/v1/auth/totp", SignedIn, auth::totp_start, "auth", "Start enrolling a second factor (TOTP): a new secret, shown once", status = 201, req = crate::service::auth::StartTotpRequest, res = crate::service::auth::TotpEnrolment),
+        ep!(POST "/api/v1/auth/totp/confirm", SignedIn, auth::totp_confirm, "auth", "Confirm the new secret with a code: every session ends and a new one starts", req = crate::service::auth::ConfirmTotpRequest, res = LoginResponse),
+        ep!(POST "/api/v1/auth/totp/disable", SignedIn, auth::totp_disable, "auth", "Turn the second factor off (password and a current code)", status = 204, req = crate::service::auth::DisableTotpRequest),
         ep!(GET "/api/v1/auth/tokens", SignedIn, auth::list_tokens, "auth", "Your API tokens", res = Vec<TokenView>),
         ep!(POST "/api/v1/auth/tokens", SignedIn, auth::create_token, "auth", "Create an API token (shown once)", status = 201, req = NewTokenRequest, res = TokenView),
         ep!(DELETE "/api/v1/auth/tokens/{id}", SignedIn, auth::revoke_token, "auth", "Revoke an API token", status = 204),
@@ -228,6 +231,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep!(POST "/api/v1/users", Needs(UsersManage), users::create, "users", "Create a staff account", status = 201, req = NewUserRequest, res = UserView),
         ep!(GET "/api/v1/users/{id}", Needs(UsersManage), users::get, "users", "One staff account", res = UserView),
         ep!(PATCH "/api/v1/users/{id}", Needs(UsersManage), users::update, "users", "Change roles, departments, name or status", req = UpdateUserRequest, res = UserView),
+        ep!(POST "/api/v1/users/{id}/totp/reset", Needs(UsersManage), users::reset_totp, "users", "Clear a user's second factor (a lost device) and end their sessions", status = 204),
         ep!(DELETE "/api/v1/users/{id}/sessions", Needs(UsersManage), users::end_sessions, "users", "End every session of a user", status = 204),
         ep!(GET "/api/v1/audit", Needs(AuditRead), audit::list, "audit", "Audit events, newest first", res = audit::AuditPage, query = audit::AuditQuery),
     ]

@@ -96,3 +96,11 @@ pub async fn end_sessions(state: web::Data<AppState>, ctx: Ctx, id: web::Path<St
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// Clear a user's second factor and end their sessions.
+pub async fn reset_totp(state: web::Data<AppState>, ctx: Ctx, id: web::Path<String>) -> AppResult<HttpResponse> {
+    state
+        .db(move |c| crate::service::auth::reset_totp(c, &ctx.principal, &ctx.meta, &id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

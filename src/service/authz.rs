@@ -189,6 +189,8 @@ pub struct Principal {
     pub scope: Scope,
     /// The session (or API token) in use, internal id.
     pub session_id: i64,
+    /// The session may only enrol the second factor the user's roles require.
+    pub enrolment_only: bool,
 }
 
 impl Principal {
@@ -224,6 +226,7 @@ impl Principal {
             roles: vec![Role::Administrator, Role::DataProtectionOfficer],
             scope: Scope::All,
             session_id: 0,
+            enrolment_only: false,
         }
     }
 

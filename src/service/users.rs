@@ -28,6 +28,8 @@ pub struct UserView {
     pub status: String,
     /// Version for optimistic concurrency.
     pub version: i64,
+    /// Signs in with a one-time code (TOTP) as well as the password.
+    pub totp_enabled: bool,
 }
 
 /// The signed-in user: their account and what their roles allow (the web client shows only
@@ -39,13 +41,19 @@ pub struct MeView {
     pub user: UserView,
     /// Permissions the user's roles grant.
     pub permissions: Vec<super::authz::Permission>,
+    /// This session may only enrol the second factor the user's roles require.
+    pub enrolment_only: bool,
 }
 
 /// The signed-in user with their permissions.
 pub fn me(conn: &mut DbConn, public_id: &str) -> AppResult<MeView> {
     let user = get(conn, public_id)?;
     let permissions = super::authz::permissions_of(&user.roles);
-    Ok(MeView { user, permissions })
+    Ok(MeView {
+        user,
+        permissions,
+        enrolment_only: false,
+    })
 }
 
 /// The API view of a user.
@@ -63,6 +71,7 @@ pub fn view(conn: &mut DbConn, u: &User) -> AppResult<UserView> {
         departments,
         status: u.status.clone(),
         version: u.version,
+        totp_enabled: u.totp_secret.is_some(),
     })
 }
 

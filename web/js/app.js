@@ -2,8 +2,9 @@
 // the router. Screens register themselves when their module is imported.
 import {
   h, api, ApiError, session, can, loadSession, route, navigate, dispatch, currentPath, page,
-  field, button, form, notice, replace, link, setSessionEndedHandler,
+  field, button, form, notice, replace, link, setSessionEndedHandler, ENROL_PATH,
 } from './core.js';
+import './account.js';
 import './people.js';
 import './privacy.js';
 import './requests.js';
@@ -33,11 +34,13 @@ function renderNav() {
   const nav = document.getElementById('nav');
   if (!session.user) { replace(nav); return; }
   const here = currentPath();
-  const items = NAV.filter(([, , p]) => allowed(p)).map(([path, text]) =>
+  const enrolling = session.user.enrolment_only;
+  const items = NAV.filter(([, , p]) => !enrolling && allowed(p)).map(([path, text]) =>
     h('li', {}, h('a', { href: '#' + path, class: 'nav__link', 'aria-current': here.startsWith(path) ? 'page' : null }, text)));
   replace(nav,
     h('ul', { class: 'nav__list' }, items,
-      h('li', { class: 'nav__user' }, h('span', { class: 'nav__name' }, session.user.name),
+      h('li', { class: 'nav__user' },
+        h('a', { href: '#' + ENROL_PATH, class: 'nav__account', title: 'Two-step sign-in' }, session.user.name),
         h('button', { type: 'button', class: 'nav__signout', on: { click: signOut } }, 'Sign out'))));
 }
 
@@ -73,20 +76,34 @@ setSessionEndedHandler(() => {
   navigate('/signin');
 });
 
-route('/signin', () => {
-  if (session.user) { navigate('/'); return; }
-  page('Sign in',
-    h('p', {}, 'Sign in with your City staff account.'),
-    form([
+// The sign-in form; `pending` keeps the email and password while asking for a one-time code.
+function signInPage(pending) {
+  const fields = pending
+    ? [
+      h('p', {}, 'Enter the 6-digit code your authenticator app shows for Data Lighthouse.'),
+      field({ name: 'totp', label: 'One-time code', autocomplete: 'one-time-code', width: 'short', attrs: { inputmode: 'numeric', maxlength: '9' } }),
+      button('Continue'),
+    ]
+    : [
+      h('p', {}, 'Sign in with your City staff account.'),
       field({ name: 'email', label: 'Email address', type: 'email', autocomplete: 'username', spellcheck: false, width: 'long' }),
       field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', width: 'long' }),
       button('Sign in'),
-    ], async (v) => {
+    ];
+  page(pending ? 'Two-step sign-in' : 'Sign in',
+    form(fields, async (v) => {
+      const body = pending ? { ...pending, totp: v.totp.trim() } : { email: v.email.trim(), password: v.password };
+      let signedIn;
       try {
-        await api('POST', '/api/v1/auth/login', { body: { email: v.email.trim(), password: v.password } });
+        signedIn = await api('POST', '/api/v1/auth/login', { body });
       } catch (e) {
+        const code = e instanceof ApiError && e.problem ? e.problem.code : null;
         if (e instanceof ApiError && e.status === 429) {
           throw new ApiError(429, { ...e.problem, detail: 'This account is locked for a while after too many failed attempts. Try again later, or ask an administrator.' });
+        }
+        if (code === 'mfa_required') { signInPage(body); return; }
+        if (code === 'mfa_invalid') {
+          throw new ApiError(422, { ...e.problem, detail: 'That code is not right, or was used already. Wait for the next code and try again.', errors: [{ field: 'totp', code: 'mfa_invalid', message: 'Enter the code your app shows now.' }] });
         }
         if (e instanceof ApiError && e.status === 401) {
           throw new ApiError(400, { ...e.problem, detail: 'The email address or password is not right.', errors: [] });
@@ -95,15 +112,24 @@ route('/signin', () => {
       }
       await loadSession();
       if (shownTo && session.user && session.user.id !== shownTo) {
-        fresh('/');
+        fresh(signedIn.enrolment_only ? ENROL_PATH : '/');
         return;
       }
       shownTo = session.user && session.user.id;
       renderNav();
       const to = returnTo && returnTo !== '/signin' ? returnTo : '/';
       returnTo = null;
-      navigate(to);
+      navigate(signedIn.enrolment_only ? ENROL_PATH : to);
     }));
+  if (pending) {
+    const input = document.querySelector('input[name=totp]');
+    if (input) input.focus();
+  }
+}
+
+route('/signin', () => {
+  if (session.user) { navigate('/'); return; }
+  signInPage(null);
 }, { public: true });
 
 route('/', () => {

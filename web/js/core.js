@@ -117,6 +117,9 @@ export async function api(method, path, opts = {}) {
 /** The signed-in user (`/api/v1/auth/me`: id, email, name, roles, departments, permissions). */
 export const session = { user: null };
 
+/** Where a user enrols (or turns off) their second sign-in factor. */
+export const ENROL_PATH = '/account/two-step';
+
 /** Whether the signed-in user's roles grant a permission (e.g. 'people_write'). The server
  * checks every request; this only decides what is shown. */
 export function can(permission) {
@@ -183,6 +186,8 @@ export async function dispatch() {
     const m = r.re.exec(path);
     if (!m) continue;
     if (!r.public && !session.user) { onSessionEnded(); return; }
+    // A session signed in without the second factor the user's roles require can only enrol.
+    if (!r.public && session.user.enrolment_only && path !== ENROL_PATH) { navigate(ENROL_PATH); return; }
     if (r.permission && !can(r.permission)) {
       page('You cannot see this page', h('p', {}, 'Your role does not allow this. Ask an administrator if you need access.'));
       return;

@@ -8,6 +8,12 @@
 //! - Sign-in failures are counted per account key (the lower-cased email, hashed), for unknown
 //!   emails exactly as for known ones, and an unknown email is verified against a dummy hash: the
 //!   response and its timing do not reveal whether an account exists.
+//! - A second factor (TOTP, [`totp`]) is asked for at sign-in from every user who enrolled one. A
+//!   user whose roles are in `auth.mfa_required_roles` and who has none signs in to a session
+//!   that can only enrol one (every other route answers 403 `mfa_enrolment_required`); enrolling
+//!   ends every session of the user and starts a full one. A wrong or reused code counts as a
+//!   failed sign-in. Turning the factor off needs the password and a current code; an
+//!   administrator can reset it for a user who lost their device.
 //! - Tokens are 256-bit random values; only their SHA-256 is stored. Sessions end after
 //!   `auth.session_idle_minutes` idle or `auth.session_absolute_hours` in all; API tokens have an
 //!   absolute expiry only. Disabling a user revokes every session.
@@ -24,10 +30,16 @@ use crate::db::{self, write_tx, DbConn};
 use crate::error::{AppError, AppResult};
 
 mod password;
+mod second_factor;
 mod tokens;
+pub mod totp;
 
 pub use password::{check_password_policy, hash_password, HashLimiter, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 use password::{dummy_hash, needs_rehash, verify_password};
+pub use second_factor::{
+    confirm_totp, disable_totp, reset_totp, start_totp, ConfirmTotpRequest, DisableTotpRequest, StartTotpRequest,
+    TotpEnrolment,
+};
 pub use tokens::{create_token, list_tokens, revoke_token, NewTokenRequest, TokenView};
 
 /// Sessions are touched at most this often, to keep reads from writing on every request.
@@ -41,6 +53,9 @@ pub struct LoginRequest {
     pub email: String,
     /// Password.
     pub password: String,
+    /// The one-time code from the authenticator app, for an account with a second factor.
+    #[serde(default)]
+    pub totp: Option<String>,
 }
 
 /// A new session: the token is shown once.
@@ -56,6 +71,9 @@ pub struct LoginResponse {
     pub idle_timeout_secs: i64,
     /// The signed-in user.
     pub user: super::users::UserView,
+    /// This session may only enrol the second factor the user's roles require
+    /// (`POST /api/v1/auth/totp`, then `…/totp/confirm`); everything else answers 403.
+    pub enrolment_only: bool,
 }
 
 fn throttle_key(email: &str) -> String {
@@ -108,6 +126,10 @@ pub fn login(
         })?;
         return Err(AppError::Unauthorized(BAD_CREDENTIALS.into()));
     };
+    if let Some(secret) = &user.totp_secret {
+        check_code(conn, settings, meta, &key, &user, secret, req.totp.as_deref(), target)?;
+    }
+    let enrolment_only = user.totp_secret.is_none() && needs_second_factor(settings, &user);
     let rehash = needs_rehash(&user.password_hash)
         .then(|| hash_password(limiter, &req.password))
         .transpose()?;
@@ -120,21 +142,106 @@ pub fn login(
             };
             db::users::update(c, user.id, &changes)?;
         }
-        let (token, csrf, session) =
-            new_session(c, &user, "session", None, meta.now, session_expiry(settings, meta.now))?;
-        let principal = principal_for(c, &user, session.id)?;
-        audit::record(
-            c,
-            audit::event(meta, Some(&principal), "auth.login", target, "success", None),
-        )?;
-        Ok(LoginResponse {
-            token,
-            csrf_token: csrf.unwrap_or_default(),
-            expires_at: session.expires_at.and_utc(),
-            idle_timeout_secs: settings.session_idle_minutes * 60,
-            user: super::users::view(c, &user)?,
-        })
+        let detail = enrolment_only.then(|| serde_json::json!({"enrolment_only": true}));
+        start_session(c, settings, meta, &user, enrolment_only, "auth.login", detail)
     })
+}
+
+/// A browser session for `user`, audited as `action`.
+fn start_session(
+    c: &mut DbConn,
+    settings: &AuthSettings,
+    meta: &RequestMeta,
+    user: &User,
+    enrolment_only: bool,
+    action: &str,
+    detail: Option<serde_json::Value>,
+) -> AppResult<LoginResponse> {
+    let (token, csrf, session) = new_session(
+        c,
+        user,
+        "session",
+        None,
+        meta.now,
+        session_expiry(settings, meta.now),
+        enrolment_only,
+    )?;
+    let mut principal = principal_for(c, user, session.id)?;
+    principal.enrolment_only = enrolment_only;
+    let target = Some(("user", user.public_id.as_str()));
+    audit::record(
+        c,
+        audit::event(meta, Some(&principal), action, target, "success", detail),
+    )?;
+    Ok(LoginResponse {
+        token,
+        csrf_token: csrf.unwrap_or_default(),
+        expires_at: session.expires_at.and_utc(),
+        idle_timeout_secs: settings.session_idle_minutes * 60,
+        user: super::users::view(c, user)?,
+        enrolment_only,
+    })
+}
+
+/// Whether the user's roles require a second factor.
+fn needs_second_factor(settings: &AuthSettings, user: &User) -> bool {
+    let required = settings.mfa_roles();
+    parse_roles(&user.roles).iter().any(|r| required.contains(r))
+}
+
+/// Check a sign-in's one-time code against the user's secret and use up its step. A missing
+/// code is answered (401 `mfa_required`) without counting; a wrong or reused one counts as a
+/// failed sign-in (401 `mfa_invalid`).
+#[allow(clippy::too_many_arguments)]
+fn check_code(
+    conn: &mut DbConn,
+    settings: &AuthSettings,
+    meta: &RequestMeta,
+    key: &str,
+    user: &User,
+    secret: &str,
+    code: Option<&str>,
+    target: Option<(&str, &str)>,
+) -> AppResult<()> {
+    let fail = |c: &mut DbConn, reason: &str, counts: bool| -> AppResult<()> {
+        write_tx(c, |c| {
+            if counts {
+                record_failure(c, settings, meta, key.to_string())?;
+            }
+            let detail = serde_json::json!({"reason": reason});
+            audit::record(
+                c,
+                audit::event(meta, None, "auth.login", target, "failure", Some(detail)),
+            )
+        })
+    };
+    let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+        fail(conn, "mfa_required", false)?;
+        return Err(AppError::SecondFactor {
+            enrol: false,
+            code: "mfa_required",
+            detail: "This account signs in with a one-time code from an authenticator app: send it as `totp`.".into(),
+        });
+    };
+    if used_code(conn, user, secret, code, meta)? {
+        return Ok(());
+    }
+    fail(conn, "mfa_invalid", true)?;
+    Err(AppError::SecondFactor {
+        enrol: false,
+        code: "mfa_invalid",
+        detail: "The one-time code is not right, or was used already: wait for the next one.".into(),
+    })
+}
+
+/// Whether `code` is valid now for `secret` and its step had not been used; uses it up.
+fn used_code(conn: &mut DbConn, user: &User, secret: &str, code: &str, meta: &RequestMeta) -> AppResult<bool> {
+    let key = totp::base32_decode(secret).ok_or_else(|| AppError::Internal("stored TOTP secret unreadable".into()))?;
+    match totp::verify(&key, code, totp::step_of(meta.now.and_utc().timestamp())) {
+        // One statement: atomic on its own.
+        Some(step) => Ok(db::users::use_totp_step(conn, user.id, step)?),
+        None => Ok(false),
+    }
 }
 
 /// Count a failed attempt for `key`; at the threshold, lock the key for a while and start the
@@ -165,6 +272,7 @@ fn new_session(
     label: Option<&str>,
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
+    enrolment_only: bool,
 ) -> AppResult<(String, Option<String>, Session)> {
     let token = random_token(32);
     let csrf = (kind == "session").then(|| random_token(32));
@@ -183,6 +291,7 @@ fn new_session(
             created_at: now,
             last_seen_at: now,
             expires_at,
+            enrolment_only,
         },
     )?;
     Ok((token, csrf, row))
@@ -202,6 +311,7 @@ pub fn principal_for(conn: &mut DbConn, user: &User, session_id: i64) -> AppResu
         scope: scope_for(&roles, departments),
         roles,
         session_id,
+        enrolment_only: false,
     })
 }
 
@@ -255,8 +365,10 @@ pub fn authenticate(
     } else {
         session.expires_at
     };
+    let mut principal = principal_for(conn, &user, session.id)?;
+    principal.enrolment_only = session.enrolment_only;
     Ok(Authenticated {
-        principal: principal_for(conn, &user, session.id)?,
+        principal,
         csrf_hash: session.csrf_hash,
         valid_until,
     })
@@ -271,6 +383,40 @@ pub fn logout(conn: &mut DbConn, principal: &Principal, meta: &RequestMeta) -> A
             audit::event(meta, Some(principal), "auth.logout", None, "success", None),
         )
     })
+}
+
+/// Check the signed-in user's current password before a change to their credentials. A wrong
+/// one counts against the account like a failed sign-in (someone with a stolen session must not
+/// be able to guess it without limit), and a locked account can change nothing until the lock
+/// ends. A failure is audited as `action`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn confirm_password(
+    conn: &mut DbConn,
+    limiter: &HashLimiter,
+    settings: &AuthSettings,
+    principal: &Principal,
+    meta: &RequestMeta,
+    user: &User,
+    password: &str,
+    action: &str,
+) -> AppResult<()> {
+    let key = throttle_key(&user.email.to_lowercase());
+    let locked = db::users::find_throttle(conn, &key)?
+        .and_then(|t| t.locked_until)
+        .is_some_and(|until| until > meta.now);
+    if locked {
+        return Err(AppError::TooManyRequests(
+            "Too many failed attempts for this account; try again later.".into(),
+        ));
+    }
+    if !verify_password(limiter, password, &user.password_hash) {
+        write_tx(conn, |c| {
+            record_failure(c, settings, meta, key)?;
+            audit::record(c, audit::event(meta, Some(principal), action, None, "failure", None))
+        })?;
+        return Err(AppError::Forbidden("The current password is not right.".into()));
+    }
+    Ok(())
 }
 
 /// Change one's own password: needs the current one; ends every other session.
@@ -293,28 +439,16 @@ pub fn change_password(
     req: &ChangePasswordRequest,
 ) -> AppResult<()> {
     let user = db::users::find_by_public_id(conn, &principal.public_id)?.ok_or(AppError::NotFound)?;
-    // A wrong current password counts against the account like a failed sign-in (someone with
-    // a stolen session must not be able to guess it without limit), and a locked account
-    // cannot change its password until the lock ends.
-    let key = throttle_key(&user.email.to_lowercase());
-    let locked = db::users::find_throttle(conn, &key)?
-        .and_then(|t| t.locked_until)
-        .is_some_and(|until| until > meta.now);
-    if locked {
-        return Err(AppError::TooManyRequests(
-            "Too many failed attempts for this account; try again later.".into(),
-        ));
-    }
-    if !verify_password(limiter, &req.current_password, &user.password_hash) {
-        write_tx(conn, |c| {
-            record_failure(c, settings, meta, key)?;
-            audit::record(
-                c,
-                audit::event(meta, Some(principal), "auth.password_change", None, "failure", None),
-            )
-        })?;
-        return Err(AppError::Forbidden("The current password is not right.".into()));
-    }
+    confirm_password(
+        conn,
+        limiter,
+        settings,
+        principal,
+        meta,
+        &user,
+        &req.current_password,
+        "auth.password_change",
+    )?;
     check_password_policy(&req.new_password, "new_password")?;
     let hash = hash_password(limiter, &req.new_password)?;
     write_tx(conn, |c| {

@@ -77,6 +77,7 @@ pub fn create_token(
             Some(&label),
             meta.now,
             meta.now + Duration::days(days),
+            false,
         )?;
         audit::record(
             c,

@@ -1,0 +1,217 @@
+//! Enrolling, turning off and resetting the second sign-in factor (TOTP).
+//!
+//! Policy: enrolling takes two steps — a new secret, shown once and held as pending, then a code
+//! from the app to prove it was stored — and needs the current password (and, to replace a
+//! factor, a code from the current one), so a session left open cannot be given an attacker's
+//! factor. Confirming replaces any earlier factor, ends every
+//! session of the user and starts a new one (an enrolment-only session becomes a full one that
+//! way). Turning the factor off needs the password and a current code; an administrator's reset
+//! (for a lost device) clears it and ends the user's sessions, so their next sign-in enrols
+//! again when their roles require it. Secrets never appear in a response after enrolment, nor in
+//! the audit log.
+
+use serde::{Deserialize, Serialize};
+
+use super::{confirm_password, start_session, totp, used_code, HashLimiter, LoginResponse};
+use crate::config::AuthSettings;
+use crate::db::{self, write_tx, DbConn};
+use crate::error::{AppError, AppResult};
+use crate::service::{audit, Principal, RequestMeta};
+
+/// Start enrolling a second factor.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartTotpRequest {
+    /// The password in use now.
+    pub current_password: String,
+    /// When replacing a second factor (a new phone): a code the current one shows now.
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+/// A new secret for an authenticator app: shown once; confirm it with a code.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct TotpEnrolment {
+    /// The secret in base32, for typing into an app.
+    pub key: String,
+    /// The same as an `otpauth://` address (what a QR code holds).
+    pub otpauth_uri: String,
+    /// Digits per code.
+    pub digits: u32,
+    /// Seconds per code.
+    pub period_secs: i64,
+}
+
+/// Confirm enrolment with a code from the app.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmTotpRequest {
+    /// The code the app shows now.
+    pub code: String,
+}
+
+/// Turn the second factor off.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisableTotpRequest {
+    /// The password in use now.
+    pub current_password: String,
+    /// A code the app shows now.
+    pub code: String,
+}
+
+fn own_account(conn: &mut DbConn, principal: &Principal) -> AppResult<db::users::User> {
+    db::users::find_by_public_id(conn, &principal.public_id)?.ok_or(AppError::NotFound)
+}
+
+/// A new pending secret for the signed-in user.
+pub fn start_totp(
+    conn: &mut DbConn,
+    limiter: &HashLimiter,
+    settings: &AuthSettings,
+    principal: &Principal,
+    meta: &RequestMeta,
+    req: &StartTotpRequest,
+) -> AppResult<TotpEnrolment> {
+    let user = own_account(conn, principal)?;
+    confirm_password(
+        conn,
+        limiter,
+        settings,
+        principal,
+        meta,
+        &user,
+        &req.current_password,
+        "auth.totp_start",
+    )?;
+    if let Some(current) = &user.totp_secret {
+        // A session and a password must not be enough to swap the factor for an attacker's.
+        let code = req.code.as_deref().unwrap_or_default();
+        if !used_code(conn, &user, current, code, meta)? {
+            return Err(AppError::field(
+                "code",
+                "invalid_code",
+                "To replace your second factor, give a code your current app shows now.",
+            ));
+        }
+    }
+    let key = totp::base32_encode(&totp::new_secret());
+    write_tx(conn, |c| {
+        db::users::set_totp_pending(c, user.id, Some(&key), meta.now)?;
+        audit::record(
+            c,
+            audit::event(meta, Some(principal), "auth.totp_start", None, "success", None),
+        )
+    })?;
+    Ok(TotpEnrolment {
+        otpauth_uri: totp::otpauth_uri(settings.totp_issuer.trim(), &user.email, &key),
+        key,
+        digits: totp::DIGITS,
+        period_secs: totp::STEP_SECS,
+    })
+}
+
+/// Confirm the pending secret with a code: it becomes the user's factor, every session of the
+/// user ends, and a new full session starts (returned as a sign-in).
+pub fn confirm_totp(
+    conn: &mut DbConn,
+    settings: &AuthSettings,
+    principal: &Principal,
+    meta: &RequestMeta,
+    req: &ConfirmTotpRequest,
+) -> AppResult<LoginResponse> {
+    let user = own_account(conn, principal)?;
+    let Some(pending) = user.totp_pending.clone() else {
+        return Err(AppError::conflict(
+            "no_pending_totp",
+            "There is no new secret to confirm: start with POST /api/v1/auth/totp.",
+        ));
+    };
+    let key =
+        totp::base32_decode(&pending).ok_or_else(|| AppError::Internal("pending TOTP secret unreadable".into()))?;
+    let Some(step) = totp::verify(&key, &req.code, totp::step_of(meta.now.and_utc().timestamp())) else {
+        return Err(AppError::field(
+            "code",
+            "invalid_code",
+            "That is not the code the app shows now for the new secret: check the phone's clock and try the next one.",
+        ));
+    };
+    write_tx(conn, |c| {
+        db::users::set_totp(c, user.id, Some(&pending), Some(step), meta.now)?;
+        db::sessions::revoke_all_for_user(c, user.id, None, meta.now)?;
+        let user = db::users::find_by_public_id(c, &user.public_id)?.ok_or(AppError::NotFound)?;
+        start_session(c, settings, meta, &user, false, "auth.totp_enrol", None)
+    })
+}
+
+/// Turn the signed-in user's second factor off (password and a current code). Their roles may
+/// still require one: the next sign-in then enrols again.
+pub fn disable_totp(
+    conn: &mut DbConn,
+    limiter: &HashLimiter,
+    settings: &AuthSettings,
+    principal: &Principal,
+    meta: &RequestMeta,
+    req: &DisableTotpRequest,
+) -> AppResult<()> {
+    let user = own_account(conn, principal)?;
+    confirm_password(
+        conn,
+        limiter,
+        settings,
+        principal,
+        meta,
+        &user,
+        &req.current_password,
+        "auth.totp_disable",
+    )?;
+    let Some(secret) = user.totp_secret.clone() else {
+        return Err(AppError::conflict(
+            "no_totp",
+            "This account has no second factor to turn off.",
+        ));
+    };
+    if !used_code(conn, &user, &secret, &req.code, meta)? {
+        // Counted like a failed sign-in: a stolen session and password cannot try every code.
+        write_tx(conn, |c| {
+            super::record_failure(c, settings, meta, super::throttle_key(&user.email.to_lowercase()))?;
+            audit::record(
+                c,
+                audit::event(meta, Some(principal), "auth.totp_disable", None, "failure", None),
+            )
+        })?;
+        return Err(AppError::field(
+            "code",
+            "invalid_code",
+            "The one-time code is not right, or was used already: wait for the next one.",
+        ));
+    }
+    write_tx(conn, |c| {
+        db::users::set_totp(c, user.id, None, None, meta.now)?;
+        db::sessions::revoke_all_for_user(c, user.id, Some(principal.session_id), meta.now)?;
+        audit::record(
+            c,
+            audit::event(meta, Some(principal), "auth.totp_disable", None, "success", None),
+        )
+    })
+}
+
+/// An administrator clears a user's second factor (a lost device) and ends their sessions.
+pub fn reset_totp(conn: &mut DbConn, principal: &Principal, meta: &RequestMeta, public_id: &str) -> AppResult<()> {
+    let user = db::users::find_by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
+    write_tx(conn, |c| {
+        db::users::set_totp(c, user.id, None, None, meta.now)?;
+        db::sessions::revoke_all_for_user(c, user.id, None, meta.now)?;
+        audit::record(
+            c,
+            audit::event(
+                meta,
+                Some(principal),
+                "user.totp_reset",
+                Some(("user", public_id)),
+                "success",
+                None,
+            ),
+        )
+    })
+}

@@ -1,0 +1,261 @@
+//! The second sign-in factor (TOTP) through HTTP: administrators and DPOs cannot complete a
+//! sign-in without one (security anchors 12: ASVS 6.3.3), a code is never accepted twice (ASVS
+//! 6.5.1), wrong codes count towards the lockout, the secret is never shown again or audited, and
+//! turning it off and an administrator's reset.
+
+mod common;
+
+use chrono::Duration;
+use common::{TestApp, PASSWORD};
+use lighthouse::service::auth::totp;
+use lighthouse::service::Role;
+use serde_json::{json, Value};
+
+const REQUIRED: (&str, &str) = (
+    "LIGHTHOUSE__AUTH__MFA_REQUIRED_ROLES",
+    "administrator,data_protection_officer",
+);
+
+async fn app_with(extra: &[(&str, &str)]) -> TestApp {
+    let mut settings = vec![REQUIRED];
+    settings.extend_from_slice(extra);
+    TestApp::with_settings(&settings).await
+}
+
+/// The code an app holding `key` (base32) shows at the service's clock.
+fn code_now(app: &TestApp, key: &str) -> String {
+    let secret = totp::base32_decode(key).expect("base32 key");
+    totp::code_at(&secret, totp::step_of(app.state.clock.now().and_utc().timestamp()))
+}
+
+async fn login(app: &TestApp, email: &str, code: Option<&str>) -> common::Resp {
+    let mut body = json!({"email": email, "password": PASSWORD});
+    if let Some(c) = code {
+        body["totp"] = json!(c);
+    }
+    app.req("POST", "/api/v1/auth/login", None, Some(body)).await
+}
+
+/// Enrol a factor with the session `token`; returns (the key, the new session's token).
+async fn enrol(app: &TestApp, token: &str) -> (String, String) {
+    let r = app
+        .post("/api/v1/auth/totp", token, json!({"current_password": PASSWORD}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let key = r.body["key"].as_str().unwrap().to_string();
+    let uri = r.body["otpauth_uri"].as_str().unwrap();
+    assert!(uri.starts_with("otpauth://totp/Data%20Lighthouse:"), "{uri}");
+    assert!(uri.contains(&format!("secret={key}")), "{uri}");
+    let r = app
+        .post("/api/v1/auth/totp/confirm", token, json!({"code": code_now(app, &key)}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["enrolment_only"], false);
+    assert_eq!(r.body["user"]["totp_enabled"], true);
+    (key, r.body["token"].as_str().unwrap().to_string())
+}
+
+fn problem_code(r: &common::Resp) -> &str {
+    r.body["code"].as_str().unwrap_or_default()
+}
+
+#[actix_web::test]
+async fn an_administrator_cannot_complete_sign_in_without_a_second_factor() {
+    let app = app_with(&[]).await;
+    let admin = app.admin().await;
+    // Signed in with the password alone: a session that can only enrol.
+    let first = login(&app, &admin.email, None).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.body["enrolment_only"], true);
+    let token = first.body["token"].as_str().unwrap().to_string();
+    for path in [
+        "/api/v1/people",
+        "/api/v1/users",
+        "/api/v1/auth/tokens",
+        "/api/v1/audit",
+    ] {
+        let r = app.get(path, &token).await;
+        assert_eq!(r.status, 403, "{path}: {}", r.text);
+        assert_eq!(problem_code(&r), "mfa_enrolment_required", "{path}");
+        assert_eq!(r.header("content-type").as_deref(), Some("application/problem+json"));
+    }
+    let r = app
+        .post(
+            "/api/v1/auth/tokens",
+            &token,
+            json!({"label": "sneaky", "expires_in_days": 30}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let me = app.get("/api/v1/auth/me", &token).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["enrolment_only"], true);
+    assert_eq!(me.body["totp_enabled"], false);
+
+    // Enrolling needs the password; a wrong code does not confirm.
+    let r = app
+        .post(
+            "/api/v1/auth/totp",
+            &token,
+            json!({"current_password": "not the password at all"}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = app
+        .post("/api/v1/auth/totp/confirm", &token, json!({"code": "123456"}))
+        .await;
+    assert_eq!(r.status, 409, "nothing pending yet: {}", r.text);
+    let r = app
+        .post("/api/v1/auth/totp", &token, json!({"current_password": PASSWORD}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let key = r.body["key"].as_str().unwrap().to_string();
+    let right = code_now(&app, &key);
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let r = app
+        .post("/api/v1/auth/totp/confirm", &token, json!({"code": wrong}))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.body["errors"][0]["field"], "code");
+    let r = app
+        .post("/api/v1/auth/totp/confirm", &token, json!({"code": right}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let full = r.body["token"].as_str().unwrap().to_string();
+    assert!(r.headers.get_all("set-cookie").count() >= 2, "a new session cookie");
+    // The enrolment session ended; the new one is a full session.
+    assert_eq!(app.get("/api/v1/people", &token).await.status, 401);
+    assert_eq!(app.get("/api/v1/people", &full).await.status, 200);
+
+    // From now on the code is asked for at every sign-in.
+    let r = login(&app, &admin.email, None).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(problem_code(&r), "mfa_required");
+    assert!(r.body.get("token").is_none());
+    let r = login(&app, &admin.email, Some(wrong)).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(problem_code(&r), "mfa_invalid");
+    // The confirming code's step is used up: the same code cannot sign in.
+    let r = login(&app, &admin.email, Some(&right)).await;
+    assert_eq!(r.status, 401, "a code is never accepted twice: {}", r.text);
+    app.state.clock.advance(Duration::seconds(30));
+    let next = code_now(&app, &key);
+    let r = login(&app, &admin.email, Some(&next)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["enrolment_only"], false);
+    let again = login(&app, &admin.email, Some(&next)).await;
+    assert_eq!(again.status, 401, "reused: {}", again.text);
+    assert_eq!(problem_code(&again), "mfa_invalid");
+
+    // The secret is never shown again, and never audited.
+    let session = r.body["token"].as_str().unwrap().to_string();
+    for path in [
+        "/api/v1/auth/me".to_string(),
+        format!("/api/v1/users/{}", admin.id),
+        "/api/v1/users".into(),
+    ] {
+        let r = app.get(&path, &session).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert!(
+            !r.text.contains(&key) && !r.text.contains("totp_secret"),
+            "{path}: {}",
+            r.text
+        );
+    }
+    app.flush_audit();
+    let leaked = app.count(&format!(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE detail LIKE '%{key}%' OR detail LIKE '%{next}%'"
+    ));
+    assert_eq!(leaked, 0);
+}
+
+#[actix_web::test]
+async fn wrong_codes_count_towards_the_lockout() {
+    let app = app_with(&[("LIGHTHOUSE__AUTH__LOCKOUT_THRESHOLD", "3")]).await;
+    let dpo = app.user(&[Role::DataProtectionOfficer], &[]).await;
+    let (key, _) = enrol(&app, &dpo.token).await;
+    app.state.clock.advance(Duration::seconds(30));
+    let right = code_now(&app, &key);
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    for _ in 0..3 {
+        let r = login(&app, &dpo.email, Some(wrong)).await;
+        assert_eq!(r.status, 401, "{}", r.text);
+    }
+    let r = login(&app, &dpo.email, Some(&right)).await;
+    assert_eq!(r.status, 429, "locked after three wrong codes: {}", r.text);
+}
+
+#[actix_web::test]
+async fn any_user_may_enrol_and_turn_it_off_and_an_administrator_can_reset_it() {
+    let app = app_with(&[]).await;
+    // An analyst's role does not require a factor: a full session at once, and one by choice.
+    let analyst = app.user(&[Role::Analyst], &[]).await;
+    let me = app.get("/api/v1/auth/me", &analyst.token).await;
+    assert_eq!(me.body["enrolment_only"], false);
+    let (key, token) = enrol(&app, &analyst.token).await;
+    assert_eq!(login(&app, &analyst.email, None).await.status, 401);
+    // Replacing it (a new phone) needs a code from the current one.
+    let r = app
+        .post("/api/v1/auth/totp", &token, json!({"current_password": PASSWORD}))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.body["errors"][0]["field"], "code");
+    app.state.clock.advance(Duration::seconds(30));
+    let code = code_now(&app, &key);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let r = app
+        .post(
+            "/api/v1/auth/totp/disable",
+            &token,
+            json!({"current_password": PASSWORD, "code": wrong}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let r = app
+        .post(
+            "/api/v1/auth/totp/disable",
+            &token,
+            json!({"current_password": PASSWORD, "code": code}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = login(&app, &analyst.email, None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["user"]["totp_enabled"], false);
+
+    // A DPO who lost their phone: the administrator resets it; the DPO's sessions end and the
+    // next sign-in must enrol again.
+    let dpo = app.user(&[Role::DataProtectionOfficer], &[]).await;
+    let (_, dpo_token) = enrol(&app, &dpo.token).await;
+    let admin_session = login(&app, &app.admin().await.email, None).await;
+    let admin_token = admin_session.body["token"].as_str().unwrap().to_string();
+    let (_, admin_full) = enrol(&app, &admin_token).await;
+    let r = app
+        .post(
+            &format!("/api/v1/users/{}/totp/reset", dpo.id),
+            &admin_full,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(app.get("/api/v1/auth/me", &dpo_token).await.status, 401);
+    let r = login(&app, &dpo.email, None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["enrolment_only"], true);
+    assert_eq!(r.body["user"]["totp_enabled"], false);
+}
+
+#[test]
+fn an_unknown_role_in_the_setting_stops_start_up() {
+    let settings = lighthouse::config::Settings::from_sources(&lighthouse::config::Sources {
+        file: None,
+        env: [(
+            "LIGHTHOUSE__AUTH__MFA_REQUIRED_ROLES".to_string(),
+            "administrator,overlord".to_string(),
+        )]
+        .into_iter()
+        .collect(),
+    });
+    let err = settings.expect_err("an unknown role");
+    assert!(err.to_string().contains("auth.mfa_required_roles"), "{err}");
+}
