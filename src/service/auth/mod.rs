@@ -385,21 +385,20 @@ pub fn logout(conn: &mut DbConn, principal: &Principal, meta: &RequestMeta) -> A
     })
 }
 
-/// Check the signed-in user's current password before a change to their credentials. A wrong
-/// one counts against the account like a failed sign-in (someone with a stolen session must not
-/// be able to guess it without limit), and a locked account can change nothing until the lock
-/// ends. A failure is audited as `action`.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn confirm_password(
+/// The signed-in user's account, once their current password is checked, before a change to
+/// their credentials. A wrong one counts against the account like a failed sign-in (someone with
+/// a stolen session must not be able to guess it without limit), and a locked account can change
+/// nothing until the lock ends. A failure is audited as `action`.
+pub(super) fn own_account_checked(
     conn: &mut DbConn,
     limiter: &HashLimiter,
     settings: &AuthSettings,
     principal: &Principal,
     meta: &RequestMeta,
-    user: &User,
     password: &str,
     action: &str,
-) -> AppResult<()> {
+) -> AppResult<User> {
+    let user = db::users::find_by_public_id(conn, &principal.public_id)?.ok_or(AppError::NotFound)?;
     let key = throttle_key(&user.email.to_lowercase());
     let locked = db::users::find_throttle(conn, &key)?
         .and_then(|t| t.locked_until)
@@ -416,7 +415,7 @@ pub(super) fn confirm_password(
         })?;
         return Err(AppError::Forbidden("The current password is not right.".into()));
     }
-    Ok(())
+    Ok(user)
 }
 
 /// Change one's own password: needs the current one; ends every other session.
@@ -438,17 +437,8 @@ pub fn change_password(
     meta: &RequestMeta,
     req: &ChangePasswordRequest,
 ) -> AppResult<()> {
-    let user = db::users::find_by_public_id(conn, &principal.public_id)?.ok_or(AppError::NotFound)?;
-    confirm_password(
-        conn,
-        limiter,
-        settings,
-        principal,
-        meta,
-        &user,
-        &req.current_password,
-        "auth.password_change",
-    )?;
+    let action = "auth.password_change";
+    let user = own_account_checked(conn, limiter, settings, principal, meta, &req.current_password, action)?;
     check_password_policy(&req.new_password, "new_password")?;
     let hash = hash_password(limiter, &req.new_password)?;
     write_tx(conn, |c| {

@@ -12,7 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{confirm_password, start_session, totp, used_code, HashLimiter, LoginResponse};
+use super::{own_account_checked, start_session, totp, used_code, HashLimiter, LoginResponse};
 use crate::config::AuthSettings;
 use crate::db::{self, write_tx, DbConn};
 use crate::error::{AppError, AppResult};
@@ -60,10 +60,6 @@ pub struct DisableTotpRequest {
     pub code: String,
 }
 
-fn own_account(conn: &mut DbConn, principal: &Principal) -> AppResult<db::users::User> {
-    db::users::find_by_public_id(conn, &principal.public_id)?.ok_or(AppError::NotFound)
-}
-
 /// A new pending secret for the signed-in user.
 pub fn start_totp(
     conn: &mut DbConn,
@@ -73,17 +69,8 @@ pub fn start_totp(
     meta: &RequestMeta,
     req: &StartTotpRequest,
 ) -> AppResult<TotpEnrolment> {
-    let user = own_account(conn, principal)?;
-    confirm_password(
-        conn,
-        limiter,
-        settings,
-        principal,
-        meta,
-        &user,
-        &req.current_password,
-        "auth.totp_start",
-    )?;
+    let action = "auth.totp_start";
+    let user = own_account_checked(conn, limiter, settings, principal, meta, &req.current_password, action)?;
     if let Some(current) = &user.totp_secret {
         // A session and a password must not be enough to swap the factor for an attacker's.
         let code = req.code.as_deref().unwrap_or_default();
@@ -120,7 +107,7 @@ pub fn confirm_totp(
     meta: &RequestMeta,
     req: &ConfirmTotpRequest,
 ) -> AppResult<LoginResponse> {
-    let user = own_account(conn, principal)?;
+    let user = db::users::find_by_public_id(conn, &principal.public_id)?.ok_or(AppError::NotFound)?;
     let Some(pending) = user.totp_pending.clone() else {
         return Err(AppError::conflict(
             "no_pending_totp",
@@ -154,17 +141,8 @@ pub fn disable_totp(
     meta: &RequestMeta,
     req: &DisableTotpRequest,
 ) -> AppResult<()> {
-    let user = own_account(conn, principal)?;
-    confirm_password(
-        conn,
-        limiter,
-        settings,
-        principal,
-        meta,
-        &user,
-        &req.current_password,
-        "auth.totp_disable",
-    )?;
+    let action = "auth.totp_disable";
+    let user = own_account_checked(conn, limiter, settings, principal, meta, &req.current_password, action)?;
     let Some(secret) = user.totp_secret.clone() else {
         return Err(AppError::conflict(
             "no_totp",
@@ -175,10 +153,7 @@ pub fn disable_totp(
         // Counted like a failed sign-in: a stolen session and password cannot try every code.
         write_tx(conn, |c| {
             super::record_failure(c, settings, meta, super::throttle_key(&user.email.to_lowercase()))?;
-            audit::record(
-                c,
-                audit::event(meta, Some(principal), "auth.totp_disable", None, "failure", None),
-            )
+            audit::record(c, audit::event(meta, Some(principal), action, None, "failure", None))
         })?;
         return Err(AppError::field(
             "code",
