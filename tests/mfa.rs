@@ -259,3 +259,91 @@ fn an_unknown_role_in_the_setting_stops_start_up() {
     let err = settings.expect_err("an unknown role");
     assert!(err.to_string().contains("auth.mfa_required_roles"), "{err}");
 }
+
+#[actix_web::test]
+async fn credentials_from_before_a_factor_was_required_may_only_enrol() {
+    let app = app_with(&[]).await;
+    let admin_session = login(&app, &app.admin().await.email, None).await;
+    let (_, admin) = enrol(&app, admin_session.body["token"].as_str().unwrap()).await;
+    // An analyst with a session and an API token, then made an administrator.
+    let analyst = app.user(&[Role::Analyst], &[]).await;
+    let r = app
+        .post(
+            "/api/v1/auth/tokens",
+            &analyst.token,
+            json!({"label": "sync", "expires_in_days": 30}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let api_token = r.body["token"].as_str().unwrap().to_string();
+    let account = app.get(&format!("/api/v1/users/{}", analyst.id), &admin).await;
+    let r = app
+        .patch(
+            &format!("/api/v1/users/{}", analyst.id),
+            &admin,
+            json!({"version": account.body["version"], "roles": ["administrator"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for token in [&analyst.token, &api_token] {
+        let r = app.get("/api/v1/users", token).await;
+        assert_eq!(r.status, 403, "{}", r.text);
+        assert_eq!(problem_code(&r), "mfa_enrolment_required");
+        assert_eq!(app.get("/api/v1/auth/me", token).await.body["enrolment_only"], true);
+    }
+
+    // A DPO who turns the factor off keeps a session that may only enrol again.
+    let dpo = app.user(&[Role::DataProtectionOfficer], &[]).await;
+    let (key, dpo_token) = enrol(&app, &dpo.token).await;
+    app.state.clock.advance(Duration::seconds(30));
+    let r = app
+        .post(
+            "/api/v1/auth/totp/disable",
+            &dpo_token,
+            json!({"current_password": PASSWORD, "code": code_now(&app, &key)}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = app.get("/api/v1/people", &dpo_token).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(problem_code(&r), "mfa_enrolment_required");
+
+    // An administrator cannot reset their own factor (that would skip the password and code).
+    let me = app.get("/api/v1/auth/me", &admin).await;
+    let r = app
+        .post(
+            &format!("/api/v1/users/{}/totp/reset", me.body["id"].as_str().unwrap()),
+            &admin,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+}
+
+#[actix_web::test]
+async fn wrong_codes_when_replacing_a_factor_count_towards_the_lockout() {
+    let app = app_with(&[("LIGHTHOUSE__AUTH__LOCKOUT_THRESHOLD", "3")]).await;
+    let officer = app.user(&[Role::EngagementOfficer], &[]).await;
+    let (key, token) = enrol(&app, &officer.token).await;
+    app.state.clock.advance(Duration::seconds(30));
+    let right = code_now(&app, &key);
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    for _ in 0..3 {
+        let r = app
+            .post(
+                "/api/v1/auth/totp",
+                &token,
+                json!({"current_password": PASSWORD, "code": wrong}),
+            )
+            .await;
+        assert_eq!(r.status, 422, "{}", r.text);
+    }
+    let r = app
+        .post(
+            "/api/v1/auth/totp",
+            &token,
+            json!({"current_password": PASSWORD, "code": right}),
+        )
+        .await;
+    assert_eq!(r.status, 429, "locked: {}", r.text);
+}

@@ -128,22 +128,32 @@ pub fn set_totp_pending(conn: &mut DbConn, id: i64, secret: Option<&str>, at: Na
 }
 
 /// Make `secret` the confirmed TOTP secret (or clear every TOTP field with `None`), with the
-/// step its confirming code was for.
+/// step its confirming code was for; the account's version moves on. With `only_if_pending`, only
+/// while that secret is still the pending one (another enrolment started since wins): returns
+/// whether the account changed.
 pub fn set_totp(
     conn: &mut DbConn,
     id: i64,
     secret: Option<&str>,
     step: Option<i64>,
+    only_if_pending: bool,
     at: NaiveDateTime,
-) -> QueryResult<usize> {
-    diesel::update(users::table.find(id))
-        .set((
-            users::totp_secret.eq(secret),
-            users::totp_pending.eq(None::<String>),
-            users::totp_last_step.eq(step),
-            users::updated_at.eq(at),
-        ))
-        .execute(conn)
+) -> QueryResult<bool> {
+    let changes = (
+        users::totp_secret.eq(secret),
+        users::totp_pending.eq(None::<String>),
+        users::totp_last_step.eq(step),
+        users::version.eq(users::version + 1),
+        users::updated_at.eq(at),
+    );
+    let n = if only_if_pending {
+        diesel::update(users::table.find(id).filter(users::totp_pending.eq(secret)))
+            .set(changes)
+            .execute(conn)?
+    } else {
+        diesel::update(users::table.find(id)).set(changes).execute(conn)?
+    };
+    Ok(n == 1)
 }
 
 /// Record that a code for `step` was used, unless one for this step or a later one already

@@ -76,4 +76,35 @@ test('a DPO must set up two-step sign-in, then signs in with a code', { timeout:
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByRole('heading', { level: 1, name: /Welcome/ }).waitFor();
   assert.deepEqual(page.problems, []);
+
+  // An administrator (enrolled through the API) resets the DPO's factor from the account page.
+  const admin = createUser(svc, { email: 'admin@example.org', name: 'Ada Admin', roles: ['administrator'] });
+  const post = async (path, token, body) => {
+    const r = await fetch(`${svc.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+    return { status: r.status, body: await r.json() };
+  };
+  const first = await post('/api/v1/auth/login', null, { email: admin.email, password: admin.password });
+  assert.equal(first.body.enrolment_only, true);
+  const started = await post('/api/v1/auth/totp', first.body.token, { current_password: admin.password });
+  assert.equal(started.status, 201);
+  const confirmed = await post('/api/v1/auth/totp/confirm', first.body.token, { code: totp(started.body.key) });
+  assert.equal(confirmed.status, 200);
+  const users = await (await fetch(`${svc.url}/api/v1/users`, { headers: { Authorization: `Bearer ${confirmed.body.token}` } })).json();
+  const dpoId = users.items.find((u) => u.email === dpo.email).id;
+  const adminPage = await newPage(svc);
+  await adminPage.goto('/#/signin');
+  await adminPage.getByLabel('Email address').fill(admin.email);
+  await adminPage.getByLabel('Password').fill(admin.password);
+  await adminPage.getByRole('button', { name: 'Sign in' }).click();
+  await adminPage.getByLabel('One-time code').fill(totp(started.body.key, 1));
+  await adminPage.getByRole('button', { name: 'Continue' }).click();
+  await adminPage.getByRole('heading', { level: 1, name: /Welcome/ }).waitFor();
+  await adminPage.goto(`/#/admin/users/${dpoId}`);
+  await adminPage.getByRole('heading', { level: 1, name: 'Dara Protection' }).waitFor();
+  await adminPage.getByRole('button', { name: 'Reset two-step sign-in' }).click();
+  await adminPage.getByText('two-step sign-in is reset').waitFor();
+  await checkPage(adminPage, 'mfa-admin-reset');
+  const again = await post('/api/v1/auth/login', null, { email: dpo.email, password: dpo.password });
+  assert.equal(again.status, 200);
+  assert.equal(again.body.enrolment_only, true);
 });

@@ -166,12 +166,14 @@ route('/admin/users/:id', async ({ id }, isCurrent) => {
     navigate(path);
   });
   const sessionsMsg = h('div', { role: 'status' });
+  const totpMsg = h('div', { role: 'status' });
   page(u.name, { back: ['/admin/users', 'Back to staff accounts'], caption: 'Staff account' },
     summaryList([
       ['Email address', u.email],
       ['Roles', u.roles.length ? h('ul', {}, u.roles.map((r) => h('li', {}, ROLE_LABEL[r] || r))) : ''],
       ['Departments', u.departments.map((c) => deptName[c] || c).join(', ')],
       ['Status', statusTag(u.status)],
+      ['Two-step sign-in', u.totp_enabled ? 'On' : 'Off'],
     ]),
     section('Change this account',
       self ? h('p', { class: 'warning-text' }, 'This is your own account. Taking away your administrator role or disabling it locks you out.') : null,
@@ -193,7 +195,25 @@ route('/admin/users/:id', async ({ id }, isCurrent) => {
             b.disabled = false;
           }
         },
-      })));
+      })),
+    u.totp_enabled && !self ? section('Two-step sign-in',
+      h('p', {}, 'For someone who has lost the phone with their authenticator app: turns their two-step sign-in off and signs them out everywhere. If their role requires it, they set it up again when they next sign in.'),
+      totpMsg,
+      button('Reset two-step sign-in', {
+        kind: 'warning',
+        onClick: async (ev) => {
+          const b = ev.currentTarget;
+          b.disabled = true;
+          try {
+            await api('POST', `/api/v1/users/${enc(id)}/totp/reset`);
+            replace(totpMsg, h('div', { class: 'notice' }, h('p', {}, `${u.name}’s two-step sign-in is reset and their sessions have ended.`)));
+          } catch (e) {
+            replace(totpMsg, h('div', { class: 'notice notice--error' }, h('p', {}, `It could not be reset: ${e.message}`)));
+          } finally {
+            b.disabled = false;
+          }
+        },
+      })) : null);
 }, { permission: 'users_manage' });
 
 // ---------- departments ----------

@@ -366,7 +366,10 @@ pub fn authenticate(
         session.expires_at
     };
     let mut principal = principal_for(conn, &user, session.id)?;
-    principal.enrolment_only = session.enrolment_only;
+    // Worked out on every request, not only at sign-in: a session or API token that predates a
+    // role (or a setting) requiring a second factor, or outlives turning it off, may only enrol.
+    principal.enrolment_only =
+        session.enrolment_only || (user.totp_secret.is_none() && needs_second_factor(settings, &user));
     Ok(Authenticated {
         principal,
         csrf_hash: session.csrf_hash,

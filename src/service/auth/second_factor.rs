@@ -3,12 +3,13 @@
 //! Policy: enrolling takes two steps — a new secret, shown once and held as pending, then a code
 //! from the app to prove it was stored — and needs the current password (and, to replace a
 //! factor, a code from the current one), so a session left open cannot be given an attacker's
-//! factor. Confirming replaces any earlier factor, ends every
-//! session of the user and starts a new one (an enrolment-only session becomes a full one that
-//! way). Turning the factor off needs the password and a current code; an administrator's reset
-//! (for a lost device) clears it and ends the user's sessions, so their next sign-in enrols
-//! again when their roles require it. Secrets never appear in a response after enrolment, nor in
-//! the audit log.
+//! factor; wrong codes count towards the lockout. Confirming replaces any earlier factor (only
+//! the newest pending secret can be confirmed), ends every session of the user and starts a new
+//! one (an enrolment-only session becomes a full one that way). Turning the factor off needs the
+//! password and a current code; when the user's roles require one, their session may then only
+//! enrol again. An administrator's reset of another user (for a lost device) clears it and ends
+//! that user's sessions; their own they turn off instead. Secrets never appear in a response
+//! after enrolment, nor in the audit log.
 
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +61,26 @@ pub struct DisableTotpRequest {
     pub code: String,
 }
 
+/// A wrong code from a signed-in user, counted like a failed sign-in (a stolen session and
+/// password cannot try every code) and audited as `action`.
+fn count_wrong_code(
+    conn: &mut DbConn,
+    settings: &AuthSettings,
+    principal: &Principal,
+    meta: &RequestMeta,
+    user: &db::users::User,
+    action: &str,
+) -> AppResult<()> {
+    write_tx(conn, |c| {
+        super::record_failure(c, settings, meta, super::throttle_key(&user.email.to_lowercase()))?;
+        let detail = serde_json::json!({"reason": "mfa_invalid"});
+        audit::record(
+            c,
+            audit::event(meta, Some(principal), action, None, "failure", Some(detail)),
+        )
+    })
+}
+
 /// A new pending secret for the signed-in user.
 pub fn start_totp(
     conn: &mut DbConn,
@@ -75,6 +96,7 @@ pub fn start_totp(
         // A session and a password must not be enough to swap the factor for an attacker's.
         let code = req.code.as_deref().unwrap_or_default();
         if !used_code(conn, &user, current, code, meta)? {
+            count_wrong_code(conn, settings, principal, meta, &user, action)?;
             return Err(AppError::field(
                 "code",
                 "invalid_code",
@@ -124,7 +146,12 @@ pub fn confirm_totp(
         ));
     };
     write_tx(conn, |c| {
-        db::users::set_totp(c, user.id, Some(&pending), Some(step), meta.now)?;
+        if !db::users::set_totp(c, user.id, Some(&pending), Some(step), true, meta.now)? {
+            return Err(AppError::conflict(
+                "stale",
+                "A newer secret was started (another window?): confirm that one, or start again.",
+            ));
+        }
         db::sessions::revoke_all_for_user(c, user.id, None, meta.now)?;
         let user = db::users::find_by_public_id(c, &user.public_id)?.ok_or(AppError::NotFound)?;
         start_session(c, settings, meta, &user, false, "auth.totp_enrol", None)
@@ -132,7 +159,7 @@ pub fn confirm_totp(
 }
 
 /// Turn the signed-in user's second factor off (password and a current code). Their roles may
-/// still require one: the next sign-in then enrols again.
+/// still require one: their session may then only enrol again.
 pub fn disable_totp(
     conn: &mut DbConn,
     limiter: &HashLimiter,
@@ -150,11 +177,7 @@ pub fn disable_totp(
         ));
     };
     if !used_code(conn, &user, &secret, &req.code, meta)? {
-        // Counted like a failed sign-in: a stolen session and password cannot try every code.
-        write_tx(conn, |c| {
-            super::record_failure(c, settings, meta, super::throttle_key(&user.email.to_lowercase()))?;
-            audit::record(c, audit::event(meta, Some(principal), action, None, "failure", None))
-        })?;
+        count_wrong_code(conn, settings, principal, meta, &user, action)?;
         return Err(AppError::field(
             "code",
             "invalid_code",
@@ -162,7 +185,7 @@ pub fn disable_totp(
         ));
     }
     write_tx(conn, |c| {
-        db::users::set_totp(c, user.id, None, None, meta.now)?;
+        db::users::set_totp(c, user.id, None, None, false, meta.now)?;
         db::sessions::revoke_all_for_user(c, user.id, Some(principal.session_id), meta.now)?;
         audit::record(
             c,
@@ -174,8 +197,14 @@ pub fn disable_totp(
 /// An administrator clears a user's second factor (a lost device) and ends their sessions.
 pub fn reset_totp(conn: &mut DbConn, principal: &Principal, meta: &RequestMeta, public_id: &str) -> AppResult<()> {
     let user = db::users::find_by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
+    if user.id == principal.user_id {
+        return Err(AppError::conflict(
+            "own_account",
+            "Turn your own second factor off with your password and a code (POST /api/v1/auth/totp/disable), or ask another administrator.",
+        ));
+    }
     write_tx(conn, |c| {
-        db::users::set_totp(c, user.id, None, None, meta.now)?;
+        db::users::set_totp(c, user.id, None, None, false, meta.now)?;
         db::sessions::revoke_all_for_user(c, user.id, None, meta.now)?;
         audit::record(
             c,
