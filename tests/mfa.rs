@@ -55,6 +55,21 @@ async fn enrol(app: &TestApp, token: &str) -> (String, String) {
     (key, r.body["token"].as_str().unwrap().to_string())
 }
 
+/// A six-digit code that is not `right`.
+fn wrong(right: &str) -> &'static str {
+    if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    }
+}
+
+/// `POST path` with the password and a code.
+async fn with_code(app: &TestApp, path: &str, token: &str, code: &str) -> common::Resp {
+    app.post(path, token, json!({"current_password": PASSWORD, "code": code}))
+        .await
+}
+
 fn problem_code(r: &common::Resp) -> &str {
     r.body["code"].as_str().unwrap_or_default()
 }
@@ -111,7 +126,7 @@ async fn an_administrator_cannot_complete_sign_in_without_a_second_factor() {
     assert_eq!(r.status, 201, "{}", r.text);
     let key = r.body["key"].as_str().unwrap().to_string();
     let right = code_now(&app, &key);
-    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let wrong = wrong(&right);
     let r = app
         .post("/api/v1/auth/totp/confirm", &token, json!({"code": wrong}))
         .await;
@@ -176,7 +191,7 @@ async fn wrong_codes_count_towards_the_lockout() {
     let (key, _) = enrol(&app, &dpo.token).await;
     app.state.clock.advance(Duration::seconds(30));
     let right = code_now(&app, &key);
-    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let wrong = wrong(&right);
     for _ in 0..3 {
         let r = login(&app, &dpo.email, Some(wrong)).await;
         assert_eq!(r.status, 401, "{}", r.text);
@@ -202,22 +217,10 @@ async fn any_user_may_enrol_and_turn_it_off_and_an_administrator_can_reset_it() 
     assert_eq!(r.body["errors"][0]["field"], "code");
     app.state.clock.advance(Duration::seconds(30));
     let code = code_now(&app, &key);
-    let wrong = if code == "000000" { "111111" } else { "000000" };
-    let r = app
-        .post(
-            "/api/v1/auth/totp/disable",
-            &token,
-            json!({"current_password": PASSWORD, "code": wrong}),
-        )
-        .await;
+    let wrong = wrong(&code);
+    let r = with_code(&app, "/api/v1/auth/totp/disable", &token, wrong).await;
     assert_eq!(r.status, 422, "{}", r.text);
-    let r = app
-        .post(
-            "/api/v1/auth/totp/disable",
-            &token,
-            json!({"current_password": PASSWORD, "code": code}),
-        )
-        .await;
+    let r = with_code(&app, "/api/v1/auth/totp/disable", &token, &code).await;
     assert_eq!(r.status, 204, "{}", r.text);
     let r = login(&app, &analyst.email, None).await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -296,13 +299,7 @@ async fn credentials_from_before_a_factor_was_required_may_only_enrol() {
     let dpo = app.user(&[Role::DataProtectionOfficer], &[]).await;
     let (key, dpo_token) = enrol(&app, &dpo.token).await;
     app.state.clock.advance(Duration::seconds(30));
-    let r = app
-        .post(
-            "/api/v1/auth/totp/disable",
-            &dpo_token,
-            json!({"current_password": PASSWORD, "code": code_now(&app, &key)}),
-        )
-        .await;
+    let r = with_code(&app, "/api/v1/auth/totp/disable", &dpo_token, &code_now(&app, &key)).await;
     assert_eq!(r.status, 204, "{}", r.text);
     let r = app.get("/api/v1/people", &dpo_token).await;
     assert_eq!(r.status, 403, "{}", r.text);
@@ -327,23 +324,11 @@ async fn wrong_codes_when_replacing_a_factor_count_towards_the_lockout() {
     let (key, token) = enrol(&app, &officer.token).await;
     app.state.clock.advance(Duration::seconds(30));
     let right = code_now(&app, &key);
-    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let wrong = wrong(&right);
     for _ in 0..3 {
-        let r = app
-            .post(
-                "/api/v1/auth/totp",
-                &token,
-                json!({"current_password": PASSWORD, "code": wrong}),
-            )
-            .await;
+        let r = with_code(&app, "/api/v1/auth/totp", &token, wrong).await;
         assert_eq!(r.status, 422, "{}", r.text);
     }
-    let r = app
-        .post(
-            "/api/v1/auth/totp",
-            &token,
-            json!({"current_password": PASSWORD, "code": right}),
-        )
-        .await;
+    let r = with_code(&app, "/api/v1/auth/totp", &token, &right).await;
     assert_eq!(r.status, 429, "locked: {}", r.text);
 }
