@@ -206,7 +206,10 @@ route('/admin/users/:id', async ({ id }, isCurrent) => {
           b.disabled = true;
           try {
             await api('POST', `/api/v1/users/${enc(id)}/totp/reset`);
-            replace(totpMsg, h('div', { class: 'notice' }, h('p', {}, `${u.name}’s two-step sign-in is reset and their sessions have ended.`)));
+            // Drawn again, so the summary says it is off.
+            notice(`${u.name}’s two-step sign-in is reset and their sessions have ended.`);
+            navigate(path);
+            return;
           } catch (e) {
             replace(totpMsg, h('div', { class: 'notice notice--error' }, h('p', {}, `It could not be reset: ${e.message}`)));
           } finally {
