@@ -70,6 +70,17 @@ async fn with_code(app: &TestApp, path: &str, token: &str, code: &str) -> common
         .await
 }
 
+/// A service that locks an account after three failures, and a user of `role` who enrolled a
+/// factor: (the service, the user, their new session, the code their app shows 30 s later).
+async fn enrolled_with_lockout_at_three(role: Role) -> (TestApp, common::User, String, String) {
+    let app = app_with(&[("LIGHTHOUSE__AUTH__LOCKOUT_THRESHOLD", "3")]).await;
+    let user = app.user(&[role], &[]).await;
+    let (key, token) = enrol(&app, &user.token).await;
+    app.state.clock.advance(Duration::seconds(30));
+    let right = code_now(&app, &key);
+    (app, user, token, right)
+}
+
 fn problem_code(r: &common::Resp) -> &str {
     r.body["code"].as_str().unwrap_or_default()
 }
@@ -186,11 +197,7 @@ async fn an_administrator_cannot_complete_sign_in_without_a_second_factor() {
 
 #[actix_web::test]
 async fn wrong_codes_count_towards_the_lockout() {
-    let app = app_with(&[("LIGHTHOUSE__AUTH__LOCKOUT_THRESHOLD", "3")]).await;
-    let dpo = app.user(&[Role::DataProtectionOfficer], &[]).await;
-    let (key, _) = enrol(&app, &dpo.token).await;
-    app.state.clock.advance(Duration::seconds(30));
-    let right = code_now(&app, &key);
+    let (app, dpo, _, right) = enrolled_with_lockout_at_three(Role::DataProtectionOfficer).await;
     let wrong = wrong(&right);
     for _ in 0..3 {
         let r = login(&app, &dpo.email, Some(wrong)).await;
@@ -319,11 +326,7 @@ async fn credentials_from_before_a_factor_was_required_may_only_enrol() {
 
 #[actix_web::test]
 async fn wrong_codes_when_replacing_a_factor_count_towards_the_lockout() {
-    let app = app_with(&[("LIGHTHOUSE__AUTH__LOCKOUT_THRESHOLD", "3")]).await;
-    let officer = app.user(&[Role::EngagementOfficer], &[]).await;
-    let (key, token) = enrol(&app, &officer.token).await;
-    app.state.clock.advance(Duration::seconds(30));
-    let right = code_now(&app, &key);
+    let (app, _, token, right) = enrolled_with_lockout_at_three(Role::EngagementOfficer).await;
     let wrong = wrong(&right);
     for _ in 0..3 {
         let r = with_code(&app, "/api/v1/auth/totp", &token, wrong).await;

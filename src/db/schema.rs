@@ -57,7 +57,6 @@ diesel::table! {
         last_seen_at -> Timestamp,
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
-        enrolment_only -> Bool,
     }
 }
 

@@ -33,8 +33,6 @@ pub struct Session {
     pub expires_at: NaiveDateTime,
     /// Revoked at (logout, disable).
     pub revoked_at: Option<NaiveDateTime>,
-    /// Signed in without the second factor the user's roles require: may only enrol one.
-    pub enrolment_only: bool,
 }
 
 /// A new session.
@@ -59,8 +57,6 @@ pub struct NewSession<'a> {
     pub last_seen_at: NaiveDateTime,
     /// Expiry.
     pub expires_at: NaiveDateTime,
-    /// May only enrol a second factor.
-    pub enrolment_only: bool,
 }
 
 /// Insert a session.

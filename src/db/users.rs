@@ -120,40 +120,40 @@ pub fn update(conn: &mut DbConn, id: i64, changes: &UserChanges) -> QueryResult<
     diesel::update(users::table.find(id)).set(changes).get_result(conn)
 }
 
-/// Set (or clear) the TOTP secret awaiting confirmation.
-pub fn set_totp_pending(conn: &mut DbConn, id: i64, secret: Option<&str>, at: NaiveDateTime) -> QueryResult<usize> {
+/// Set the TOTP secret awaiting confirmation.
+pub fn set_totp_pending(conn: &mut DbConn, id: i64, secret: &str, at: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set((users::totp_pending.eq(secret), users::updated_at.eq(at)))
         .execute(conn)
 }
 
-/// Make `secret` the confirmed TOTP secret (or clear every TOTP field with `None`), with the
-/// step its confirming code was for; the account's version moves on. With `only_if_pending`, only
-/// while that secret is still the pending one (another enrolment started since wins): returns
-/// whether the account changed.
-pub fn set_totp(
-    conn: &mut DbConn,
-    id: i64,
-    secret: Option<&str>,
-    step: Option<i64>,
-    only_if_pending: bool,
-    at: NaiveDateTime,
-) -> QueryResult<bool> {
-    let changes = (
-        users::totp_secret.eq(secret),
-        users::totp_pending.eq(None::<String>),
-        users::totp_last_step.eq(step),
-        users::version.eq(users::version + 1),
-        users::updated_at.eq(at),
-    );
-    let n = if only_if_pending {
-        diesel::update(users::table.find(id).filter(users::totp_pending.eq(secret)))
-            .set(changes)
-            .execute(conn)?
-    } else {
-        diesel::update(users::table.find(id)).set(changes).execute(conn)?
-    };
+/// Make the pending `secret` the confirmed TOTP secret, with the step its confirming code was
+/// for, while it is still the pending one (another enrolment started since wins); the account's
+/// version moves on. Returns whether the account changed.
+pub fn confirm_totp(conn: &mut DbConn, id: i64, secret: &str, step: i64, at: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(users::table.find(id).filter(users::totp_pending.eq(secret)))
+        .set((
+            users::totp_secret.eq(secret),
+            users::totp_pending.eq(None::<String>),
+            users::totp_last_step.eq(step),
+            users::version.eq(users::version + 1),
+            users::updated_at.eq(at),
+        ))
+        .execute(conn)?;
     Ok(n == 1)
+}
+
+/// Clear every TOTP field; the account's version moves on.
+pub fn clear_totp(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::totp_secret.eq(None::<String>),
+            users::totp_pending.eq(None::<String>),
+            users::totp_last_step.eq(None::<i64>),
+            users::version.eq(users::version + 1),
+            users::updated_at.eq(at),
+        ))
+        .execute(conn)
 }
 
 /// Record that a code for `step` was used, unless one for this step or a later one already

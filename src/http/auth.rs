@@ -99,9 +99,9 @@ pub async fn logout(state: web::Data<AppState>, ctx: Ctx) -> AppResult<HttpRespo
 
 /// The signed-in user.
 pub async fn me(state: web::Data<AppState>, ctx: Ctx) -> AppResult<HttpResponse> {
-    let enrolment_only = ctx.principal.enrolment_only;
-    let mut view = state.db(move |c| users::me(c, &ctx.principal.public_id)).await?;
-    view.enrolment_only = enrolment_only;
+    let view = state
+        .db(move |c| users::me(c, &ctx.principal.public_id, ctx.principal.enrolment_only))
+        .await?;
     super::json(200, &view)
 }
 

@@ -45,14 +45,14 @@ pub struct MeView {
     pub enrolment_only: bool,
 }
 
-/// The signed-in user with their permissions.
-pub fn me(conn: &mut DbConn, public_id: &str) -> AppResult<MeView> {
+/// The signed-in user with their permissions; `enrolment_only` is their session's.
+pub fn me(conn: &mut DbConn, public_id: &str, enrolment_only: bool) -> AppResult<MeView> {
     let user = get(conn, public_id)?;
     let permissions = super::authz::permissions_of(&user.roles);
     Ok(MeView {
         user,
         permissions,
-        enrolment_only: false,
+        enrolment_only,
     })
 }
 

@@ -1,2 +1,1 @@
-ALTER TABLE sessions DROP COLUMN enrolment_only;
 ALTER TABLE users DROP COLUMN totp_last_step, DROP COLUMN totp_pending, DROP COLUMN totp_secret;

@@ -1,4 +1,3 @@
-ALTER TABLE sessions DROP COLUMN enrolment_only;
 ALTER TABLE users DROP COLUMN totp_last_step;
 ALTER TABLE users DROP COLUMN totp_pending;
 ALTER TABLE users DROP COLUMN totp_secret;

@@ -120,16 +120,13 @@ pub fn login(
     let target_id = user.as_ref().map(|u| u.public_id.clone());
     let target = target_id.as_deref().map(|id| ("user", id));
     let Some(user) = user.filter(|_| ok) else {
-        write_tx(conn, |c| {
-            record_failure(c, settings, meta, key)?;
-            audit::record(c, audit::event(meta, None, "auth.login", target, "failure", None))
-        })?;
+        let event = audit::event(meta, None, "auth.login", target, "failure", None);
+        failed_attempt(conn, settings, meta, Some(key), event)?;
         return Err(AppError::Unauthorized(BAD_CREDENTIALS.into()));
     };
-    if let Some(secret) = &user.totp_secret {
-        check_code(conn, settings, meta, &key, &user, secret, req.totp.as_deref(), target)?;
+    if user.totp_secret.is_some() {
+        check_code(conn, settings, meta, &key, &user, req.totp.as_deref(), target)?;
     }
-    let enrolment_only = user.totp_secret.is_none() && needs_second_factor(settings, &user);
     let rehash = needs_rehash(&user.password_hash)
         .then(|| hash_password(limiter, &req.password))
         .transpose()?;
@@ -142,32 +139,22 @@ pub fn login(
             };
             db::users::update(c, user.id, &changes)?;
         }
-        let detail = enrolment_only.then(|| serde_json::json!({"enrolment_only": true}));
-        start_session(c, settings, meta, &user, enrolment_only, "auth.login", detail)
+        start_session(c, settings, meta, &user, "auth.login")
     })
 }
 
-/// A browser session for `user`, audited as `action`.
+/// A browser session for `user`, audited as `action` (noting when it may only enrol).
 fn start_session(
     c: &mut DbConn,
     settings: &AuthSettings,
     meta: &RequestMeta,
     user: &User,
-    enrolment_only: bool,
     action: &str,
-    detail: Option<serde_json::Value>,
 ) -> AppResult<LoginResponse> {
-    let (token, csrf, session) = new_session(
-        c,
-        user,
-        "session",
-        None,
-        meta.now,
-        session_expiry(settings, meta.now),
-        enrolment_only,
-    )?;
-    let mut principal = principal_for(c, user, session.id)?;
-    principal.enrolment_only = enrolment_only;
+    let (token, csrf, session) = new_session(c, user, "session", None, meta.now, session_expiry(settings, meta.now))?;
+    let principal = principal_for(c, settings, user, session.id)?;
+    let enrolment_only = principal.enrolment_only;
+    let detail = enrolment_only.then(|| serde_json::json!({"enrolment_only": true}));
     let target = Some(("user", user.public_id.as_str()));
     audit::record(
         c,
@@ -183,50 +170,41 @@ fn start_session(
     })
 }
 
-/// Whether the user's roles require a second factor.
-fn needs_second_factor(settings: &AuthSettings, user: &User) -> bool {
+/// Whether the user has no second factor though their roles require one: their sessions and
+/// API tokens may then only enrol one.
+fn must_enrol(settings: &AuthSettings, user: &User, roles: &[super::Role]) -> bool {
     let required = settings.mfa_roles();
-    parse_roles(&user.roles).iter().any(|r| required.contains(r))
+    user.totp_secret.is_none() && roles.iter().any(|r| required.contains(r))
 }
 
 /// Check a sign-in's one-time code against the user's secret and use up its step. A missing
 /// code is answered (401 `mfa_required`) without counting; a wrong or reused one counts as a
 /// failed sign-in (401 `mfa_invalid`).
-#[allow(clippy::too_many_arguments)]
 fn check_code(
     conn: &mut DbConn,
     settings: &AuthSettings,
     meta: &RequestMeta,
     key: &str,
     user: &User,
-    secret: &str,
     code: Option<&str>,
     target: Option<(&str, &str)>,
 ) -> AppResult<()> {
-    let fail = |c: &mut DbConn, reason: &str, counts: bool| -> AppResult<()> {
-        write_tx(c, |c| {
-            if counts {
-                record_failure(c, settings, meta, key.to_string())?;
-            }
-            let detail = serde_json::json!({"reason": reason});
-            audit::record(
-                c,
-                audit::event(meta, None, "auth.login", target, "failure", Some(detail)),
-            )
-        })
+    let failure = |reason: &str| {
+        let detail = serde_json::json!({"reason": reason});
+        audit::event(meta, None, "auth.login", target, "failure", Some(detail))
     };
     let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
-        fail(conn, "mfa_required", false)?;
+        failed_attempt(conn, settings, meta, None, failure("mfa_required"))?;
         return Err(AppError::SecondFactor {
             enrol: false,
             code: "mfa_required",
             detail: "This account signs in with a one-time code from an authenticator app: send it as `totp`.".into(),
         });
     };
-    if used_code(conn, user, secret, code, meta)? {
+    if used_code(conn, user, code, meta)? {
         return Ok(());
     }
-    fail(conn, "mfa_invalid", true)?;
+    failed_attempt(conn, settings, meta, Some(key.to_string()), failure("mfa_invalid"))?;
     Err(AppError::SecondFactor {
         enrol: false,
         code: "mfa_invalid",
@@ -234,14 +212,35 @@ fn check_code(
     })
 }
 
-/// Whether `code` is valid now for `secret` and its step had not been used; uses it up.
-fn used_code(conn: &mut DbConn, user: &User, secret: &str, code: &str, meta: &RequestMeta) -> AppResult<bool> {
+/// Whether `code` is valid now for the user's second factor and its step had not been used;
+/// uses it up. False for a user without one.
+fn used_code(conn: &mut DbConn, user: &User, code: &str, meta: &RequestMeta) -> AppResult<bool> {
+    let Some(secret) = &user.totp_secret else {
+        return Ok(false);
+    };
     let key = totp::base32_decode(secret).ok_or_else(|| AppError::Internal("stored TOTP secret unreadable".into()))?;
     match totp::verify(&key, code, totp::step_of(meta.now.and_utc().timestamp())) {
         // One statement: atomic on its own.
         Some(step) => Ok(db::users::use_totp_step(conn, user.id, step)?),
         None => Ok(false),
     }
+}
+
+/// Audit a failed attempt (`event`) and, with `count_for`, count it towards the lockout of that
+/// account key.
+fn failed_attempt(
+    conn: &mut DbConn,
+    settings: &AuthSettings,
+    meta: &RequestMeta,
+    count_for: Option<String>,
+    event: db::audit::NewAuditEvent,
+) -> AppResult<()> {
+    write_tx(conn, |c| {
+        if let Some(key) = count_for {
+            record_failure(c, settings, meta, key)?;
+        }
+        audit::record(c, event)
+    })
 }
 
 /// Count a failed attempt for `key`; at the threshold, lock the key for a while and start the
@@ -272,7 +271,6 @@ fn new_session(
     label: Option<&str>,
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
-    enrolment_only: bool,
 ) -> AppResult<(String, Option<String>, Session)> {
     let token = random_token(32);
     let csrf = (kind == "session").then(|| random_token(32));
@@ -291,14 +289,13 @@ fn new_session(
             created_at: now,
             last_seen_at: now,
             expires_at,
-            enrolment_only,
         },
     )?;
     Ok((token, csrf, row))
 }
 
-/// The principal for a user (roles and department scope as stored now).
-pub fn principal_for(conn: &mut DbConn, user: &User, session_id: i64) -> AppResult<Principal> {
+/// The principal for a user (roles, department scope and second factor as stored now).
+pub fn principal_for(conn: &mut DbConn, settings: &AuthSettings, user: &User, session_id: i64) -> AppResult<Principal> {
     let roles = parse_roles(&user.roles);
     let departments = if department_scoped(&roles) {
         db::users::department_ids(conn, user.id)?
@@ -309,9 +306,9 @@ pub fn principal_for(conn: &mut DbConn, user: &User, session_id: i64) -> AppResu
         user_id: user.id,
         public_id: user.public_id.clone(),
         scope: scope_for(&roles, departments),
+        enrolment_only: must_enrol(settings, user, &roles),
         roles,
         session_id,
-        enrolment_only: false,
     })
 }
 
@@ -365,13 +362,10 @@ pub fn authenticate(
     } else {
         session.expires_at
     };
-    let mut principal = principal_for(conn, &user, session.id)?;
     // Worked out on every request, not only at sign-in: a session or API token that predates a
     // role (or a setting) requiring a second factor, or outlives turning it off, may only enrol.
-    principal.enrolment_only =
-        session.enrolment_only || (user.totp_secret.is_none() && needs_second_factor(settings, &user));
     Ok(Authenticated {
-        principal,
+        principal: principal_for(conn, settings, &user, session.id)?,
         csrf_hash: session.csrf_hash,
         valid_until,
     })
@@ -412,10 +406,8 @@ pub(super) fn own_account_checked(
         ));
     }
     if !verify_password(limiter, password, &user.password_hash) {
-        write_tx(conn, |c| {
-            record_failure(c, settings, meta, key)?;
-            audit::record(c, audit::event(meta, Some(principal), action, None, "failure", None))
-        })?;
+        let event = audit::event(meta, Some(principal), action, None, "failure", None);
+        failed_attempt(conn, settings, meta, Some(key), event)?;
         return Err(AppError::Forbidden("The current password is not right.".into()));
     }
     Ok(user)

@@ -13,7 +13,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{own_account_checked, start_session, totp, used_code, HashLimiter, LoginResponse};
+use super::{
+    failed_attempt, own_account_checked, start_session, throttle_key, totp, used_code, HashLimiter, LoginResponse,
+};
 use crate::config::AuthSettings;
 use crate::db::{self, write_tx, DbConn};
 use crate::error::{AppError, AppResult};
@@ -63,7 +65,7 @@ pub struct DisableTotpRequest {
 
 /// A wrong code from a signed-in user, counted like a failed sign-in (a stolen session and
 /// password cannot try every code) and audited as `action`.
-fn count_wrong_code(
+fn wrong_code(
     conn: &mut DbConn,
     settings: &AuthSettings,
     principal: &Principal,
@@ -71,14 +73,15 @@ fn count_wrong_code(
     user: &db::users::User,
     action: &str,
 ) -> AppResult<()> {
-    write_tx(conn, |c| {
-        super::record_failure(c, settings, meta, super::throttle_key(&user.email.to_lowercase()))?;
-        let detail = serde_json::json!({"reason": "mfa_invalid"});
-        audit::record(
-            c,
-            audit::event(meta, Some(principal), action, None, "failure", Some(detail)),
-        )
-    })
+    let detail = serde_json::json!({"reason": "mfa_invalid"});
+    let event = audit::event(meta, Some(principal), action, None, "failure", Some(detail));
+    failed_attempt(
+        conn,
+        settings,
+        meta,
+        Some(throttle_key(&user.email.to_lowercase())),
+        event,
+    )
 }
 
 /// A new pending secret for the signed-in user.
@@ -92,11 +95,11 @@ pub fn start_totp(
 ) -> AppResult<TotpEnrolment> {
     let action = "auth.totp_start";
     let user = own_account_checked(conn, limiter, settings, principal, meta, &req.current_password, action)?;
-    if let Some(current) = &user.totp_secret {
+    if user.totp_secret.is_some() {
         // A session and a password must not be enough to swap the factor for an attacker's.
         let code = req.code.as_deref().unwrap_or_default();
-        if !used_code(conn, &user, current, code, meta)? {
-            count_wrong_code(conn, settings, principal, meta, &user, action)?;
+        if !used_code(conn, &user, code, meta)? {
+            wrong_code(conn, settings, principal, meta, &user, action)?;
             return Err(AppError::field(
                 "code",
                 "invalid_code",
@@ -106,7 +109,7 @@ pub fn start_totp(
     }
     let key = totp::base32_encode(&totp::new_secret());
     write_tx(conn, |c| {
-        db::users::set_totp_pending(c, user.id, Some(&key), meta.now)?;
+        db::users::set_totp_pending(c, user.id, &key, meta.now)?;
         audit::record(
             c,
             audit::event(meta, Some(principal), "auth.totp_start", None, "success", None),
@@ -146,7 +149,7 @@ pub fn confirm_totp(
         ));
     };
     write_tx(conn, |c| {
-        if !db::users::set_totp(c, user.id, Some(&pending), Some(step), true, meta.now)? {
+        if !db::users::confirm_totp(c, user.id, &pending, step, meta.now)? {
             return Err(AppError::conflict(
                 "stale",
                 "A newer secret was started (another window?): confirm that one, or start again.",
@@ -154,7 +157,7 @@ pub fn confirm_totp(
         }
         db::sessions::revoke_all_for_user(c, user.id, None, meta.now)?;
         let user = db::users::find_by_public_id(c, &user.public_id)?.ok_or(AppError::NotFound)?;
-        start_session(c, settings, meta, &user, false, "auth.totp_enrol", None)
+        start_session(c, settings, meta, &user, "auth.totp_enrol")
     })
 }
 
@@ -170,14 +173,14 @@ pub fn disable_totp(
 ) -> AppResult<()> {
     let action = "auth.totp_disable";
     let user = own_account_checked(conn, limiter, settings, principal, meta, &req.current_password, action)?;
-    let Some(secret) = user.totp_secret.clone() else {
+    if user.totp_secret.is_none() {
         return Err(AppError::conflict(
             "no_totp",
             "This account has no second factor to turn off.",
         ));
-    };
-    if !used_code(conn, &user, &secret, &req.code, meta)? {
-        count_wrong_code(conn, settings, principal, meta, &user, action)?;
+    }
+    if !used_code(conn, &user, &req.code, meta)? {
+        wrong_code(conn, settings, principal, meta, &user, action)?;
         return Err(AppError::field(
             "code",
             "invalid_code",
@@ -185,7 +188,7 @@ pub fn disable_totp(
         ));
     }
     write_tx(conn, |c| {
-        db::users::set_totp(c, user.id, None, None, false, meta.now)?;
+        db::users::clear_totp(c, user.id, meta.now)?;
         db::sessions::revoke_all_for_user(c, user.id, Some(principal.session_id), meta.now)?;
         audit::record(
             c,
@@ -204,7 +207,7 @@ pub fn reset_totp(conn: &mut DbConn, principal: &Principal, meta: &RequestMeta, 
         ));
     }
     write_tx(conn, |c| {
-        db::users::set_totp(c, user.id, None, None, false, meta.now)?;
+        db::users::clear_totp(c, user.id, meta.now)?;
         db::sessions::revoke_all_for_user(c, user.id, None, meta.now)?;
         audit::record(
             c,

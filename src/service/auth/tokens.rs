@@ -77,7 +77,6 @@ pub fn create_token(
             Some(&label),
             meta.now,
             meta.now + Duration::days(days),
-            false,
         )?;
         audit::record(
             c,

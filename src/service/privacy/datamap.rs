@@ -511,7 +511,6 @@ pub const DATA_MAP: &[Entry] = &[
             "last_seen_at",
             "expires_at",
             "revoked_at",
-            "enrolment_only",
         ],
         personal: &[],
         withheld: &[],

@@ -245,40 +245,54 @@ pub fn update(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &UpdateRightsRequest)
     };
     write_tx(conn, |c| {
         let row = find(c, id)?;
-        let person = match &req.person {
-            Some(p) => Some(person_id(c, ctx, "person", p)?),
-            None => row.person_id,
+        // Only the fields given are written: a merge moving the request's person at the same
+        // moment is not undone.
+        let change = LinkChange {
+            person_id: match &req.person {
+                Some(p) => Some(Some(person_id(c, ctx, "person", p)?)),
+                None => None,
+            },
+            notes: notes.clone(),
+            updated_at: ctx.meta.now,
         };
-        let notes = notes.clone().unwrap_or_else(|| row.notes.clone());
         diesel::update(rights_requests::table.find(row.id))
-            .set((
-                rights_requests::person_id.eq(person),
-                rights_requests::notes.eq(&notes),
-                rights_requests::updated_at.eq(ctx.meta.now),
-            ))
+            .set(&change)
             .execute(c)?;
-        let saved = find(c, id)?;
         let changed: Vec<&str> = [("person", req.person.is_some()), ("notes", req.notes.is_some())]
             .into_iter()
             .filter_map(|(f, given)| given.then_some(f))
             .collect();
-        record(
-            c,
-            ctx,
-            "rights_request.update",
-            &saved,
-            serde_json::json!({"fields": changed, "person": req.person}),
-        )?;
-        Ok(views(c, &[saved], ctx.meta.now.date())?.remove(0))
+        let detail = serde_json::json!({"fields": changed, "person": req.person});
+        audited_view(c, ctx, id, "rights_request.update", detail)
     })
+}
+
+/// What `update` writes: the fields given, and the time.
+#[derive(AsChangeset)]
+#[diesel(table_name = rights_requests)]
+struct LinkChange {
+    person_id: Option<Option<i64>>,
+    notes: Option<Option<String>>,
+    updated_at: chrono::NaiveDateTime,
+}
+
+/// The request as saved, its change audited as `action`.
+fn audited_view(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    public_id: &str,
+    action: &str,
+    detail: serde_json::Value,
+) -> AppResult<RightsRequestView> {
+    let saved = find(conn, public_id)?;
+    record(conn, ctx, action, &saved, detail)?;
+    Ok(views(conn, &[saved], ctx.meta.now.date())?.remove(0))
 }
 
 /// `GET /api/v1/rights-requests/{id}` (audited).
 pub fn get(conn: &mut DbConn, ctx: &Ctx, id: &str) -> AppResult<RightsRequestView> {
     write_tx(conn, |c| {
-        let row = find(c, id)?;
-        record(c, ctx, "rights_request.read", &row, serde_json::json!({}))?;
-        Ok(views(c, &[row], ctx.meta.now.date())?.remove(0))
+        audited_view(c, ctx, id, "rights_request.read", serde_json::json!({}))
     })
 }
 
@@ -415,9 +429,7 @@ fn save(
             "The request changed while this was being saved; look again.",
         ));
     }
-    let saved = find(conn, &row.public_id)?;
-    record(conn, ctx, action, &saved, detail)?;
-    Ok(views(conn, &[saved], ctx.meta.now.date())?.remove(0))
+    audited_view(conn, ctx, &row.public_id, action, detail)
 }
 
 /// `POST /api/v1/rights-requests/{id}/stop-clock`.
