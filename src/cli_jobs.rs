@@ -37,6 +37,14 @@ pub(crate) fn retention(settings: &Settings, pool: &lighthouse::db::DbPool, dry_
             cutoff.format("%Y-%m-%d")
         );
     }
+    if let Some(cutoff) = report.rights_requests_cutoff {
+        let verb = if dry_run { "would anonymise" } else { "anonymised" };
+        println!(
+            "retention: {verb} {} data-protection requests closed before {}",
+            report.rights_requests_anonymised,
+            cutoff.format("%Y-%m-%d")
+        );
+    }
     if let Some(cutoff) = report.reports_cutoff {
         let verb = if dry_run { "would clear" } else { "cleared" };
         println!(

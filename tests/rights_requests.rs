@@ -460,3 +460,97 @@ async fn a_request_is_linked_to_its_person_once_they_are_known() {
         .await;
     assert_eq!(no.status, 403);
 }
+
+#[actix_web::test]
+async fn past_its_retention_period_a_closed_request_keeps_its_dates_and_loses_who_and_whom() {
+    use diesel::connection::SimpleConnection;
+    let f = fixture().await;
+    let old = register(&f, json!({"kind": "access", "person": f.person, "requester": "Edith Cavell", "channel": "post", "received_on": ago(40), "notes": "wrote from Brussels"})).await;
+    let old_id = old["id"].as_str().unwrap().to_string();
+    let c = act(
+        &f,
+        &old_id,
+        "close",
+        json!({"outcome": "completed", "note": "sent by post"}),
+    )
+    .await;
+    assert_eq!(c.status, 200, "{}", c.text);
+    let recent = register(&f, json!({"kind": "erasure", "person": f.person, "requester": "Edith Cavell", "channel": "email", "received_on": ago(3)})).await;
+    let recent_id = recent["id"].as_str().unwrap().to_string();
+    let c = act(&f, &recent_id, "close", json!({"outcome": "withdrawn"})).await;
+    assert_eq!(c.status, 200, "{}", c.text);
+    let open = register(
+        &f,
+        json!({"kind": "objection", "person": f.person, "requester": "Edith Cavell", "channel": "email"}),
+    )
+    .await;
+    let open_id = open["id"].as_str().unwrap().to_string();
+    // The first was closed seven years ago (the default period is six); so was the open one
+    // registered, which stays as it is while it is open.
+    let mut conn = f.app.state.pool.get().unwrap();
+    conn.batch_execute(&format!(
+        "UPDATE rights_requests SET closed_at = '2019-01-01 00:00:00' WHERE public_id = '{old_id}'; \
+         UPDATE rights_requests SET created_at = '2019-01-01 00:00:00' WHERE public_id = '{open_id}'"
+    ))
+    .unwrap();
+    drop(conn);
+
+    let (ok, text) = f.app.cli(&["retention", "--dry-run"]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("would anonymise 1 data-protection requests closed before"),
+        "{text}"
+    );
+    assert_eq!(
+        get(&f, &old_id).await.body["requester"],
+        "Edith Cavell",
+        "a dry run changes nothing"
+    );
+
+    let (ok, text) = f.app.cli(&["retention"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("anonymised 1 data-protection requests"), "{text}");
+    let r = get(&f, &old_id).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["requester"], "", "{}", r.text);
+    assert_eq!(r.body["person"], Value::Null);
+    assert_eq!(r.body["notes"], Value::Null);
+    assert_eq!(r.body["outcome_note"], Value::Null);
+    assert!(r.body["anonymised_at"].is_string(), "{}", r.text);
+    assert_eq!(r.body["status"], "completed");
+    assert_eq!(r.body["kind"], "access");
+    assert_eq!(r.body["channel"], "post");
+    assert_eq!(date(&r.body["received_on"]), ago(40), "the dates stay");
+    for id in [&recent_id, &open_id] {
+        let r = get(&f, id).await;
+        assert_eq!(r.body["requester"], "Edith Cavell", "{}", r.text);
+        assert_eq!(r.body["person"], f.person.as_str());
+        assert!(r.body["anonymised_at"].is_null());
+    }
+    // It cannot be linked to anyone again.
+    let r = f
+        .app
+        .patch(
+            &format!("/api/v1/rights-requests/{old_id}"),
+            &f.dpo.token,
+            json!({"person": f.person}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.body["code"], "anonymised", "{}", r.text);
+    // The person's subject access export no longer lists it.
+    let export = f.app.export_without_history(&f.dpo.token, &f.person).await;
+    assert!(!export.to_string().contains(&old_id), "{export}");
+    assert!(export.to_string().contains(&recent_id), "{export}");
+    let (_, text) = f.app.cli(&["retention"]);
+    assert!(text.contains("anonymised 0 data-protection requests"), "once: {text}");
+    let admin = f.app.admin().await;
+    let audit = f
+        .app
+        .get(
+            &format!("/api/v1/audit?target_id={old_id}&action=rights_request.anonymise"),
+            &admin.token,
+        )
+        .await;
+    assert_eq!(audit.body["items"][0]["actor"], "retention", "{}", audit.text);
+}

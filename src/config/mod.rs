@@ -147,6 +147,8 @@ pub struct RetentionSettings {
     pub uncommitted_import_days: i64,
     /// Clear the row reports (messages, external ids) of imports finished this many days ago (0 = off).
     pub import_report_days: i64,
+    /// Anonymise data-protection requests closed this many years ago (0 = off).
+    pub rights_request_years: i64,
 }
 
 /// `[database]`

@@ -43,6 +43,9 @@ impl Settings {
                 "years must be 0 or more and the batch size positive",
             );
         }
+        if !(0..=100).contains(&self.retention.rights_request_years) {
+            return bad("retention.rights_request_years", "must be from 0 (off) to 100");
+        }
         if !(0..=36_500).contains(&self.retention.uncommitted_import_days) {
             return bad("retention.uncommitted_import_days", "must be from 0 (off) to 36500");
         }

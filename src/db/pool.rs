@@ -190,6 +190,12 @@ impl ConnectionManager {
                 e.to_string().trim()
             ))
         })?;
+        let mut conn = conn;
+        // Server messages in English whatever the server's language: a cancelled deadlock is
+        // told apart by its message ("deadlock detected"; diesel does not pass SQLSTATE 40P01 on),
+        // and answered 503 instead of 500. Only a superuser, or a role granted `SET` on the
+        // parameter (PostgreSQL 15+), may change it; anyone else keeps the server's language.
+        let _ = conn.batch_execute("SET lc_messages TO 'C'");
         Ok(DbConn::Pg(conn))
     }
 }

@@ -468,6 +468,7 @@ diesel::table! {
         external_id -> Nullable<Text>,
         problems -> Text,
         applied -> Bool,
+        replaced_source -> Nullable<Text>,
     }
 }
 
@@ -574,6 +575,7 @@ diesel::table! {
         created_at -> Timestamp,
         created_by -> Nullable<BigInt>,
         updated_at -> Timestamp,
+        anonymised_at -> Nullable<Timestamp>,
     }
 }
 

@@ -1,12 +1,14 @@
 //! Imports through HTTP: upload, dry run, commit, re-import, bad files, the error report,
 //! rollback (and its refusal), department scope and attendance lists; rows that meet people
-//! already held (`held`); commits interrupted and resumed (`resume`).
+//! already held (`held`); commits interrupted and resumed (`resume`); rollbacks that put back
+//! what was there before (`undo`).
 
 #[path = "../common/mod.rs"]
 mod common;
 mod discard;
 mod held;
 mod resume;
+mod undo;
 
 use actix_web::test::TestRequest;
 use common::{Resp, TestApp, User};

@@ -91,7 +91,7 @@ route('/privacy/requests', async (_params, isCurrent) => {
       columns: [
         { label: 'Received', render: (r) => link(`/privacy/requests/${enc(r.id)}`, fmtDate(r.received_on)) },
         { label: 'Request', render: (r) => KIND_LABEL[r.kind] || r.kind },
-        { label: 'From', render: (r) => r.requester || h('span', { class: 'muted' }, 'Erased') },
+        { label: 'From', render: whoFrom },
         { label: 'Due', render: (r) => (r.due_on ? fmtDate(r.due_on) : '') },
         { label: 'Status', render: clockTag },
       ],
@@ -99,6 +99,12 @@ route('/privacy/requests', async (_params, isCurrent) => {
       empty: status === 'open' ? 'There are no open requests.' : 'There are no requests here.',
     }));
 }, { permission: 'rights_requests' });
+
+/** Who made a request, or why that is no longer held. */
+function whoFrom(r) {
+  if (r.requester) return r.requester;
+  return h('span', { class: 'muted' }, r.anonymised_at ? 'Removed after the retention period' : 'Erased');
+}
 
 /** A form that posts to one of a request's actions, then shows the request again. */
 function actionForm(id, action, fields, label, toBody, done, kind) {
@@ -141,7 +147,7 @@ route('/privacy/requests/:id', async ({ id }, isCurrent) => {
         ], 'Extend', (v) => ({ months: Number(v.months), reason: v.reason }), 'The time to respond is extended.', 'secondary')));
     }
   }
-  if (!r.person) {
+  if (!r.person && !r.anonymised_at) {
     actions.push(section('Link to a person',
       h('p', {}, 'Once you know whose data the request is about, link it to their record: their erasure then reaches it, and it is in their subject access export.'),
       form([
@@ -167,7 +173,7 @@ route('/privacy/requests/:id', async ({ id }, isCurrent) => {
   page(`${KIND_LABEL[r.kind] || r.kind} request`, { back: ['/privacy/requests', 'Back to rights requests'], caption: 'Data protection' },
     summaryList([
       ['Status', clockTag(r)],
-      ['From', r.requester || h('span', { class: 'muted' }, 'Erased')],
+      ['From', whoFrom(r)],
       ['Received', `${fmtDate(r.received_on)} (${(CHANNELS.find(([c]) => c === r.channel) || [, r.channel])[1]})`],
       r.counts_from !== r.received_on ? ['Month counts from', fmtDate(r.counts_from)] : null,
       ['Due', r.due_on ? fmtDate(r.due_on) : (r.clock_stopped_on
@@ -178,6 +184,7 @@ route('/privacy/requests/:id', async ({ id }, isCurrent) => {
       ['Person', r.person ? link(`/people/${enc(r.person)}`, 'Open their record') : null],
       ['Notes', r.notes],
       r.closed_at ? ['Closed', `${fmtDateTime(r.closed_at)}${r.outcome_note ? ` — ${r.outcome_note}` : ''}`] : null,
+      r.anonymised_at ? ['Anonymised', `${fmtDateTime(r.anonymised_at)}: the retention period ended, so who made it, the notes and the link to the person were removed`] : null,
     ]),
     ...actions);
 }, { permission: 'rights_requests' });

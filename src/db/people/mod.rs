@@ -200,6 +200,37 @@ pub fn lock(conn: &mut DbConn, ids: &[i64], how: Lock) -> QueryResult<()> {
     Ok(())
 }
 
+/// [`lock`] people and, in the same id order, whom those merged since were merged into (up to
+/// five merges on). A transaction that will follow a merged person to their survivor locks the
+/// survivor now rather than after the others, out of order: a merge of that survivor at the
+/// same moment locks the people merged into them too, and the two would wait for each other.
+/// Only a merge that ends between the look-up and the lock is still followed later (by
+/// [`live_locked`]).
+pub fn lock_with_survivors(conn: &mut DbConn, ids: &[i64], how: Lock) -> QueryResult<()> {
+    if let DbConn::Sqlite(_) = conn {
+        return Ok(());
+    }
+    let mut all = ids.to_vec();
+    let mut frontier = ids.to_vec();
+    for _ in 0..5 {
+        let mut next = Vec::new();
+        for part in frontier.chunks(1000) {
+            let found: Vec<Option<i64>> = people::table
+                .filter(people::id.eq_any(part))
+                .filter(people::status.eq("merged"))
+                .select(people::merged_into)
+                .load(conn)?;
+            next.extend(found.into_iter().flatten());
+        }
+        if next.is_empty() {
+            break;
+        }
+        all.extend_from_slice(&next);
+        frontier = next;
+    }
+    lock(conn, &all, how)
+}
+
 /// [`live`], with the person found locked (see [`lock`]): a merge that ends while this waits
 /// is followed to its survivor.
 pub fn live_locked(conn: &mut DbConn, id: i64, how: Lock) -> QueryResult<Option<Person>> {

@@ -9,6 +9,7 @@
 pub mod apply;
 pub mod discard;
 mod phases;
+pub mod replaced;
 pub mod report;
 pub mod rollback;
 pub mod runner;

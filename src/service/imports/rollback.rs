@@ -4,14 +4,16 @@
 //!   them since (a value set by anyone else, another source record, consent or engagement not
 //!   from this batch, a merge): then they stay, and the row says why.
 //! - A person the batch **linked** to loses exactly what the batch gave them: its source
-//!   record, the emails, phones and addresses it added, the empty fields it filled (while they
-//!   still hold the batch's value), the department link it made and its consent events.
+//!   record (or the record gets back the copy the row replaced), the emails, phones and
+//!   addresses it added, the empty fields it filled (while they still hold the batch's value,
+//!   and unless someone was merged into the person since), the department link it made and its
+//!   consent events.
 //!
 //! What cannot be undone is reported on the row (`rollback_conflict`), never clobbered.
 
 use diesel::prelude::*;
 
-use super::{load, Batch};
+use super::{load, replaced, Batch};
 use crate::db::people::{self as dbp};
 use crate::db::schema::{
     consent_events, engagement_events, field_provenance, import_batches, import_rows, merges, people, person_addresses,
@@ -150,8 +152,19 @@ fn remove(conn: &mut DbConn, id: i64) -> AppResult<()> {
     Ok(())
 }
 
-/// Take back what the batch gave a person it linked to.
-fn unlink(conn: &mut DbConn, b: &Batch, row: i64) -> AppResult<Option<i64>> {
+/// What [`unlink`] did: the person it took from, and why it left their details as they are, if
+/// it did.
+struct Unlinked {
+    person: i64,
+    kept: Option<String>,
+}
+
+/// Take back what the batch gave a person it linked to. The source record goes back to the copy
+/// the row replaced, if it replaced one, and is deleted otherwise. The fields the batch filled are
+/// emptied again, unless someone was merged into the person since: the merge chose between
+/// their values and the batch's, and emptying would lose the other person's; then they stay, and
+/// the row says so.
+fn unlink(conn: &mut DbConn, b: &Batch, row: i64) -> AppResult<Option<Unlinked>> {
     let reference = b.reference();
     let found: Option<Option<i64>> = source_records::table
         .filter(source_records::import_batch_id.eq(Some(b.id)))
@@ -160,12 +173,14 @@ fn unlink(conn: &mut DbConn, b: &Batch, row: i64) -> AppResult<Option<i64>> {
         .get_result(conn)
         .optional()?;
     let Some(Some(id)) = found else { return Ok(None) };
-    diesel::delete(
-        source_records::table
-            .filter(source_records::import_batch_id.eq(Some(b.id)))
-            .filter(source_records::row_number.eq(Some(row))),
-    )
-    .execute(conn)?;
+    if !replaced::put_back(conn, b.id, row)? {
+        diesel::delete(
+            source_records::table
+                .filter(source_records::import_batch_id.eq(Some(b.id)))
+                .filter(source_records::row_number.eq(Some(row))),
+        )
+        .execute(conn)?;
+    }
     let ours = Some(reference.clone());
     diesel::delete(
         person_emails::table
@@ -202,35 +217,56 @@ fn unlink(conn: &mut DbConn, b: &Batch, row: i64) -> AppResult<Option<i64>> {
         rebuild_consent_state(conn, id)?;
     }
     // Fields the batch filled and nobody has changed since.
-    let filled: Vec<String> = field_provenance::table
+    let filled: Vec<(String, chrono::NaiveDateTime)> = field_provenance::table
         .filter(field_provenance::person_id.eq(id))
         .filter(field_provenance::source_ref.eq(ours.clone()))
-        .select(field_provenance::field)
+        .select((field_provenance::field, field_provenance::set_at))
         .load(conn)?;
-    if !filled.is_empty() {
-        let p = dbp::find(conn, id)?;
-        let keep = |f: &str, v: Option<String>| if filled.iter().any(|x| x == f) { None } else { v };
-        let fields = person_fields(
-            keep("title", p.title.clone()),
-            keep("given_name", p.given_name.clone()),
-            keep("family_name", p.family_name.clone()),
-            keep("preferred_name", p.preferred_name.clone()),
-            if filled.iter().any(|x| x == "date_of_birth") {
-                None
-            } else {
-                p.date_of_birth
-            },
-            keep("organisation", p.organisation.clone()),
+    let Some(since) = filled.iter().map(|f| f.1).min() else {
+        return Ok(Some(Unlinked { person: id, kept: None }));
+    };
+    let merged_since: i64 = merges::table
+        .filter(merges::survivor_id.eq(id))
+        .filter(merges::created_at.ge(since))
+        .filter(merges::undone_at.is_null())
+        .count()
+        .get_result(conn)?;
+    if merged_since > 0 {
+        let mut names: Vec<&str> = filled.iter().map(|f| f.0.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let why = format!(
+            "someone was merged into the person since, so the details this list filled in ({}) were left as they are",
+            names.join(", ")
         );
-        dbp::update_fields(conn, id, p.version, &fields, crate::db::now())?;
-        diesel::delete(
-            field_provenance::table
-                .filter(field_provenance::person_id.eq(id))
-                .filter(field_provenance::source_ref.eq(ours)),
-        )
-        .execute(conn)?;
+        return Ok(Some(Unlinked {
+            person: id,
+            kept: Some(why),
+        }));
     }
-    Ok(Some(id))
+    let filled: Vec<String> = filled.into_iter().map(|f| f.0).collect();
+    let p = dbp::find(conn, id)?;
+    let keep = |f: &str, v: Option<String>| if filled.iter().any(|x| x == f) { None } else { v };
+    let fields = person_fields(
+        keep("title", p.title.clone()),
+        keep("given_name", p.given_name.clone()),
+        keep("family_name", p.family_name.clone()),
+        keep("preferred_name", p.preferred_name.clone()),
+        if filled.iter().any(|x| x == "date_of_birth") {
+            None
+        } else {
+            p.date_of_birth
+        },
+        keep("organisation", p.organisation.clone()),
+    );
+    dbp::update_fields(conn, id, p.version, &fields, crate::db::now())?;
+    diesel::delete(
+        field_provenance::table
+            .filter(field_provenance::person_id.eq(id))
+            .filter(field_provenance::source_ref.eq(ours)),
+    )
+    .execute(conn)?;
+    Ok(Some(Unlinked { person: id, kept: None }))
 }
 
 /// Delete the attendance events a batch logged for a person (each is marked with the batch).
@@ -296,9 +332,13 @@ pub fn run(conn: &mut DbConn, batch_id: i64) -> AppResult<()> {
             let mut touched = Vec::new();
             // Links first (they may point at people this batch created), then creations.
             for (row, _, _) in rows.iter().filter(|r| matches!(r.1.as_str(), "link" | "duplicate")) {
-                if let Some(id) = unlink(c, &b, *row)? {
-                    touched.push(id);
+                if let Some(done) = unlink(c, &b, *row)? {
+                    touched.push(done.person);
                     *chunk_counts.entry("rolled_back_unlinked".into()).or_insert(0) += 1;
+                    if let Some(why) = done.kept {
+                        note_conflict(c, &b, *row, &why)?;
+                        *chunk_counts.entry("rolled_back_conflicts".into()).or_insert(0) += 1;
+                    }
                 }
             }
             // Unchanged people keep everything but an attendance list's events.

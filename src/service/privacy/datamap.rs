@@ -387,6 +387,7 @@ pub const DATA_MAP: &[Entry] = &[
             "created_at",
             "created_by",
             "updated_at",
+            "anonymised_at",
         ],
         personal: &["requester", "notes", "outcome_note", "stop_reason", "extension_reason"],
         withheld: &[],
@@ -401,7 +402,8 @@ pub const DATA_MAP: &[Entry] = &[
         ]),
         note: "that a request was made and answered, and when, outlives an erasure (accountability, \
                Art. 5(2)); who wrote and the free text do not. Past stops of the clock keep only \
-               their dates and what was awaited (a code)"
+               their dates and what was awaited (a code). retention.rights_request_years after it was \
+               closed, the same is removed and the link to the person too (anonymised_at)"
     },
     Entry {
         table: "people",
@@ -714,13 +716,14 @@ pub const DATA_MAP: &[Entry] = &[
             "external_id",
             "problems",
             "applied",
+            "replaced_source",
         ],
-        personal: &["external_id", "problems"],
+        personal: &["external_id", "problems", "replaced_source"],
         withheld: &[],
         link: Link::PersonId("person_id"),
         export: true,
         erase: Erase::Delete,
-        note: "what became of each imported row (rejected rows are linked to no one)",
+        note: "what became of each imported row (rejected rows are linked to no one), and the earlier copy of a source record a row replaced, kept for a rollback",
     },
     Entry {
         table: "import_templates",

@@ -30,6 +30,10 @@ pub struct RetentionReport {
     pub reports_cleared: usize,
     /// Their cut-off: finished before this time (`None` when the rule is off).
     pub reports_cutoff: Option<NaiveDateTime>,
+    /// Data-protection requests anonymised (found, in a dry run).
+    pub rights_requests_anonymised: usize,
+    /// Their cut-off: closed before this time (`None` when the rule is off).
+    pub rights_requests_cutoff: Option<NaiveDateTime>,
 }
 
 fn candidates(
@@ -87,6 +91,11 @@ pub fn run(
         report.reports_cutoff = Some(cutoff);
         report.reports_cleared = crate::service::imports::discard::clear_old_reports(conn, cutoff, now, dry_run)?;
     }
+    if settings.rights_request_years > 0 {
+        let cutoff = years_before(now, settings.rights_request_years);
+        report.rights_requests_cutoff = Some(cutoff);
+        report.rights_requests_anonymised = super::requests::anonymise_closed_before(conn, cutoff, now, dry_run)?;
+    }
     if settings.inactive_person_years == 0 {
         return Ok(report);
     }
@@ -117,4 +126,11 @@ pub fn run(
         progress(report.people);
     }
     Ok(report)
+}
+
+/// `years` calendar years before `now` (29 February going back to a common year: 28 February).
+fn years_before(now: NaiveDateTime, years: i64) -> NaiveDateTime {
+    let months = u32::try_from(years.saturating_mul(12)).unwrap_or(u32::MAX);
+    now.checked_sub_months(chrono::Months::new(months))
+        .unwrap_or(NaiveDateTime::MIN)
 }

@@ -200,8 +200,9 @@ fn apply_chunk(
         .chain(fresh.iter().map(|(p, _)| *p).filter(|p| p.outcome == "review"))
         .filter_map(|p| p.person_id)
         .collect();
-    // Held against merges and erasures until the chunk commits (read once locked).
-    dbp::lock(conn, &planned, dbp::Lock::KeyShare)?;
+    // Held against merges and erasures until the chunk commits (read once locked), with whom
+    // any of them was merged into since the dry run.
+    dbp::lock_with_survivors(conn, &planned, dbp::Lock::KeyShare)?;
     let mut read: HashMap<i64, Person> = HashMap::with_capacity(planned.len());
     for part in planned.chunks(bulk::PART) {
         read.extend(dbp::find_many(conn, part)?.into_iter().map(|p| (p.id, p)));

@@ -113,7 +113,8 @@ pub(super) fn stored_row(r: &CleanRow) -> (i64, String) {
 }
 
 /// The department's newer copy of a record it already holds (same source system and external
-/// id): the stored copy is replaced and points at the row's person.
+/// id): the stored copy is replaced and points at the row's person; the row keeps the copy it
+/// replaced for a rollback ([`crate::service::imports::replaced`]).
 pub(super) fn replace_source_record(conn: &mut DbConn, cx: &Ctx<'_>, person_id: i64, r: &CleanRow) -> AppResult<()> {
     let Some(ext) = &r.external_id else {
         return Err(AppError::Internal(
@@ -121,6 +122,12 @@ pub(super) fn replace_source_record(conn: &mut DbConn, cx: &Ctx<'_>, person_id: 
         ));
     };
     let (row, data) = stored_row(r);
+    let held = crate::service::imports::replaced::Held {
+        department_id: cx.b.department_id,
+        source_system: &cx.b.source_system,
+        external_id: ext,
+    };
+    crate::service::imports::replaced::keep(conn, cx.b.id, row, &held)?;
     let n = diesel::update(
         source_records::table
             .filter(source_records::department_id.eq(cx.b.department_id))

@@ -15,6 +15,9 @@
 //! - A request is closed once (completed, refused or withdrawn); closing a stopped request ends
 //!   the stop that day. Nothing is deleted: the register is the officer's evidence of timely
 //!   answers. Erasing the person blanks who wrote and the notes, and keeps the dates.
+//! - Retention (`retention.rights_request_years` after closing, `lighthouse retention`): the
+//!   same is blanked and the link to the person removed; the kind, channel, dates, clock and
+//!   outcome stay as counts. An anonymised request cannot be changed (409 `anonymised`).
 //! - Every change and every read is audited (ids and codes only, never the requester's text).
 
 mod model;
@@ -245,6 +248,12 @@ pub fn update(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &UpdateRightsRequest)
     };
     write_tx(conn, |c| {
         let row = find(c, id)?;
+        if row.anonymised_at.is_some() {
+            return Err(AppError::conflict(
+                "anonymised",
+                "This request's retention period has ended: who made it and whom it was about were removed, and it cannot be changed.",
+            ));
+        }
         // Only the fields given are written: a merge moving the request's person at the same
         // moment is not undone.
         let change = LinkChange {
@@ -571,4 +580,62 @@ pub fn close(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &CloseRequest) -> AppR
             serde_json::json!({"outcome": req.outcome, "late": late}),
         )
     })
+}
+
+/// Retention of the register: requests closed before `cutoff` and not yet anonymised lose who
+/// made them, their free text and the link to their person, each audited as
+/// `rights_request.anonymise` in its transaction (500 a transaction); with `dry_run` only
+/// counted. Returns how many.
+pub fn anonymise_closed_before(
+    conn: &mut DbConn,
+    cutoff: chrono::NaiveDateTime,
+    now: chrono::NaiveDateTime,
+    dry_run: bool,
+) -> AppResult<usize> {
+    let found: Vec<(i64, String)> = rights_requests::table
+        .filter(rights_requests::status.ne("open"))
+        .filter(rights_requests::closed_at.lt(cutoff))
+        .filter(rights_requests::anonymised_at.is_null())
+        .select((rights_requests::id, rights_requests::public_id))
+        .order(rights_requests::id)
+        .load(conn)?;
+    if dry_run {
+        return Ok(found.len());
+    }
+    let meta = crate::service::RequestMeta::system(now);
+    for part in found.chunks(500) {
+        let ids: Vec<i64> = part.iter().map(|f| f.0).collect();
+        write_tx(conn, |c| {
+            diesel::update(
+                rights_requests::table
+                    .filter(rights_requests::id.eq_any(&ids))
+                    .filter(rights_requests::anonymised_at.is_null()),
+            )
+            .set((
+                rights_requests::requester.eq(""),
+                rights_requests::person_id.eq(None::<i64>),
+                rights_requests::notes.eq(None::<String>),
+                rights_requests::outcome_note.eq(None::<String>),
+                rights_requests::stop_reason.eq(None::<String>),
+                rights_requests::extension_reason.eq(None::<String>),
+                rights_requests::anonymised_at.eq(Some(now)),
+                rights_requests::updated_at.eq(now),
+            ))
+            .execute(c)?;
+            for (_, public_id) in part {
+                let mut ev = audit::event(
+                    &meta,
+                    None,
+                    "rights_request.anonymise",
+                    Some(("rights_request", public_id)),
+                    "success",
+                    None,
+                );
+                ev.actor = "retention".into();
+                audit::record(c, ev)?;
+            }
+            Ok::<_, AppError>(())
+        })?;
+    }
+    Ok(found.len())
 }

@@ -183,6 +183,9 @@ pub struct RightsRequestView {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// When the retention period ended and who made it, the notes and the person's link were
+    /// removed (`retention.rights_request_years` after it was closed).
+    pub anonymised_at: Option<DateTime<Utc>>,
 }
 
 /// A page of requests: open ones by due date (stopped clocks last), closed ones newest first.
@@ -222,6 +225,7 @@ pub(super) struct Row {
     pub(super) notes: Option<String>,
     pub(super) created_at: NaiveDateTime,
     pub(super) updated_at: NaiveDateTime,
+    pub(super) anonymised_at: Option<NaiveDateTime>,
 }
 
 impl Row {
@@ -289,6 +293,7 @@ impl Row {
             notes: self.notes.clone(),
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
+            anonymised_at: self.anonymised_at.map(|t| t.and_utc()),
         }
     }
 }

@@ -1,0 +1,1 @@
+ALTER TABLE rights_requests DROP COLUMN anonymised_at;
