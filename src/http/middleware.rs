@@ -181,7 +181,7 @@ pub async fn observe(
         .unwrap_or_else(|| crate::service::random_token(12));
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
-    let path = req.path().to_string();
+    let under_api = req.path().starts_with("/api/");
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let mut res = next.call(req).await?.map_into_boxed_body();
     let status = res.status().as_u16();
@@ -190,8 +190,9 @@ pub async fn observe(
     if let Some(state) = state {
         state.metrics.record(method.as_str(), &route, status, elapsed);
     }
-    // The path is logged without its query string: query values can hold personal data.
-    tracing::info!(request_id = %id, method = %method, path = %path, status, ms = elapsed.as_secs_f64() * 1000.0, "request");
+    // The route's pattern is logged (`/api/v1/people/{id}`, `/u/{token}`), not the path: the
+    // path's values and query string can hold personal data or a token (security anchor 63).
+    tracing::info!(request_id = %id, method = %method, route = %route, status, ms = elapsed.as_secs_f64() * 1000.0, "request");
     let headers = res.headers_mut();
     let set = |h: &mut actix_web::http::header::HeaderMap, name: &'static str, value: &'static str| {
         h.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
@@ -214,7 +215,7 @@ pub async fn observe(
             "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
         );
     }
-    if path.starts_with("/api/") && !headers.contains_key(header::CACHE_CONTROL) {
+    if under_api && !headers.contains_key(header::CACHE_CONTROL) {
         set(headers, "cache-control", "no-store");
     }
     Ok(res)
