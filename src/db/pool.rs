@@ -5,6 +5,7 @@
 //! file that cannot be created.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -18,6 +19,9 @@ use super::DbConn;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Whether the warning that `lc_messages` could not be set was logged (once a process).
+static LC_MESSAGES_WARNED: AtomicBool = AtomicBool::new(false);
 
 /// A pool of connections to one database.
 pub type DbPool = r2d2::Pool<ConnectionManager>;
@@ -195,7 +199,11 @@ impl ConnectionManager {
         // told apart by its message ("deadlock detected"; diesel does not pass SQLSTATE 40P01 on),
         // and answered 503 instead of 500. Only a superuser, or a role granted `SET` on the
         // parameter (PostgreSQL 15+), may change it; anyone else keeps the server's language.
-        let _ = conn.batch_execute("SET lc_messages TO 'C'");
+        if conn.batch_execute("SET lc_messages TO 'C'").is_err() && !LC_MESSAGES_WARNED.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "PostgreSQL would not set lc_messages for this role: on a server not set to English, a cancelled deadlock answers 500 instead of 503 (see the README)"
+            );
+        }
         Ok(DbConn::Pg(conn))
     }
 }

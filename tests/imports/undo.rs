@@ -133,3 +133,45 @@ async fn a_rollback_leaves_the_details_a_merge_chose_from_the_list_and_says_so()
     let p = f.app.get(&format!("/api/v1/people/{oid}"), t).await;
     assert_eq!(p.body["organisation"], "Yale", "{}", p.text);
 }
+
+#[actix_web::test]
+async fn lists_rolled_back_out_of_order_leave_the_copy_that_was_there_before_them() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let list = |email: &str| format!("Ref,Forename,Surname,Email\nX-1,Ada,Lovelace,{email}\n");
+    let (first, _) = imported(&f, &list("ada@example.org")).await;
+    let (second, _) = imported(&f, &list("ada.l@example.org")).await;
+    let (third, _) = imported(&f, &list("ada.c@example.org")).await;
+    assert_eq!(records_of(&f, "X-1", &third, "ada.c@example.org"), 1);
+
+    // The middle list first: the third list's copy stays, and the middle list's email goes.
+    let v = rollback(&f.app, t, &second).await;
+    assert_eq!(v["counts"]["rolled_back_unlinked"], 1, "{v}");
+    assert_eq!(records_of(&f, "X-1", &third, "ada.c@example.org"), 1);
+    let emails = || async {
+        let found = f.app.post("/api/v1/people/search", t, json!({"q": "Lovelace"})).await;
+        let pid = found.body["items"][0]["id"].as_str().unwrap().to_string();
+        let p = f.app.get(&format!("/api/v1/people/{pid}"), t).await;
+        let mut list: Vec<String> = p.body["emails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["address"].as_str().map(str::to_string))
+            .collect();
+        list.sort();
+        list
+    };
+    assert_eq!(emails().await, ["ada.c@example.org", "ada@example.org"]);
+
+    // Then the last: the first list's copy is back, not the rolled-back middle one.
+    rollback(&f.app, t, &third).await;
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM source_records"), 1);
+    assert_eq!(records_of(&f, "X-1", &first, "ada@example.org"), 1);
+    assert_eq!(emails().await, ["ada@example.org"]);
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) AS n FROM import_rows WHERE replaced_source IS NOT NULL"),
+        0,
+        "rollbacks keep no copies"
+    );
+}

@@ -152,6 +152,15 @@ fn remove(conn: &mut DbConn, id: i64) -> AppResult<()> {
     Ok(())
 }
 
+/// An applied row of the batch, as its rollback reads it.
+#[derive(Queryable)]
+struct Row {
+    number: i64,
+    outcome: String,
+    person: Option<i64>,
+    external_id: Option<String>,
+}
+
 /// What [`unlink`] did: the person it took from, and why it left their details as they are, if
 /// it did.
 struct Unlinked {
@@ -164,23 +173,46 @@ struct Unlinked {
 /// emptied again, unless someone was merged into the person since: the merge chose between
 /// their values and the batch's, and emptying would lose the other person's; then they stay, and
 /// the row says so.
-fn unlink(conn: &mut DbConn, b: &Batch, row: i64) -> AppResult<Option<Unlinked>> {
+fn unlink(conn: &mut DbConn, b: &Batch, row: &Row) -> AppResult<Option<Unlinked>> {
     let reference = b.reference();
     let found: Option<Option<i64>> = source_records::table
         .filter(source_records::import_batch_id.eq(Some(b.id)))
-        .filter(source_records::row_number.eq(Some(row)))
+        .filter(source_records::row_number.eq(Some(row.number)))
         .select(source_records::person_id)
         .get_result(conn)
         .optional()?;
-    let Some(Some(id)) = found else { return Ok(None) };
-    if !replaced::put_back(conn, b.id, row)? {
-        diesel::delete(
-            source_records::table
-                .filter(source_records::import_batch_id.eq(Some(b.id)))
-                .filter(source_records::row_number.eq(Some(row))),
-        )
-        .execute(conn)?;
-    }
+    let id = match found {
+        Some(Some(id)) => {
+            if !replaced::put_back(conn, b.id, row.number)? {
+                diesel::delete(
+                    source_records::table
+                        .filter(source_records::import_batch_id.eq(Some(b.id)))
+                        .filter(source_records::row_number.eq(Some(row.number))),
+                )
+                .execute(conn)?;
+            }
+            id
+        }
+        Some(None) => return Ok(None),
+        // Replaced since, by a later row of the file or a later list: what the batch gave the
+        // person is still taken back below.
+        None => {
+            if let Some(ext) = &row.external_id {
+                let held = replaced::Held {
+                    department_id: b.department_id,
+                    source_system: &b.source_system,
+                    external_id: ext,
+                };
+                replaced::hand_on(conn, b.id, row.number, &held)?;
+            }
+            let live = match row.person {
+                Some(p) => dbp::live(conn, p).optional()?.flatten(),
+                None => None,
+            };
+            let Some(p) = live else { return Ok(None) };
+            p.id
+        }
+    };
     let ours = Some(reference.clone());
     diesel::delete(
         person_emails::table
@@ -236,7 +268,7 @@ fn unlink(conn: &mut DbConn, b: &Batch, row: i64) -> AppResult<Option<Unlinked>>
         names.sort_unstable();
         names.dedup();
         let why = format!(
-            "someone was merged into the person since, so the details this list filled in ({}) were left as they are",
+            "Rolled back, except the details this list filled in ({}): someone was merged into the person since, so they were left as they are.",
             names.join(", ")
         );
         return Ok(Some(Unlinked {
@@ -281,16 +313,15 @@ fn drop_attendance(conn: &mut DbConn, person_id: i64, reference: &str) -> AppRes
     Ok(())
 }
 
-fn note_conflict(conn: &mut DbConn, b: &Batch, row: i64, why: &str) -> AppResult<()> {
+/// Note on the row what its rollback could not undo (`message`: whole sentences).
+fn note_conflict(conn: &mut DbConn, b: &Batch, row: i64, message: &str) -> AppResult<()> {
     let current: String = import_rows::table
         .filter(import_rows::batch_id.eq(b.id))
         .filter(import_rows::row_number.eq(row))
         .select(import_rows::problems)
         .get_result(conn)?;
     let mut list: Vec<serde_json::Value> = serde_json::from_str(&current).unwrap_or_default();
-    list.push(
-        serde_json::json!({"column": null, "code": "rollback_conflict", "message": format!("Not rolled back: {why}.")}),
-    );
+    list.push(serde_json::json!({"column": null, "code": "rollback_conflict", "message": message}));
     diesel::update(
         import_rows::table
             .filter(import_rows::batch_id.eq(b.id))
@@ -307,59 +338,74 @@ pub fn run(conn: &mut DbConn, batch_id: i64) -> AppResult<()> {
     let mut counts = b.counts();
     let mut after = b.rows_done;
     loop {
-        let rows: Vec<(i64, String, Option<i64>)> = import_rows::table
+        let rows: Vec<Row> = import_rows::table
             .filter(import_rows::batch_id.eq(b.id))
             .filter(import_rows::applied.eq(true))
             .filter(import_rows::row_number.gt(after))
             .order(import_rows::row_number)
-            .select((import_rows::row_number, import_rows::outcome, import_rows::person_id))
+            .select((
+                import_rows::row_number,
+                import_rows::outcome,
+                import_rows::person_id,
+                import_rows::external_id,
+            ))
             .limit(CHUNK)
             .load(conn)?;
-        let Some(last) = rows.last().map(|r| r.0) else { break };
+        let Some(last) = rows.last().map(|r| r.number) else {
+            break;
+        };
         let mut chunk_counts = counts.clone();
         write_tx(conn, |c| -> AppResult<()> {
-            // Everyone the chunk may change (a row's person, or whoever its source record
-            // now belongs to), held against merges until it commits (see `dbp::lock`).
-            let mut held: Vec<i64> = rows.iter().filter_map(|r| r.2).collect();
-            let numbers: Vec<i64> = rows.iter().map(|r| r.0).collect();
+            // Everyone the chunk may change (a row's person or whom they were merged into, or
+            // whoever its source record now belongs to), held against merges until it commits
+            // (see `dbp::lock`).
+            let mut held: Vec<i64> = rows.iter().filter_map(|r| r.person).collect();
+            let numbers: Vec<i64> = rows.iter().map(|r| r.number).collect();
             let linked: Vec<Option<i64>> = source_records::table
                 .filter(source_records::import_batch_id.eq(Some(b.id)))
                 .filter(source_records::row_number.eq_any(&numbers))
                 .select(source_records::person_id)
                 .load(c)?;
             held.extend(linked.into_iter().flatten());
-            dbp::lock(c, &held, dbp::Lock::Update)?;
+            dbp::lock_with_survivors(c, &held, dbp::Lock::Update)?;
             let mut touched = Vec::new();
             // Links first (they may point at people this batch created), then creations.
-            for (row, _, _) in rows.iter().filter(|r| matches!(r.1.as_str(), "link" | "duplicate")) {
-                if let Some(done) = unlink(c, &b, *row)? {
+            for row in rows
+                .iter()
+                .filter(|r| matches!(r.outcome.as_str(), "link" | "duplicate"))
+            {
+                if let Some(done) = unlink(c, &b, row)? {
                     touched.push(done.person);
                     *chunk_counts.entry("rolled_back_unlinked".into()).or_insert(0) += 1;
-                    if let Some(why) = done.kept {
-                        note_conflict(c, &b, *row, &why)?;
+                    if let Some(message) = done.kept {
+                        note_conflict(c, &b, row.number, &message)?;
                         *chunk_counts.entry("rolled_back_conflicts".into()).or_insert(0) += 1;
                     }
                 }
             }
             // Unchanged people keep everything but an attendance list's events.
-            for (_, _, person) in rows.iter().filter(|r| r.1 == "unchanged") {
-                if let Some(id) = person {
-                    drop_attendance(c, *id, &b.reference())?;
+            for row in rows.iter().filter(|r| r.outcome == "unchanged") {
+                if let Some(id) = row.person {
+                    drop_attendance(c, id, &b.reference())?;
                 }
             }
-            for (row, _, person) in rows.iter().filter(|r| matches!(r.1.as_str(), "create" | "review")) {
-                let Some(id) = person else { continue };
-                match blocker(c, &b, *id)? {
+            for row in rows
+                .iter()
+                .filter(|r| matches!(r.outcome.as_str(), "create" | "review"))
+            {
+                let Some(id) = row.person else { continue };
+                match blocker(c, &b, id)? {
                     None => {
-                        remove(c, *id)?;
+                        remove(c, id)?;
                         *chunk_counts.entry("rolled_back_removed".into()).or_insert(0) += 1;
                     }
                     Some(why) => {
-                        note_conflict(c, &b, *row, why)?;
+                        note_conflict(c, &b, row.number, &format!("Not rolled back: {why}."))?;
                         *chunk_counts.entry("rolled_back_conflicts".into()).or_insert(0) += 1;
                     }
                 }
             }
+            replaced::clear(c, b.id, &numbers)?;
             touched.sort_unstable();
             touched.dedup();
             index::refresh(c, &touched)?;

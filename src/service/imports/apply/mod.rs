@@ -193,13 +193,21 @@ fn apply_chunk(
     let mut done = Vec::with_capacity(fresh.len() + rest.len());
 
     // The people planned links point at, and those review rows are to be proposed against.
-    let planned: Vec<i64> = rest
+    let mut planned: Vec<i64> = rest
         .iter()
         .filter(|(p, r)| r.is_some() && matches!(p.outcome.as_str(), "link" | "unchanged"))
         .map(|(p, _)| *p)
         .chain(fresh.iter().map(|(p, _)| *p).filter(|p| p.outcome == "review"))
         .filter_map(|p| p.person_id)
         .collect();
+    // And the people of the rows that duplicates in this chunk repeat, from earlier chunks.
+    for (plan, r) in &rest {
+        if let (true, "duplicate", Some(first)) = (r.is_some(), plan.outcome.as_str(), plan.duplicate_of) {
+            if !earlier.contains_key(&first) {
+                planned.extend(person_of_row(conn, cx.b.id, &earlier, first)?);
+            }
+        }
+    }
     // Held against merges and erasures until the chunk commits (read once locked), with whom
     // any of them was merged into since the dry run.
     dbp::lock_with_survivors(conn, &planned, dbp::Lock::KeyShare)?;

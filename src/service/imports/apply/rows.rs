@@ -127,7 +127,7 @@ pub(super) fn replace_source_record(conn: &mut DbConn, cx: &Ctx<'_>, person_id: 
         source_system: &cx.b.source_system,
         external_id: ext,
     };
-    crate::service::imports::replaced::keep(conn, cx.b.id, row, &held)?;
+    crate::service::imports::replaced::keep(conn, cx.b.id, row, person_id, &held)?;
     let n = diesel::update(
         source_records::table
             .filter(source_records::department_id.eq(cx.b.department_id))

@@ -248,11 +248,14 @@ pub fn update(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &UpdateRightsRequest)
     };
     write_tx(conn, |c| {
         let row = find(c, id)?;
-        if row.anonymised_at.is_some() {
-            return Err(AppError::conflict(
+        let anonymised = || {
+            AppError::conflict(
                 "anonymised",
                 "This request's retention period has ended: who made it and whom it was about were removed, and it cannot be changed.",
-            ));
+            )
+        };
+        if row.anonymised_at.is_some() {
+            return Err(anonymised());
         }
         // Only the fields given are written: a merge moving the request's person at the same
         // moment is not undone.
@@ -264,9 +267,17 @@ pub fn update(conn: &mut DbConn, ctx: &Ctx, id: &str, req: &UpdateRightsRequest)
             notes: notes.clone(),
             updated_at: ctx.meta.now,
         };
-        diesel::update(rights_requests::table.find(row.id))
-            .set(&change)
-            .execute(c)?;
+        // Not if a retention run anonymised it since it was read.
+        let n = diesel::update(
+            rights_requests::table
+                .find(row.id)
+                .filter(rights_requests::anonymised_at.is_null()),
+        )
+        .set(&change)
+        .execute(c)?;
+        if n == 0 {
+            return Err(anonymised());
+        }
         let changed: Vec<&str> = [("person", req.person.is_some()), ("notes", req.notes.is_some())]
             .into_iter()
             .filter_map(|(f, given)| given.then_some(f))
