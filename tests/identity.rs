@@ -294,7 +294,9 @@ async fn possible_duplicates_are_proposed_with_an_explanation_and_a_rejection_st
     assert_eq!(by_dept.body["total"], 1);
     let theirs = app.get(&format!("/api/v1/matches?person={b}"), &officer.token).await;
     assert_eq!(theirs.body["total"], 1, "{}", theirs.text);
-    let mary = app.get("/api/v1/people?name=Mary", &officer.token).await;
+    let mary = app
+        .post("/api/v1/people/list", &officer.token, json!({"name": "Mary"}))
+        .await;
     let mary = mary.body["items"][0]["id"].as_str().unwrap().to_string();
     let none = app.get(&format!("/api/v1/matches?person={mary}"), &officer.token).await;
     assert_eq!(none.body["total"], 0, "{}", none.text);

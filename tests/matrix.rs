@@ -48,6 +48,7 @@ fn expected() -> Vec<(&'static str, &'static str, Who)> {
         ("GET", "/api/v1/people", Who::Roles(PEOPLE_READ)),
         ("POST", "/api/v1/people", Who::Roles(PEOPLE_WRITE)),
         ("POST", "/api/v1/people/search", Who::Roles(PEOPLE_READ)),
+        ("POST", "/api/v1/people/list", Who::Roles(PEOPLE_READ)),
         ("GET", "/api/v1/people/{id}", Who::Roles(PEOPLE_READ)),
         ("PATCH", "/api/v1/people/{id}", Who::Roles(PEOPLE_WRITE)),
         ("GET", "/api/v1/people/{id}/consents", Who::Roles(PEOPLE_READ)),

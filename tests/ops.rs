@@ -52,7 +52,41 @@ async fn openapi_describes_every_route_and_its_schemas() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|p| p["name"] == "postcode" && p["in"] == "query"));
+        .any(|p| p["name"] == "department" && p["in"] == "query"));
+    // Security anchor 56: no query parameter anywhere takes personal data or a secret (URLs end
+    // up in browser histories, proxies and logs); such values go in bodies.
+    const PERSONAL: [&str; 14] = [
+        "email",
+        "name",
+        "given_name",
+        "family_name",
+        "preferred_name",
+        "dob",
+        "date_of_birth",
+        "phone",
+        "postcode",
+        "address",
+        "token",
+        "password",
+        "totp",
+        "q",
+    ];
+    let mut checked = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["in"] == "query" {
+                    checked += 1;
+                    let name = p["name"].as_str().unwrap();
+                    assert!(
+                        !PERSONAL.contains(&name),
+                        "{method} {path} takes `{name}` in its query string"
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked > 20, "query parameters were found to check: {checked}");
 }
 
 #[actix_web::test]

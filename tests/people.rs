@@ -220,24 +220,44 @@ async fn list_filters_and_pages() {
         !first_ids.contains(&next.body["items"][0]["id"]),
         "pages do not overlap"
     );
-    let cases = [
-        ("tag=bulk", 5),
-        ("department=BARB", 1),
-        ("department=OPEN", 5),
-        ("name=smi", 1),
-        ("email=JON.SMITH%40EXAMPLE.ORG", 1),
-        ("phone=07700%20900123", 1),
-        ("postcode=ec2v%207hh", 1),
-        ("name=person&tag=bulk&limit=2", 5),
-    ];
-    for (q, total) in cases {
+    for (q, total) in [("tag=bulk", 5), ("department=BARB", 1), ("department=OPEN", 5)] {
         let r = app.get(&format!("/api/v1/people?{q}"), &officer.token).await;
         assert_eq!(r.status, 200, "{q}: {}", r.text);
         assert_eq!(r.body["total"], total, "{q}");
     }
+    // Personal filters go in a body, never in a URL (security anchor 56).
+    let bodies = [
+        (json!({"name": "smi"}), 1),
+        (json!({"email": "JON.SMITH@EXAMPLE.ORG"}), 1),
+        (json!({"phone": "07700 900123"}), 1),
+        (json!({"postcode": "ec2v 7hh"}), 1),
+        (json!({"name": "person", "tag": "bulk", "limit": 2}), 5),
+        (json!({"department": "BARB"}), 1),
+    ];
+    for (body, total) in bodies {
+        let r = app.post("/api/v1/people/list", &officer.token, body.clone()).await;
+        assert_eq!(r.status, 200, "{body}: {}", r.text);
+        assert_eq!(r.body["total"], total, "{body}");
+    }
+    for q in [
+        "name=smi",
+        "email=JON.SMITH%40EXAMPLE.ORG",
+        "phone=07700%20900123",
+        "postcode=ec2v%207hh",
+    ] {
+        let r = app.get(&format!("/api/v1/people?{q}"), &officer.token).await;
+        assert_eq!(r.status, 422, "{q}: {}", r.text);
+        assert_eq!(r.body["errors"][0]["code"], "personal_data_in_url", "{q}: {}", r.text);
+        assert!(r.text.contains("POST /api/v1/people/list"), "{}", r.text);
+    }
     assert_eq!(app.get("/api/v1/people?limit=0", &officer.token).await.status, 422);
     assert_eq!(app.get("/api/v1/people?limit=abc", &officer.token).await.status, 400);
-    assert_eq!(app.get("/api/v1/people?phone=hello", &officer.token).await.status, 422);
+    assert_eq!(
+        app.post("/api/v1/people/list", &officer.token, json!({"phone": "hello"}))
+            .await
+            .status,
+        422
+    );
     assert_eq!(
         app.get("/api/v1/people?department=NOPE", &officer.token).await.status,
         422

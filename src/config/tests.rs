@@ -49,3 +49,21 @@ fn env_file_syntax() {
     assert_eq!(m["C"], "3");
     assert!(parse_env_file("nonsense", "f").is_err());
 }
+
+#[test]
+fn smtp_without_tls_only_for_a_relay_on_this_machine() {
+    let with = |host: &str| {
+        Settings::from_sources(&env(&[
+            ("LIGHTHOUSE__CAMPAIGNS__SMTP_TLS", "none"),
+            ("LIGHTHOUSE__CAMPAIGNS__SMTP_HOST", host),
+            ("LIGHTHOUSE__CAMPAIGNS__FROM_ADDRESS", "news@example.org"),
+        ]))
+    };
+    for host in ["localhost", "127.0.0.1", "127.0.0.53", "::1", "[::1]"] {
+        assert!(with(host).is_ok(), "{host}");
+    }
+    for host in ["smtp.example.org", "10.0.0.5", "192.168.1.2", "localhost.example.org"] {
+        let e = with(host).unwrap_err();
+        assert!(e.to_string().contains("campaigns.smtp_tls"), "{host}: {e}");
+    }
+}

@@ -126,6 +126,14 @@ impl Settings {
         if !matches!(c.smtp_tls.as_str(), "starttls" | "tls" | "none") {
             return bad("campaigns.smtp_tls", "must be \"starttls\", \"tls\" or \"none\"");
         }
+        // Mail to people (and the relay's password) never crosses a network in clear: no TLS is
+        // for a relay on this machine only.
+        if c.smtp_tls == "none" && !c.smtp_host.is_empty() && !is_loopback_host(&c.smtp_host) {
+            return bad(
+                "campaigns.smtp_tls",
+                "\"none\" is only allowed for a relay on this machine (localhost, 127.0.0.1 or ::1); use \"starttls\" or \"tls\"",
+            );
+        }
         if !c.smtp_host.is_empty() && !c.from_address.contains('@') {
             return bad(
                 "campaigns.from_address",
@@ -149,4 +157,10 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// A host name or address that can only be this machine.
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }

@@ -120,7 +120,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     use crate::service::journeys::{JourneyQuery, JourneyResult};
     use crate::service::people::input::{NewPersonRequest, UpdatePersonRequest};
     use crate::service::people::view::PersonView;
-    use crate::service::people::{ListQuery, PersonPage, SearchRequest, SearchResults};
+    use crate::service::people::{ListQuery, PeopleParams, PersonPage, SearchRequest, SearchResults};
     use crate::service::privacy::erase::ErasureReport;
     use crate::service::privacy::export::SubjectAccessExport;
     use crate::service::privacy::requests::{
@@ -147,7 +147,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep!(GET "/api/v1/auth/tokens", SignedIn, auth::list_tokens, "auth", "Your API tokens", res = Vec<TokenView>),
         ep!(POST "/api/v1/auth/tokens", SignedIn, auth::create_token, "auth", "Create an API token (shown once)", status = 201, req = NewTokenRequest, res = TokenView),
         ep!(DELETE "/api/v1/auth/tokens/{id}", SignedIn, auth::revoke_token, "auth", "Revoke an API token", status = 204),
-        ep!(GET "/api/v1/people", Needs(PeopleRead), people::list, "people", "List people with filters", res = PersonPage, query = ListQuery),
+        ep!(GET "/api/v1/people", Needs(PeopleRead), people::list, "people", "List people by tag, department or status (personal filters: POST /api/v1/people/list)", res = PersonPage, query = PeopleParams),
+        ep!(POST "/api/v1/people/list", Needs(PeopleRead), people::list_by_body, "people", "List people with filters, name, email, phone and postcode included, sent as a JSON body", req = ListQuery, res = PersonPage),
         ep!(POST "/api/v1/people", Needs(PeopleWrite), people::create, "people", "Create a person", status = 201, req = NewPersonRequest, res = PersonView),
         ep!(POST "/api/v1/people/search", Needs(PeopleRead), people::search, "people", "Find people by email, phone, postcode or name prefix", req = SearchRequest, res = SearchResults),
         ep!(GET "/api/v1/people/{id}", Needs(PeopleRead), people::get, "people", "One person, with provenance", res = PersonView),

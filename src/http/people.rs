@@ -6,7 +6,7 @@ use super::extract::{if_match_version, Json, Query};
 use crate::error::AppResult;
 use crate::service::people::input::{NewPersonRequest, UpdatePersonRequest};
 use crate::service::people::view::PersonView;
-use crate::service::people::{self, ListQuery, SearchRequest};
+use crate::service::people::{self, ListQuery, PeopleParams, SearchRequest};
 use crate::service::Ctx;
 use crate::state::AppState;
 
@@ -19,9 +19,17 @@ fn with_etag(status: u16, view: &PersonView) -> AppResult<HttpResponse> {
 }
 
 /// List people.
-pub async fn list(state: web::Data<AppState>, ctx: Ctx, q: Query<ListQuery>) -> AppResult<HttpResponse> {
+pub async fn list(state: web::Data<AppState>, ctx: Ctx, q: Query<PeopleParams>) -> AppResult<HttpResponse> {
+    let q = q.0.into_query()?;
     let sink = state.audit.clone();
-    let page = state.db(move |c| people::list(c, &ctx, &sink, &q.0)).await?;
+    let page = state.db(move |c| people::list(c, &ctx, &sink, &q)).await?;
+    super::json(200, &page)
+}
+
+/// List people with filters that may be personal (name, email, phone, postcode), sent in the body.
+pub async fn list_by_body(state: web::Data<AppState>, ctx: Ctx, body: Json<ListQuery>) -> AppResult<HttpResponse> {
+    let sink = state.audit.clone();
+    let page = state.db(move |c| people::list(c, &ctx, &sink, &body.0)).await?;
     super::json(200, &page)
 }
 

@@ -136,7 +136,10 @@ async fn an_erased_persons_address_stays_suppressed_when_a_list_brings_it_back()
     let (id, v) = dry_run_with_newsletter(&f, list, 3).await;
     assert_eq!(v["counts"]["create"], 1, "{v}");
     commit(&f.app, t, &id).await;
-    let found = f.app.get("/api/v1/people?email=erin.gone@btinternet.com", t).await;
+    let found = f
+        .app
+        .post("/api/v1/people/list", t, json!({"email": "erin.gone@btinternet.com"}))
+        .await;
     let again = found.body["items"][0]["id"]
         .as_str()
         .expect("the list's row became a person")

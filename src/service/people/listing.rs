@@ -11,7 +11,66 @@ use crate::error::{AppError, AppResult};
 use crate::normalize::{email::parse_email, phone::normalize_phone, postcode::normalize_postcode, text::fold};
 use crate::service::{audit, Ctx, Principal, Scope};
 
-/// List filters (query parameters of `GET /people`).
+/// The query parameters of `GET /people`: only filters that say nothing about a person. Names,
+/// emails, phones and postcodes never go in a URL (security anchor 56: URLs end up in browser
+/// histories, proxies and logs); they are filters of `POST /people/list`, whose body is a
+/// [`ListQuery`]. Given here anyway, each is refused with a field error saying so.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PeopleParams {
+    /// Tag.
+    pub tag: Option<String>,
+    /// Department code.
+    pub department: Option<String>,
+    /// `active` or `restricted` (default both).
+    pub status: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+    /// Rows to skip (default 0).
+    pub offset: Option<i64>,
+    #[schemars(skip)]
+    #[doc(hidden)]
+    pub name: Option<String>,
+    #[schemars(skip)]
+    #[doc(hidden)]
+    pub email: Option<String>,
+    #[schemars(skip)]
+    #[doc(hidden)]
+    pub phone: Option<String>,
+    #[schemars(skip)]
+    #[doc(hidden)]
+    pub postcode: Option<String>,
+}
+
+impl PeopleParams {
+    /// The filters, or a field error for the first personal value given in the URL.
+    pub fn into_query(self) -> AppResult<ListQuery> {
+        let given = [
+            ("name", self.name.is_some()),
+            ("email", self.email.is_some()),
+            ("phone", self.phone.is_some()),
+            ("postcode", self.postcode.is_some()),
+        ];
+        if let Some((field, _)) = given.iter().find(|(_, g)| *g) {
+            return Err(AppError::field(
+                field,
+                "personal_data_in_url",
+                format!("A {field} does not go in a URL, where browsers, proxies and logs keep it: send the filters as a JSON body to POST /api/v1/people/list."),
+            ));
+        }
+        Ok(ListQuery {
+            tag: self.tag,
+            department: self.department,
+            status: self.status,
+            limit: self.limit,
+            offset: self.offset,
+            ..ListQuery::default()
+        })
+    }
+}
+
+/// List filters: the body of `POST /people/list` (and, without the personal ones, the query of
+/// `GET /people`).
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {

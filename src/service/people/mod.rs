@@ -10,7 +10,7 @@ mod listing;
 pub mod view;
 
 pub(crate) use listing::audit_reads;
-pub use listing::{list, paging, search, ListQuery, PersonPage, SearchRequest, SearchResults};
+pub use listing::{list, paging, search, ListQuery, PeopleParams, PersonPage, SearchRequest, SearchResults};
 
 use chrono::NaiveDateTime;
 
