@@ -45,6 +45,14 @@ pub(crate) fn retention(settings: &Settings, pool: &lighthouse::db::DbPool, dry_
             cutoff.format("%Y-%m-%d")
         );
     }
+    if let Some(cutoff) = report.sessions_cutoff {
+        let verb = if dry_run { "would delete" } else { "deleted" };
+        println!(
+            "retention: {verb} {} sessions and API tokens that expired or were ended before {}",
+            report.sessions_deleted,
+            cutoff.format("%Y-%m-%d")
+        );
+    }
     if let Some(cutoff) = report.reports_cutoff {
         let verb = if dry_run { "would clear" } else { "cleared" };
         println!(

@@ -310,6 +310,12 @@ fn serve(mut settings: Settings, pool: lighthouse::db::DbPool) -> Result<(), Str
     .start_sweeper(std::time::Duration::from_secs(
         state.settings.imports.sweep_interval_secs,
     ));
+    lighthouse::service::privacy::retention::start_schedule(
+        state.pool.clone(),
+        state.points.clone(),
+        state.settings.retention.clone(),
+        state.clock.clone(),
+    );
     if state.sender.mailer.enabled() && state.settings.campaigns.workers > 0 {
         state.sender.clone().spawn(state.settings.campaigns.workers);
     }

@@ -509,3 +509,86 @@ async fn retention_reports_then_erases_people_past_it() {
     assert_eq!(audit.body["items"][0]["actor"], "retention");
     let _ = Value::Null;
 }
+
+#[actix_web::test]
+async fn the_service_runs_its_retention_rules_on_its_own_once_a_period() {
+    use lighthouse::service::privacy::retention::run_if_due;
+    let f = fixture().await;
+    let stale = |name: &'static str| {
+        let app = &f.app;
+        let token = f.officer.token.clone();
+        async move {
+            let p = app
+                .person(&token, json!({"given_name": name, "family_name": "Record"}))
+                .await;
+            let id = p["id"].as_str().unwrap().to_string();
+            let mut conn = app.state.pool.get().unwrap();
+            conn.batch_execute(&format!(
+                "UPDATE people SET updated_at = '2015-01-01 00:00:00' WHERE public_id = '{id}'"
+            ))
+            .unwrap();
+            id
+        }
+    };
+    let first = stale("Older").await;
+    // A session ended long ago goes too.
+    let gone = f.app.user(&[Role::Analyst], &[]).await;
+    let mut conn = f.app.state.pool.get().unwrap();
+    conn.batch_execute(&format!(
+        "UPDATE sessions SET revoked_at = '2020-01-01 00:00:00' WHERE user_id = (SELECT id FROM users WHERE email = '{}')",
+        gone.email
+    ))
+    .unwrap();
+    let sessions_before = f.app.count("SELECT COUNT(*) AS n FROM sessions");
+    let mut settings = f.app.state.settings.retention.clone();
+    settings.run_every_hours = 24;
+    let points = &f.app.state.points;
+    let now = f.app.state.clock.now();
+
+    let report = run_if_due(&mut conn, points, &settings, now)
+        .unwrap()
+        .expect("the first run is due");
+    assert_eq!(report.people, 1);
+    assert_eq!(report.sessions_deleted, 1);
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM sessions"), sessions_before - 1);
+    assert_eq!(
+        f.app
+            .get(&format!("/api/v1/people/{first}"), &f.officer.token)
+            .await
+            .status,
+        410
+    );
+    // Not again within the period, whichever instance asks.
+    let second = stale("Newer").await;
+    let later = now + chrono::Duration::hours(23);
+    assert!(run_if_due(&mut conn, points, &settings, later).unwrap().is_none());
+    assert_eq!(
+        f.app
+            .get(&format!("/api/v1/people/{second}"), &f.officer.token)
+            .await
+            .status,
+        200
+    );
+    // Once the period has passed.
+    let next = now + chrono::Duration::hours(24);
+    let report = run_if_due(&mut conn, points, &settings, next)
+        .unwrap()
+        .expect("due again");
+    assert_eq!(report.people, 1);
+    assert_eq!(
+        f.app
+            .get(&format!("/api/v1/people/{second}"), &f.officer.token)
+            .await
+            .status,
+        410
+    );
+    // Off: never.
+    settings.run_every_hours = 0;
+    let much_later = now + chrono::Duration::days(30);
+    assert!(run_if_due(&mut conn, points, &settings, much_later).unwrap().is_none());
+    drop(conn);
+    let admin = f.app.admin().await;
+    let audit = f.app.get("/api/v1/audit?action=retention.run", &admin.token).await;
+    assert_eq!(audit.body["items"].as_array().map(Vec::len), Some(2), "{}", audit.text);
+    assert_eq!(audit.body["items"][0]["actor"], "retention");
+}

@@ -131,7 +131,8 @@ pub fn lighthouse(bin: &Path, work: &Path, db: &Database) -> Command {
         .env("DATABASE_URL", &db.url)
         .env("LIGHTHOUSE__LOG__LEVEL", "warn")
         // The benchmarks sign in as administrators with a password alone.
-        .env("LIGHTHOUSE__AUTH__MFA_REQUIRED_ROLES", "");
+        .env("LIGHTHOUSE__AUTH__MFA_REQUIRED_ROLES", "")
+        .env("LIGHTHOUSE__RETENTION__RUN_EVERY_HOURS", "0");
     c
 }
 

@@ -149,6 +149,11 @@ pub struct RetentionSettings {
     pub import_report_days: i64,
     /// Anonymise data-protection requests closed this many years ago (0 = off).
     pub rights_request_years: i64,
+    /// Delete sessions and API tokens this many days after they expired or were ended (0 = off).
+    pub ended_session_days: i64,
+    /// `serve` runs the rules on its own this often, one instance at a time (0 = only
+    /// `lighthouse retention`).
+    pub run_every_hours: i64,
 }
 
 /// `[database]`

@@ -43,6 +43,12 @@ impl Settings {
                 "years must be 0 or more and the batch size positive",
             );
         }
+        if !(0..=36_500).contains(&self.retention.ended_session_days) {
+            return bad("retention.ended_session_days", "must be from 0 (off) to 36500");
+        }
+        if !(0..=8_760).contains(&self.retention.run_every_hours) {
+            return bad("retention.run_every_hours", "must be from 0 (off) to 8760");
+        }
         if !(0..=100).contains(&self.retention.rights_request_years) {
             return bad("retention.rights_request_years", "must be from 0 (off) to 100");
         }

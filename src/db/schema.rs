@@ -579,6 +579,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    scheduled_runs (name) {
+        name -> Text,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        report -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(import_batches -> departments (department_id));
 diesel::joinable!(import_file_chunks -> import_batches (batch_id));
 diesel::joinable!(import_rows -> import_batches (batch_id));
@@ -648,4 +657,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     campaigns,
     outbox,
     rights_requests,
+    scheduled_runs,
 );

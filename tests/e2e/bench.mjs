@@ -37,7 +37,7 @@ const round = (x) => Math.round(x * 10) / 10;
 
 const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
-const env = { ...process.env, DATABASE_URL: dbUrl, LIGHTHOUSE__SERVER__BIND: `127.0.0.1:${port}`, LIGHTHOUSE__LOG__LEVEL: 'warn', LIGHTHOUSE__CAMPAIGNS__WORKERS: '0', LIGHTHOUSE__AUTH__MFA_REQUIRED_ROLES: '' };
+const env = { ...process.env, DATABASE_URL: dbUrl, LIGHTHOUSE__SERVER__BIND: `127.0.0.1:${port}`, LIGHTHOUSE__LOG__LEVEL: 'warn', LIGHTHOUSE__CAMPAIGNS__WORKERS: '0', LIGHTHOUSE__AUTH__MFA_REQUIRED_ROLES: '', LIGHTHOUSE__RETENTION__RUN_EVERY_HOURS: '0' };
 if (dbUrl.startsWith('sqlite://')) mkdirSync(join(dbUrl.slice('sqlite://'.length), '..'), { recursive: true });
 execFileSync(bin, ['migrate'], { env, cwd: root, stdio: 'inherit' });
 

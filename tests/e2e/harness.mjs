@@ -103,6 +103,7 @@ export async function startService(opts = {}) {
     // Administrators and DPOs sign in with a password alone, except where a test asks for the
     // product's default (mfa.test.mjs).
     LIGHTHOUSE__AUTH__MFA_REQUIRED_ROLES: opts.mfaRequiredRoles ?? '',
+    LIGHTHOUSE__RETENTION__RUN_EVERY_HOURS: '0',
   };
   if (process.env.E2E_WEB_DIR) env.LIGHTHOUSE__SERVER__WEB_DIR = process.env.E2E_WEB_DIR;
   execFileSync(bin, ['migrate'], { env, cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });

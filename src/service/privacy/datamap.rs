@@ -828,6 +828,16 @@ pub const DATA_MAP: &[Entry] = &[
         erase: Erase::Keep,
         note: "service secrets",
     },
+    Entry {
+        table: "scheduled_runs",
+        columns: &["name", "started_at", "finished_at", "report"],
+        personal: &[],
+        withheld: &[],
+        link: Link::None,
+        export: false,
+        erase: Erase::Keep,
+        note: "when the service last ran its retention rules on its own, and the counts",
+    },
 ];
 
 /// Tables that belong to tooling, not to the data.
