@@ -486,3 +486,121 @@ async fn a_busy_database_delays_bookkeeping_and_asks_writers_to_retry() {
     );
     assert_eq!(retried.body["version"], 2);
 }
+
+#[actix_web::test]
+async fn an_administrator_ends_every_session_and_token_of_a_user() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let user = app.user(&[Role::Analyst], &[]).await;
+    let second = app.login(&user.email).await;
+    let r = app
+        .post(
+            "/api/v1/auth/tokens",
+            &user.token,
+            json!({"label": "reports", "expires_in_days": 30}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let api_token = r.body["token"].as_str().unwrap().to_string();
+    for t in [&user.token, &second.token, &api_token] {
+        assert_eq!(app.get("/api/v1/auth/me", t).await.status, 200);
+    }
+    let r = app
+        .req(
+            "DELETE",
+            &format!("/api/v1/users/{}/sessions", user.id),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    for t in [&user.token, &second.token, &api_token] {
+        assert_eq!(app.get("/api/v1/auth/me", t).await.status, 401);
+    }
+    assert_eq!(
+        app.get("/api/v1/auth/me", &admin.token).await.status,
+        200,
+        "only theirs"
+    );
+    // They can sign in again.
+    assert_eq!(sign_in(&app, &user.email, PASSWORD).await.status, 200);
+}
+
+#[actix_web::test]
+async fn a_weaker_stored_hash_is_rewritten_at_the_next_sign_in() {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let app = TestApp::new().await;
+    let user = app.user(&[Role::Analyst], &[]).await;
+    let weak = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(4096, 1, 1, None).unwrap(),
+    )
+    .hash_password(
+        PASSWORD.as_bytes(),
+        &SaltString::from_b64("c29tZXNhbHRzb21lc2FsdA").unwrap(),
+    )
+    .unwrap()
+    .to_string();
+    assert!(weak.contains("m=4096,t=1,p=1"), "{weak}");
+    let mut conn = app.state.pool.get().unwrap();
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut conn,
+        &format!(
+            "UPDATE users SET password_hash = '{weak}' WHERE email = '{}'",
+            user.email
+        ),
+    )
+    .unwrap();
+    drop(conn);
+    assert_eq!(sign_in(&app, &user.email, PASSWORD).await.status, 200);
+    let rewritten = app.count(&format!(
+        "SELECT COUNT(*) AS n FROM users WHERE email = '{}' AND password_hash LIKE '$argon2id$v=19$m=19456,t=2,p=1$%'",
+        user.email
+    ));
+    assert_eq!(rewritten, 1, "the stored hash now has the current parameters");
+    assert_eq!(sign_in(&app, &user.email, PASSWORD).await.status, 200);
+}
+
+#[actix_web::test]
+async fn the_longest_password_is_checked_whole_and_failures_are_audited() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let user = app.user(&[Role::Analyst], &[]).await;
+    let longest: String = "correct horse battery staple ".repeat(5).chars().take(128).collect();
+    assert_eq!(longest.chars().count(), 128);
+    let r = app
+        .post(
+            "/api/v1/auth/password",
+            &user.token,
+            json!({"current_password": PASSWORD, "new_password": longest}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let longer = format!("{longest}x");
+    let signed_in = sign_in(&app, &user.email, &longest).await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text);
+    let token = signed_in.body["token"].as_str().unwrap().to_string();
+    let r = app
+        .post(
+            "/api/v1/auth/password",
+            &token,
+            json!({"current_password": longest, "new_password": longer}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "129 characters: {}", r.text);
+    // No truncation: the first 72 characters (bcrypt's limit) are not the password.
+    let first_72: String = longest.chars().take(72).collect();
+    assert_eq!(sign_in(&app, &user.email, &first_72).await.status, 401);
+    assert_eq!(sign_in(&app, &user.email, &longest).await.status, 200);
+    // Failed sign-ins are in the audit log, against the account and without the password.
+    let audit = app
+        .get(
+            &format!("/api/v1/audit?action=auth.login&target_id={}", user.id),
+            &admin.token,
+        )
+        .await;
+    let items = audit.body["items"].as_array().unwrap();
+    assert!(items.iter().any(|e| e["outcome"] == "failure"), "{}", audit.text);
+    assert!(!audit.text.contains(&first_72), "{}", audit.text);
+}

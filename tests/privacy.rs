@@ -191,6 +191,28 @@ async fn subject_access_export_holds_everything_in_the_data_map() {
     assert!(csv.header("content-disposition").unwrap().contains("attachment"));
     assert!(csv.text.starts_with("section,record,field,value"));
     assert!(csv.text.contains(EMAIL));
+    // A value a spreadsheet would run as a formula is made inert (security anchor 34).
+    let person = f.app.get(&format!("/api/v1/people/{}", f.id), &f.officer.token).await;
+    let r = f
+        .app
+        .patch(
+            &format!("/api/v1/people/{}", f.id),
+            &f.officer.token,
+            json!({"version": person.body["version"], "organisation": "=HYPERLINK(\"http://evil.example\",\"x\")"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let csv = f
+        .app
+        .get(&format!("/api/v1/people/{}/export?format=csv", f.id), &f.dpo.token)
+        .await;
+    assert!(
+        csv.text
+            .contains("\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\""),
+        "{}",
+        csv.text
+    );
+    assert!(!csv.text.contains(",=HYPERLINK"), "{}", csv.text);
     assert_eq!(
         f.app
             .get(&format!("/api/v1/people/{}/export", f.id), &f.officer.token)

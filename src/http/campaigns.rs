@@ -176,7 +176,7 @@ fn html_page(html: String) -> HttpResponse {
         .insert_header(("Cache-Control", "no-store"))
         .insert_header((
             "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ))
         .body(html)
 }

@@ -1,7 +1,7 @@
 //! CSV rendering of every output (RFC 4180, `\r\n` line ends, a header row, long format).
 //!
 //! Policy: a cell is quoted when it holds a comma, a quote, CR or LF. A cell that a spreadsheet
-//! could read as a formula — starting with `=`, `+`, `-`, `@`, tab or CR — is prefixed with `'`
+//! could read as a formula — starting with `=`, `+`, `-`, `@`, tab, CR or NUL — is prefixed with `'`
 //! (OWASP "CSV injection"). Hidden counts appear as `<5` / `hidden`; unpublished numbers
 //! (medians, shares) are empty cells. Kinds and department codes come from data and go through
 //! the same escaping.
@@ -17,19 +17,9 @@ use super::reach::Reach;
 use super::scores::PersonScores;
 use super::transitions::TransitionMatrix;
 
-/// Make one cell safe: neutralise formulas, then quote if needed.
-pub fn csv_cell(raw: &str) -> String {
-    let neutral = if raw.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{raw}")
-    } else {
-        raw.to_string()
-    };
-    if neutral.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", neutral.replace('"', "\"\""))
-    } else {
-        neutral
-    }
-}
+/// Make one cell safe: neutralise formulas, then quote if needed (the one rule every CSV the
+/// service writes follows).
+pub use crate::import_core::csv_cell;
 
 /// Builds a CSV document row by row.
 #[derive(Debug, Default)]

@@ -21,6 +21,18 @@ async fn unsubscribe_get_shows_a_page_post_withdraws_and_queued_messages_are_ski
     let page = f.app.req("GET", path, None, None).await;
     assert_eq!(page.status, 200);
     assert!(page.text.contains("<form method=\"post\">"), "{}", page.text);
+    // Not framed (click-jacking the button), no scripts, no other base.
+    let csp = page.header("content-security-policy").unwrap();
+    for rule in [
+        "default-src 'none'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+    ] {
+        assert!(csp.contains(rule), "{csp} lacks {rule}");
+    }
+    assert!(!csp.contains("script-src"), "{csp}");
+    assert_eq!(page.header("x-content-type-options").as_deref(), Some("nosniff"));
     // GET changed nothing.
     assert_eq!(f.stats(&id).await["stats"]["unsubscribed"], 0);
     let post = f.app.req("POST", path, None, None).await;

@@ -61,18 +61,8 @@ pub fn export(conn: &mut DbConn, ctx: &Ctx, public_id: &str) -> AppResult<Subjec
 }
 
 /// A CSV cell: RFC 4180 quoting, and formula neutralisation (a leading `= + - @`, tab, CR or NUL
-/// gets a `'` so spreadsheets show it as text).
-pub fn csv_cell(value: &str) -> String {
-    let inert = match value.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\0') => format!("'{value}"),
-        _ => value.to_string(),
-    };
-    if inert.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", inert.replace('"', "\"\""))
-    } else {
-        inert
-    }
-}
+/// gets a `'` so spreadsheets show it as text); the one rule every CSV the service writes follows.
+pub use crate::import_core::csv_cell;
 
 /// The export as CSV: `section,record,field,value`, one line per value.
 pub fn to_csv(doc: &SubjectAccessExport) -> String {
