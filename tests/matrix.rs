@@ -170,6 +170,29 @@ async fn every_role_gets_what_the_matrix_says() {
         users.push((role, app.user(&[role], &["BARB"]).await));
     }
     let pid = person["id"].as_str().unwrap().to_string();
+    // Rows in every table the data map lists, bar the audit trail and sign-in bookkeeping: a
+    // refused request writes nothing (security anchor 29).
+    let written = {
+        let tables: Vec<&str> = lighthouse::service::privacy::datamap::DATA_MAP
+            .iter()
+            .map(|e| e.table)
+            .filter(|t| {
+                !matches!(
+                    *t,
+                    "audit_events" | "audit_event_targets" | "sessions" | "login_throttle"
+                )
+            })
+            .collect();
+        let sum = tables
+            .iter()
+            .map(|t| format!("(SELECT COUNT(*) FROM {t})"))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        format!("SELECT {sum} AS n")
+    };
+    app.flush_audit();
+    let denied_before = app.count("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'access.denied'");
+    let mut refused = 0;
     for (method, path, who) in expected() {
         let concrete = path
             .replace("/people/{id}", &format!("/people/{pid}"))
@@ -200,6 +223,7 @@ async fn every_role_gets_what_the_matrix_says() {
                 Who::Roles(roles) => roles.contains(role),
                 Who::Public => unreachable!(),
             };
+            let rows_before = (!allowed).then(|| app.count(&written));
             let r = app.req(method, &concrete, Some(&user.token), body.clone()).await;
             if allowed {
                 assert!(
@@ -210,7 +234,18 @@ async fn every_role_gets_what_the_matrix_says() {
                 );
             } else {
                 assert_eq!(r.status, 403, "{method} {path} as {role:?} must be refused: {}", r.text);
+                assert_eq!(
+                    rows_before,
+                    Some(app.count(&written)),
+                    "{method} {path} as {role:?}: refused, yet rows were written"
+                );
+                refused += 1;
             }
         }
     }
+    // Every refusal is in the audit log (security anchor 61).
+    app.flush_audit();
+    let denied = app.count("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'access.denied'");
+    assert!(refused > 100, "{refused}");
+    assert_eq!(denied - denied_before, refused, "one access.denied event per refusal");
 }
