@@ -293,3 +293,26 @@ async fn sqlite_writer_gets_the_lock_between_back_to_back_transactions() {
         "the second writer waited {waited:?}"
     );
 }
+
+#[actix_web::test]
+async fn the_document_and_the_metrics_can_be_turned_off_and_no_banner_names_the_software() {
+    let on = TestApp::new().await;
+    for path in ["/api/v1/openapi.json", "/metrics", "/healthz"] {
+        let r = on.req("GET", path, None, None).await;
+        assert_eq!(r.status, 200, "{path}");
+        for banner in ["server", "x-powered-by"] {
+            assert!(r.header(banner).is_none(), "{path} has a {banner} header");
+        }
+    }
+    let off = TestApp::with_settings(&[
+        ("LIGHTHOUSE__SERVER__OPENAPI", "false"),
+        ("LIGHTHOUSE__SERVER__METRICS", "false"),
+    ])
+    .await;
+    for path in ["/api/v1/openapi.json", "/metrics"] {
+        let r = off.req("GET", path, None, None).await;
+        assert_eq!(r.status, 404, "{path}: {}", r.text);
+        assert_eq!(r.header("content-type").as_deref(), Some("application/problem+json"));
+    }
+    assert_eq!(off.req("GET", "/healthz", None, None).await.status, 200);
+}

@@ -195,6 +195,8 @@ pub struct ServerSettings {
     pub public_url: String,
     /// Serve the OpenAPI document.
     pub openapi: bool,
+    /// Serve `/metrics`.
+    pub metrics: bool,
     /// Serve the web client's files from this folder instead of the copies built into the
     /// binary (for working on the client without rebuilding); empty = built in.
     #[serde(default)]

@@ -32,6 +32,9 @@ pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
 
 /// Prometheus text.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    if !state.settings.server.metrics {
+        return actix_web::ResponseError::error_response(&AppError::NotFound);
+    }
     let pool = state.pool.state();
     let body = state.metrics.render(&[
         (
