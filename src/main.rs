@@ -206,14 +206,15 @@ fn run(command: Command, settings: Settings) -> Result<(), String> {
             let req = NewUserRequest {
                 email,
                 name,
-                password,
+                password: Some(password),
                 roles,
                 departments,
             };
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let meta = RequestMeta::system(lighthouse::db::now());
             let limiter = HashLimiter::new(1);
-            let view = users::create(&mut conn, &limiter, None, &meta, &req).map_err(describe)?;
+            let view = users::create(&mut conn, &limiter, None, &meta, &req, settings.auth.invitation_hours)
+                .map_err(describe)?;
             println!("created user {} ({})", view.email, view.id);
             Ok(())
         }

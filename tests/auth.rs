@@ -604,3 +604,101 @@ async fn the_longest_password_is_checked_whole_and_failures_are_audited() {
     assert!(items.iter().any(|e| e["outcome"] == "failure"), "{}", audit.text);
     assert!(!audit.text.contains(&first_72), "{}", audit.text);
 }
+
+async fn accept(app: &TestApp, token: &str, password: &str) -> common::Resp {
+    app.req(
+        "POST",
+        "/api/v1/auth/invitation",
+        None,
+        Some(json!({"token": token, "password": password})),
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn an_invited_user_chooses_their_own_password_once_and_in_time() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let email = "new.starter@example.org";
+    let r = app
+        .post(
+            "/api/v1/users",
+            &admin.token,
+            json!({"email": email, "name": "New Starter", "roles": ["analyst"]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let uid = r.body["id"].as_str().unwrap().to_string();
+    let token = r.body["invitation"]["token"].as_str().unwrap().to_string();
+    assert_eq!(token.len(), 43, "256 bits");
+    assert!(r.body["invitation_expires_at"].is_string(), "{}", r.text);
+    // Nobody can sign in to it yet, and only the token's hash is stored.
+    assert_eq!(sign_in(&app, email, PASSWORD).await.status, 401);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) AS n FROM users WHERE invite_hash = '{token}'"
+        )),
+        0
+    );
+    let shown = app.get(&format!("/api/v1/users/{uid}"), &admin.token).await;
+    assert!(shown.body.get("invitation").is_none(), "shown once: {}", shown.text);
+    assert!(shown.body["invitation_expires_at"].is_string());
+
+    // The password policy applies; a refused password leaves the link working.
+    let weak = accept(&app, &token, "password1234").await;
+    assert_eq!(weak.status, 422, "{}", weak.text);
+    let ok = accept(&app, &token, PASSWORD).await;
+    assert_eq!(ok.status, 204, "{}", ok.text);
+    let first = sign_in(&app, email, PASSWORD).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let session = first.body["token"].as_str().unwrap().to_string();
+    // Once only.
+    let again = accept(&app, &token, "another long passphrase").await;
+    assert_eq!(again.status, 410, "{}", again.text);
+    assert_eq!(again.body["code"], "gone", "{}", again.text);
+    let shown = app.get(&format!("/api/v1/users/{uid}"), &admin.token).await;
+    assert!(shown.body["invitation_expires_at"].is_null(), "{}", shown.text);
+    assert_eq!(accept(&app, "no-such-token", PASSWORD).await.status, 410);
+
+    // A new link replaces the last one; accepting it ends the account's sessions.
+    let issue = || async {
+        let r = app
+            .post(&format!("/api/v1/users/{uid}/invitation"), &admin.token, json!({}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.body["token"].as_str().unwrap().to_string()
+    };
+    let replaced = issue().await;
+    let newest = issue().await;
+    assert_eq!(accept(&app, &replaced, "a replaced passphrase").await.status, 410);
+    assert_eq!(accept(&app, &newest, "a brand new passphrase").await.status, 204);
+    assert_eq!(app.get("/api/v1/auth/me", &session).await.status, 401);
+    assert_eq!(sign_in(&app, email, "a brand new passphrase").await.status, 200);
+    let own = app
+        .post(
+            &format!("/api/v1/users/{}/invitation", admin.id),
+            &admin.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(own.status, 409, "{}", own.text);
+
+    // A link stops working after auth.invitation_hours (24).
+    let late = issue().await;
+    app.state.clock.advance(Duration::hours(25));
+    let r = accept(&app, &late, "too late a passphrase").await;
+    assert_eq!(r.status, 410, "{}", r.text);
+    assert!(r.text.contains("expired"), "{}", r.text);
+    assert_eq!(sign_in(&app, email, "a brand new passphrase").await.status, 200);
+
+    // Audited, never with the token.
+    let admin = app.login(&admin.email).await;
+    app.flush_audit();
+    let audit = app.get(&format!("/api/v1/audit?target_id={uid}"), &admin.token).await;
+    for action in ["user.create", "user.invite", "user.invitation_accept"] {
+        assert!(audit.text.contains(action), "{action}: {}", audit.text);
+    }
+    for t in [&token, &replaced, &newest, &late] {
+        assert!(!audit.text.contains(t.as_str()));
+    }
+}

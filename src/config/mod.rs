@@ -225,6 +225,8 @@ pub struct AuthSettings {
     pub mfa_required_roles: String,
     /// The issuer an authenticator app shows beside the account.
     pub totp_issuer: String,
+    /// Hours an invitation link works for.
+    pub invitation_hours: i64,
 }
 
 impl AuthSettings {

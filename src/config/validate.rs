@@ -109,6 +109,9 @@ impl Settings {
                 &format!("{unknown:?} is not a role (comma-separated role identifiers, or empty)"),
             );
         }
+        if !(1..=720).contains(&self.auth.invitation_hours) {
+            return bad("auth.invitation_hours", "must be from 1 to 720");
+        }
         let issuer = self.auth.totp_issuer.trim();
         if issuer.is_empty() || issuer.len() > 60 || issuer.contains(':') {
             return bad("auth.totp_issuer", "must be 1-60 characters without a colon");

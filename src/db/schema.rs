@@ -25,6 +25,8 @@ diesel::table! {
         totp_secret -> Nullable<Text>,
         totp_pending -> Nullable<Text>,
         totp_last_step -> Nullable<BigInt>,
+        invite_hash -> Nullable<Text>,
+        invite_expires_at -> Nullable<Timestamp>,
     }
 }
 

@@ -36,6 +36,10 @@ pub struct User {
     pub totp_pending: Option<String>,
     /// The last TOTP step a code was accepted for.
     pub totp_last_step: Option<i64>,
+    /// SHA-256 of a pending invitation's token.
+    pub invite_hash: Option<String>,
+    /// When the pending invitation stops working.
+    pub invite_expires_at: Option<NaiveDateTime>,
 }
 
 /// A new account.

@@ -146,3 +146,16 @@ pub async fn revoke_token(state: web::Data<AppState>, ctx: Ctx, id: web::Path<St
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// Accept an invitation: the new user chooses their password.
+pub async fn accept_invitation(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    body: Json<crate::service::auth::invitation::AcceptInvitationRequest>,
+) -> AppResult<HttpResponse> {
+    let s = state.clone();
+    state
+        .db_hashing(move |c| crate::service::auth::invitation::accept(c, &s.hasher, &meta, &body.0))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -53,7 +53,16 @@ pub async fn list(state: web::Data<AppState>, _ctx: Ctx, q: Query<PageQuery>) ->
 pub async fn create(state: web::Data<AppState>, ctx: Ctx, body: Json<NewUserRequest>) -> AppResult<HttpResponse> {
     let s = state.clone();
     let view = state
-        .db_hashing(move |c| users::create(c, &s.hasher, Some(&ctx), &ctx.meta, &body.0))
+        .db_hashing(move |c| {
+            users::create(
+                c,
+                &s.hasher,
+                Some(&ctx),
+                &ctx.meta,
+                &body.0,
+                s.settings.auth.invitation_hours,
+            )
+        })
         .await?;
     super::json(201, &view)
 }
@@ -103,4 +112,11 @@ pub async fn reset_totp(state: web::Data<AppState>, ctx: Ctx, id: web::Path<Stri
         .db(move |c| crate::service::auth::reset_totp(c, &ctx.principal, &ctx.meta, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// A new invitation link for an account.
+pub async fn invite(state: web::Data<AppState>, ctx: Ctx, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let hours = state.settings.auth.invitation_hours;
+    let invitation = state.db(move |c| users::invite(c, &ctx, &id, hours)).await?;
+    super::json(201, &invitation)
 }

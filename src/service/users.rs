@@ -30,6 +30,12 @@ pub struct UserView {
     pub version: i64,
     /// Signs in with a one-time code (TOTP) as well as the password.
     pub totp_enabled: bool,
+    /// Until when the account's invitation link works, while it has not been accepted (the
+    /// account has no password of its own until then).
+    pub invitation_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// A new invitation (in the answer that made it only): its link's token, shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitation: Option<crate::service::auth::invitation::InvitationView>,
 }
 
 /// The signed-in user: their account and what their roles allow (the web client shows only
@@ -72,6 +78,8 @@ pub fn view(conn: &mut DbConn, u: &User) -> AppResult<UserView> {
         status: u.status.clone(),
         version: u.version,
         totp_enabled: u.totp_secret.is_some(),
+        invitation_expires_at: u.invite_hash.as_ref().and(u.invite_expires_at).map(|t| t.and_utc()),
+        invitation: None,
     })
 }
 
@@ -83,8 +91,11 @@ pub struct NewUserRequest {
     pub email: String,
     /// Name.
     pub name: String,
-    /// Password (12–128 characters, not a common one).
-    pub password: String,
+    /// Password (12–128 characters, not a common one). Leave it out to invite the person
+    /// instead: the answer's `invitation` holds a single-use link token with which they choose
+    /// their own (the better way: nobody else ever knows it).
+    #[serde(default)]
+    pub password: Option<String>,
     /// At least one role.
     pub roles: Vec<Role>,
     /// Department codes (required for department editors).
@@ -129,13 +140,19 @@ pub fn create(
     ctx: Option<&Ctx>,
     meta: &RequestMeta,
     req: &NewUserRequest,
+    invitation_hours: i64,
 ) -> AppResult<UserView> {
     let email = parse_email(&req.email).map_err(|e| AppError::field("email", e.code, e.message))?;
     let name = clean_text(&req.name, 200).map_err(|e| AppError::field("name", e.code, e.message))?;
-    check_password_policy(&req.password, "password")?;
+    if let Some(p) = &req.password {
+        check_password_policy(p, "password")?;
+    }
     let dept_ids = resolve_codes(conn, &req.departments, "departments")?;
     check_roles(&req.roles, &dept_ids)?;
-    let hash = hash_password(limiter, &req.password)?;
+    let hash = match &req.password {
+        Some(p) => hash_password(limiter, p)?,
+        None => crate::service::auth::invitation::unusable_password(limiter)?,
+    };
     write_tx(conn, |c| {
         let public_id = new_public_id();
         let roles = format_roles(&req.roles);
@@ -156,19 +173,31 @@ pub fn create(
             || AppError::conflict("duplicate_user", "An account with this email exists."),
         )?;
         db::users::set_departments(c, user.id, &dept_ids)?;
+        let invitation = match req.password {
+            Some(_) => None,
+            None => Some(crate::service::auth::invitation::issue(
+                c,
+                user.id,
+                invitation_hours,
+                meta.now,
+            )?),
+        };
         let mut ev = audit::event(
             meta,
             ctx.map(|x| &x.principal),
             "user.create",
             Some(("user", &public_id)),
             "success",
-            Some(serde_json::json!({"roles": roles})),
+            Some(serde_json::json!({"roles": roles, "invited": invitation.is_some()})),
         );
         if ctx.is_none() {
             ev.actor = "cli".into();
         }
         audit::record(c, ev)?;
-        view(c, &user)
+        let saved = db::users::find_by_public_id(c, &public_id)?.ok_or(AppError::NotFound)?;
+        let mut v = view(c, &saved)?;
+        v.invitation = invitation;
+        Ok(v)
     })
 }
 
@@ -263,5 +292,43 @@ pub fn update(conn: &mut DbConn, ctx: &Ctx, public_id: &str, req: &UpdateUserReq
         );
         audit::record(c, ev)?;
         view(c, &updated)
+    })
+}
+
+/// `POST /api/v1/users/{id}/invitation`: a new invitation link for an account (the old one stops
+/// working); for someone whose link expired, or who forgot their password.
+pub fn invite(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    public_id: &str,
+    hours: i64,
+) -> AppResult<crate::service::auth::invitation::InvitationView> {
+    write_tx(conn, |c| {
+        let user = db::users::find_by_public_id(c, public_id)?.ok_or(AppError::NotFound)?;
+        if user.public_id == ctx.principal.public_id {
+            return Err(AppError::conflict(
+                "own_account",
+                "You cannot invite yourself; change your password from your account page.",
+            ));
+        }
+        if user.status != "active" {
+            return Err(AppError::conflict(
+                "disabled",
+                "This account is disabled; enable it first.",
+            ));
+        }
+        let invitation = crate::service::auth::invitation::issue(c, user.id, hours, ctx.meta.now)?;
+        audit::record(
+            c,
+            audit::event(
+                &ctx.meta,
+                Some(&ctx.principal),
+                "user.invite",
+                Some(("user", public_id)),
+                "success",
+                None,
+            ),
+        )?;
+        Ok(invitation)
     })
 }

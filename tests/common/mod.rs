@@ -189,12 +189,12 @@ impl TestApp {
             let req = lighthouse::service::users::NewUserRequest {
                 email: email.clone(),
                 name: format!("User {n}"),
-                password: PASSWORD.into(),
+                password: Some(PASSWORD.into()),
                 roles: roles.to_vec(),
                 departments: departments.iter().map(|d| d.to_string()).collect(),
             };
             let meta = RequestMeta::system(lighthouse::db::now());
-            lighthouse::service::users::create(&mut conn, &self.state.hasher, None, &meta, &req).expect("user");
+            lighthouse::service::users::create(&mut conn, &self.state.hasher, None, &meta, &req, 24).expect("user");
         }
         self.login(&email).await
     }

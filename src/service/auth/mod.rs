@@ -29,6 +29,7 @@ use crate::db::users::{Throttle, User};
 use crate::db::{self, write_tx, DbConn};
 use crate::error::{AppError, AppResult};
 
+pub mod invitation;
 mod password;
 mod second_factor;
 mod tokens;
