@@ -131,6 +131,44 @@ test('departments and a department editor account, from creation to disabling', 
   assert.deepEqual(page.problems, []);
 });
 
+test('an account opened with an invitation: the person chooses their own password, once', { timeout: 240_000 }, async () => {
+  const page = await newPage(fx.svc);
+  await signIn(page, fx.users.admin);
+  await page.goto('/#/admin/users/new');
+  await page.getByRole('heading', { level: 1, name: 'Create a staff account' }).waitFor();
+  await page.getByLabel('Full name').fill('Ivy Invited');
+  await page.getByLabel('Email address').fill('ivy.invited@example.org');
+  await page.getByLabel('Analyst', { exact: true }).check();
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Ivy Invited' }).waitFor();
+  const url = (await page.locator('code.invitation-link').textContent()).trim();
+  assert.match(url, /\/#\/invitation\/[A-Za-z0-9_-]{43}$/);
+  await page.getByText(/Not chosen yet/).waitFor();
+  await checkPage(page, 'admin-user-invited');
+
+  const ivy = await newPage(fx.svc);
+  await ivy.goto(url);
+  await ivy.getByRole('heading', { level: 1, name: 'Choose your password' }).waitFor();
+  await checkPage(ivy, 'invitation');
+  await ivy.getByLabel('New password').fill(PASSWORD);
+  await ivy.getByLabel('Type it again').fill('not the same passphrase');
+  await ivy.getByRole('button', { name: 'Set my password' }).click();
+  await ivy.locator('.error-summary').getByRole('link', { name: 'Type the same password again' }).waitFor();
+  await ivy.getByLabel('Type it again').fill(PASSWORD);
+  await ivy.getByRole('button', { name: 'Set my password' }).click();
+  await ivy.getByText(/Your password is set/).waitFor();
+  await signIn(ivy, { email: 'ivy.invited@example.org', password: PASSWORD });
+
+  // The link works once.
+  const again = await newPage(fx.svc);
+  await again.goto(url);
+  await again.getByLabel('New password').fill('another long passphrase');
+  await again.getByLabel('Type it again').fill('another long passphrase');
+  await again.getByRole('button', { name: 'Set my password' }).click();
+  await again.getByText(/has been used/).first().waitFor();
+  assert.deepEqual([...page.problems, ...ivy.problems], []);
+});
+
 test('purposes: create, change, add a wording version', { timeout: 240_000 }, async () => {
   const page = await newPage(fx.svc);
   await signIn(page, fx.users.admin);

@@ -1,7 +1,7 @@
 // Administration screens: staff accounts, departments, and purposes with their wordings.
 import {
   h, api, ApiError, route, page, form, field, select, choices, button, summaryList, table, tag,
-  section, notice, navigate, link, can, fmtDate, departments, forgetDepartments, purposes,
+  section, notice, navigate, link, can, fmtDate, fmtDateTime, departments, forgetDepartments, purposes,
   forgetPurposes, hashQuery, withQuery, showErrors, session, replace,
 } from './core.js';
 
@@ -106,6 +106,17 @@ route('/admin/users', async (_params, isCurrent) => {
       offset + USERS_PAGE < r.total ? h('li', {}, link(withQuery('/admin/users', { page: pageNo + 1 }), 'Next page')) : null)) : null);
 }, { permission: 'users_manage' });
 
+/** The invitation of the account just created, shown once on its page. */
+let justInvited = null;
+
+/** An invitation link to give the person, and until when it works. */
+function invitationLink(inv) {
+  const url = `${location.origin}/#/invitation/${inv.token}`;
+  return h('div', { class: 'inset' },
+    h('p', {}, `Give this link to the person, safely (it is shown only now). It works once, until ${fmtDateTime(inv.expires_at)}:`),
+    h('p', {}, h('code', { class: 'invitation-link' }, url)));
+}
+
 route('/admin/users/new', async (_params, isCurrent) => {
   const depts = await departments();
   if (!isCurrent()) return;
@@ -115,18 +126,19 @@ route('/admin/users/new', async (_params, isCurrent) => {
       field({ name: 'email', label: 'Email address', type: 'email', hint: 'They sign in with this.', autocomplete: 'off', spellcheck: false, width: 'long' }),
       field({
         name: 'password', label: 'First password', type: 'password', autocomplete: 'new-password', width: 'long',
-        hint: '12 to 128 characters, not a common password. Give it to the person safely; they can change it after signing in.',
+        hint: 'Best left empty: the account then gets an invitation link, shown once, with which the person chooses their own password. Or 12 to 128 characters, not a common password, given to them safely.',
       }),
       roleChoices([]),
       depts.length ? departmentChoices(depts, []) : h('p', { class: 'inset' }, 'There are no departments yet. ', link('/admin/departments', 'Add a department'), ' before creating a department editor.'),
       button('Create account'),
     ], async (v) => {
-      const errors = required(v, [['name', 'Enter the person’s full name'], ['email', 'Enter their email address'], ['password', 'Enter a first password']]);
+      const errors = required(v, [['name', 'Enter the person’s full name'], ['email', 'Enter their email address']]);
       if (!v.roles.length) errors.push({ field: 'roles', code: 'required', message: 'Choose at least one role' });
       if (errors.length) throw invalid(errors);
       const u = await api('POST', '/api/v1/users', {
-        body: { name: v.name.trim(), email: v.email.trim(), password: v.password, roles: v.roles, departments: v.departments || [] },
+        body: { name: v.name.trim(), email: v.email.trim(), password: v.password || undefined, roles: v.roles, departments: v.departments || [] },
       });
+      justInvited = u.invitation ? { id: u.id, ...u.invitation } : null;
       notice(`Account created for ${u.name}.`);
       navigate(`/admin/users/${enc(u.id)}`);
     }));
@@ -167,6 +179,9 @@ route('/admin/users/:id', async ({ id }, isCurrent) => {
   });
   const sessionsMsg = h('div', { role: 'status' });
   const totpMsg = h('div', { role: 'status' });
+  const inviteMsg = h('div', { role: 'status' });
+  if (justInvited && justInvited.id === u.id) replace(inviteMsg, invitationLink(justInvited));
+  justInvited = null;
   page(u.name, { back: ['/admin/users', 'Back to staff accounts'], caption: 'Staff account' },
     summaryList([
       ['Email address', u.email],
@@ -174,10 +189,29 @@ route('/admin/users/:id', async ({ id }, isCurrent) => {
       ['Departments', u.departments.map((c) => deptName[c] || c).join(', ')],
       ['Status', statusTag(u.status)],
       ['Two-step sign-in', u.totp_enabled ? 'On' : 'Off'],
+      u.invitation_expires_at ? ['Password', `Not chosen yet: the invitation link works until ${fmtDateTime(u.invitation_expires_at)}`] : null,
     ]),
     section('Change this account',
       self ? h('p', { class: 'warning-text' }, 'This is your own account. Taking away your administrator role or disabling it locks you out.') : null,
       edit),
+    !self && u.status === 'active' ? section('Invitation link',
+      h('p', {}, 'A new single-use link with which this person chooses a new password: when their invitation expired, or they forgot their password. An earlier link stops working, and choosing the password signs them out everywhere.'),
+      inviteMsg,
+      button('Create a new invitation link', {
+        kind: 'secondary',
+        onClick: async (ev) => {
+          const b = ev.currentTarget;
+          b.disabled = true;
+          try {
+            const inv = await api('POST', `/api/v1/users/${enc(id)}/invitation`);
+            replace(inviteMsg, invitationLink(inv));
+          } catch (e) {
+            replace(inviteMsg, h('div', { class: 'notice notice--error' }, h('p', {}, `No link was made: ${e.message}`)));
+          } finally {
+            b.disabled = false;
+          }
+        },
+      })) : null,
     section('Sessions',
       h('p', {}, 'Signs this person out everywhere, for example after a lost laptop. They can sign in again with their password.'),
       sessionsMsg,

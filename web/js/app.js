@@ -1,7 +1,7 @@
 // Entry point: sign-in and sign-out, the navigation for the user's role, the start page, and
 // the router. Screens register themselves when their module is imported.
 import {
-  h, api, ApiError, session, can, loadSession, route, navigate, dispatch, currentPath, page,
+  h, api, ApiError, session, can, loadSession, route, navigate, dispatch, currentPath, isPublicPath, page,
   field, button, form, notice, replace, link, setSessionEndedHandler, ENROL_PATH,
 } from './core.js';
 import './account.js';
@@ -132,6 +132,26 @@ route('/signin', () => {
   signInPage(null);
 }, { public: true });
 
+// An invitation link: the new user chooses their own password. The token is in the address's
+// fragment, which the browser never sends to the server.
+route('/invitation/:token', ({ token }) => {
+  page('Choose your password',
+    h('p', {}, 'An administrator opened a Data Lighthouse account for you. Choose the password you will sign in with. This link works once.'),
+    form([
+      field({ name: 'password', label: 'New password', type: 'password', autocomplete: 'new-password', width: 'long', hint: '12 to 128 characters, not a common password. A few unrelated words make a good one.' }),
+      field({ name: 'again', label: 'Type it again', type: 'password', autocomplete: 'new-password', width: 'long' }),
+      button('Set my password'),
+    ], async (v) => {
+      const errors = [];
+      if (!v.password) errors.push({ field: 'password', code: 'required', message: 'Enter a password' });
+      else if (v.again !== v.password) errors.push({ field: 'again', code: 'mismatch', message: 'Type the same password again' });
+      if (errors.length) throw new ApiError(422, { status: 422, code: 'validation', detail: 'Check the fields below.', errors });
+      await api('POST', '/api/v1/auth/invitation', { body: { token, password: v.password } });
+      notice('Your password is set. Sign in with your email address and it.');
+      navigate('/signin');
+    }));
+}, { public: true });
+
 route('/', () => {
   const cards = [
     ['/people', 'People', 'Find someone, see their record across departments, their consent and what they took part in.', 'people_read'],
@@ -162,7 +182,7 @@ window.addEventListener('hashchange', async () => { renderNav(); await dispatch(
     navigate(session.user ? '/' : '/signin');
     return;
   }
-  if (!session.user && currentPath() !== '/signin') {
+  if (!session.user && !isPublicPath(currentPath())) {
     if (currentPath() !== '/') returnTo = currentPath();
     navigate('/signin');
     return;

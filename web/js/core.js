@@ -155,6 +155,11 @@ export function route(pattern, handler, opts = {}) {
   routes.push({ re, names, handler, permission: opts.permission, public: !!opts.public });
 }
 
+/** Whether a screen is open to anyone (sign-in, an invitation link). */
+export function isPublicPath(path) {
+  return routes.some((r) => r.public && r.re.test(path));
+}
+
 export function currentPath() {
   const hash = location.hash.replace(/^#/, '');
   return hash.split('?')[0] || '/';
