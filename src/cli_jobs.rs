@@ -29,37 +29,40 @@ pub(crate) fn retention(settings: &Settings, pool: &lighthouse::db::DbPool, dry_
             cutoff.format("%Y-%m-%d")
         ),
     }
-    if let Some(cutoff) = report.imports_cutoff {
-        let verb = if dry_run { "would delete" } else { "deleted" };
-        println!(
-            "retention: {verb} the files of {} imports not committed since {}",
-            report.imports_discarded,
-            cutoff.format("%Y-%m-%d")
-        );
-    }
-    if let Some(cutoff) = report.rights_requests_cutoff {
-        let verb = if dry_run { "would anonymise" } else { "anonymised" };
-        println!(
-            "retention: {verb} {} data-protection requests closed before {}",
-            report.rights_requests_anonymised,
-            cutoff.format("%Y-%m-%d")
-        );
-    }
-    if let Some(cutoff) = report.sessions_cutoff {
-        let verb = if dry_run { "would delete" } else { "deleted" };
-        println!(
-            "retention: {verb} {} sessions and API tokens that expired or were ended before {}",
-            report.sessions_deleted,
-            cutoff.format("%Y-%m-%d")
-        );
-    }
-    if let Some(cutoff) = report.reports_cutoff {
-        let verb = if dry_run { "would clear" } else { "cleared" };
-        println!(
-            "retention: {verb} the row reports of {} imports finished before {}",
-            report.reports_cleared,
-            cutoff.format("%Y-%m-%d")
-        );
+    // Each further rule: (its cut-off, what a dry run and a run say, what it did).
+    let rules = [
+        (
+            report.imports_cutoff,
+            ["would delete", "deleted"],
+            format!("the files of {} imports not committed since", report.imports_discarded),
+        ),
+        (
+            report.rights_requests_cutoff,
+            ["would anonymise", "anonymised"],
+            format!(
+                "{} data-protection requests closed before",
+                report.rights_requests_anonymised
+            ),
+        ),
+        (
+            report.sessions_cutoff,
+            ["would delete", "deleted"],
+            format!(
+                "{} sessions and API tokens that expired or were ended before",
+                report.sessions_deleted
+            ),
+        ),
+        (
+            report.reports_cutoff,
+            ["would clear", "cleared"],
+            format!("the row reports of {} imports finished before", report.reports_cleared),
+        ),
+    ];
+    for (cutoff, verbs, what) in rules {
+        if let Some(cutoff) = cutoff {
+            let verb = verbs[usize::from(!dry_run)];
+            println!("retention: {verb} {what} {}", cutoff.format("%Y-%m-%d"));
+        }
     }
     Ok(())
 }
