@@ -407,3 +407,42 @@ async fn responses_carry_security_headers_and_request_ids() {
     assert!(read.header("access-control-allow-origin").is_none());
     assert!(read.header("access-control-allow-credentials").is_none());
 }
+
+#[actix_web::test]
+async fn a_database_fault_is_a_generic_500_and_the_service_carries_on() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    assert_eq!(app.get("/api/v1/purposes", &admin.token).await.status, 200);
+    // Break the database under the service (security anchors 57 and 58).
+    let mut conn = app.state.pool.get().unwrap();
+    diesel::connection::SimpleConnection::batch_execute(&mut conn, "ALTER TABLE purposes RENAME TO purposes_hidden")
+        .unwrap();
+    drop(conn);
+    let r = app.get("/api/v1/purposes", &admin.token).await;
+    assert_eq!(r.status, 500, "{}", r.text);
+    assert_eq!(r.header("content-type").as_deref(), Some("application/problem+json"));
+    assert_eq!(r.body["code"], "internal", "{}", r.text);
+    assert!(
+        r.body["request_id"].is_string() || r.header("x-request-id").is_some(),
+        "{}",
+        r.text
+    );
+    let lower = r.text.to_lowercase();
+    for leak in [
+        "purposes",
+        "no such table",
+        "relation",
+        "does not exist",
+        "diesel",
+        "sqlite",
+        "postgres",
+        "panicked",
+        "src/",
+        "select ",
+    ] {
+        assert!(!lower.contains(leak), "the answer gives away `{leak}`: {}", r.text);
+    }
+    // Other requests go on being answered.
+    assert_eq!(app.get("/api/v1/auth/me", &admin.token).await.status, 200);
+    assert_eq!(app.get("/api/v1/departments", &admin.token).await.status, 200);
+}
