@@ -320,6 +320,23 @@ async fn department_editors_only_see_their_departments() {
         )
         .await;
     assert_eq!(theirs.status, 422);
+    // Nor can an editor link one of their people to another department (security anchor 26).
+    let barb_url = format!("/api/v1/people/{}", barb["id"].as_str().unwrap());
+    let held = app.get(&barb_url, &editor.token).await;
+    let widen = app
+        .patch(
+            &barb_url,
+            &editor.token,
+            json!({"version": held.body["version"], "departments": ["BARB", "OPEN"]}),
+        )
+        .await;
+    assert_eq!(widen.status, 422, "{}", widen.text);
+    assert_eq!(widen.body["errors"][0]["code"], "out_of_scope", "{}", widen.text);
+    assert_eq!(
+        app.get(&barb_url, &officer.token).await.body["departments"],
+        json!(["BARB"]),
+        "nothing changed"
+    );
     assert_eq!(
         app.get("/api/v1/people/00000000000000000000000000000000", &editor.token)
             .await

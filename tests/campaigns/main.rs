@@ -163,6 +163,19 @@ const HTML: &str = "<p>Dear {{ given_name }}</p><a href=\"{{ unsubscribe_url }}\
 #[actix_web::test]
 async fn a_campaign_reaches_only_consented_people_once_with_list_headers() {
     let f = fixture_with("1000").await;
+    // A value that looks like a placeholder is written as it is, never filled in (security
+    // anchor 37): templates are rendered once, values are data.
+    let second = format!("/api/v1/people/{}", f.people[1].0);
+    let held = f.app.get(&second, &f.officer.token).await;
+    let r = f
+        .app
+        .patch(
+            &second,
+            &f.officer.token,
+            json!({"version": held.body["version"], "given_name": "{{ unsubscribe_url }}"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
     let id = f.campaign(json!({"tag": "newsletter-list"}), HTML).await;
     f.approve_and_start(&id).await;
     f.drain();
@@ -175,7 +188,7 @@ async fn a_campaign_reaches_only_consented_people_once_with_list_headers() {
         to,
         vec![f.people[0].1.clone(), f.people[1].1.clone(), f.people[2].1.clone()]
     );
-    let m = &got[0];
+    let m = got.iter().find(|m| m.rcpt_to == vec![f.people[0].1.clone()]).unwrap();
     let list = m.header("List-Unsubscribe").unwrap();
     assert!(list.starts_with("<https://crm.city.test/u/"), "{list}");
     assert!(list.contains("mailto:unsubscribe@city.test"), "{list}");
@@ -185,6 +198,12 @@ async fn a_campaign_reaches_only_consented_people_once_with_list_headers() {
     );
     assert!(m.header("From").unwrap().contains("Cllr Ada Member"));
     assert!(m.header("Subject").unwrap().starts_with("Hello Res"));
+    let literal = got.iter().find(|m| m.rcpt_to == vec![f.people[1].1.clone()]).unwrap();
+    assert!(
+        literal.data.contains("Dear {{ unsubscribe_url }}"),
+        "the placeholder-looking name is sent as written: {}",
+        literal.data
+    );
     // The name "Res<0>" is escaped in HTML.
     assert!(
         m.data.contains("Res&lt;") && !m.data.contains("<p>Dear Res<"),
