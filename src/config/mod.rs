@@ -171,6 +171,10 @@ pub struct DatabaseSettings {
     /// PostgreSQL: vacuum the engagement ledger after this many events logged (0 = never).
     #[serde(default = "default_vacuum_every_events")]
     pub vacuum_every_events: u64,
+    /// Accept a PostgreSQL server on another machine without a TLS connection that checks its
+    /// certificate.
+    #[serde(default)]
+    pub allow_plaintext: bool,
 }
 
 fn default_vacuum_every_events() -> u64 {

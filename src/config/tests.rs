@@ -67,3 +67,43 @@ fn smtp_without_tls_only_for_a_relay_on_this_machine() {
         assert!(e.to_string().contains("campaigns.smtp_tls"), "{host}: {e}");
     }
 }
+
+#[test]
+fn postgres_on_another_machine_needs_a_checked_tls_connection() {
+    use super::validate::postgres_link_is_safe;
+    let none = |_: &str| None;
+    for url in [
+        "sqlite://data/x.db",
+        "postgres://u@127.0.0.1:5432/db",
+        "postgres://u@localhost/db",
+        "postgresql://u:p@[::1]:5432/db",
+        "postgres:///db",
+        "postgres:///db?host=/var/run/postgresql",
+        "postgres://u@db.internal:5432/db?sslmode=verify-full",
+        "postgres://u@db.internal/db?connect_timeout=5&sslmode=verify-ca",
+    ] {
+        assert!(postgres_link_is_safe(url, &none), "{url}");
+    }
+    for url in [
+        "postgres://u@db.internal:5432/db",
+        "postgres://u@db.internal:5432/db?sslmode=require",
+        "postgres://u@10.0.0.5/db?sslmode=prefer",
+        "postgres://u@127.0.0.1,db.internal/db",
+        "postgres:///db?host=db.internal",
+    ] {
+        assert!(!postgres_link_is_safe(url, &none), "{url}");
+    }
+    // libpq's environment counts.
+    let verified = |k: &str| (k == "PGSSLMODE").then(|| "verify-full".to_string());
+    assert!(postgres_link_is_safe("postgres://u@db.internal/db", &verified));
+    let remote = |k: &str| (k == "PGHOST").then(|| "db.internal".to_string());
+    assert!(!postgres_link_is_safe("postgres:///db", &remote));
+    // Start-up stops, unless told to accept it.
+    let e = Settings::from_sources(&env(&[("DATABASE_URL", "postgres://u@db.internal:5432/db")])).unwrap_err();
+    assert!(e.to_string().contains("sslmode=verify-full"), "{e}");
+    assert!(Settings::from_sources(&env(&[
+        ("DATABASE_URL", "postgres://u@db.internal:5432/db"),
+        ("LIGHTHOUSE__DATABASE__ALLOW_PLAINTEXT", "true"),
+    ]))
+    .is_ok());
+}

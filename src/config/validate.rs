@@ -10,6 +10,13 @@ impl Settings {
         if let Err(e) = crate::db::DbUrl::parse(&self.database.url) {
             return bad("database.url", &e);
         }
+        let env = |k: &str| std::env::var(k).ok();
+        if !self.database.allow_plaintext && !postgres_link_is_safe(&self.database.url, &env) {
+            return bad(
+                "database.url",
+                "a PostgreSQL server on another machine needs sslmode=verify-full (or verify-ca) in the URL or PGSSLMODE, so that the connection is encrypted and the server's certificate checked; set database.allow_plaintext = true to accept an unchecked connection knowingly",
+            );
+        }
         if self.database.pool_size == 0 {
             return bad("database.pool_size", "must be at least 1");
         }
@@ -172,4 +179,48 @@ impl Settings {
 fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether a database URL reaches PostgreSQL safely: anything but PostgreSQL, a server on this
+/// machine (loopback or a Unix socket), or a TLS connection that checks the server's certificate
+/// (`sslmode` `verify-full` or `verify-ca`, in the URL or libpq's `PGSSLMODE`). `env` reads
+/// libpq's environment (`PGHOST`, `PGSSLMODE`).
+pub(super) fn postgres_link_is_safe(url: &str, env: &dyn Fn(&str) -> Option<String>) -> bool {
+    let Some(rest) = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+    else {
+        return true;
+    };
+    let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let param = |name: &str| {
+        query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    };
+    let sslmode = param("sslmode").or_else(|| env("PGSSLMODE")).unwrap_or_default();
+    if matches!(sslmode.as_str(), "verify-full" | "verify-ca") {
+        return true;
+    }
+    let authority = before_query.split('/').next().unwrap_or_default();
+    let hosts = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let hosts = if hosts.is_empty() {
+        param("host").or_else(|| env("PGHOST")).unwrap_or_default()
+    } else {
+        hosts.to_string()
+    };
+    hosts.split(',').all(|h| {
+        let h = h.trim();
+        // A Unix socket's directory, or nothing (libpq's default socket).
+        if h.is_empty() || h.starts_with('/') || h.starts_with("%2F") || h.starts_with("%2f") {
+            return true;
+        }
+        let host = match h.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or_default(),
+            None => h.rsplit_once(':').map_or(h, |(host, _port)| host),
+        };
+        is_loopback_host(host)
+    })
 }
