@@ -187,14 +187,13 @@ impl ConnectionManager {
 
     fn connect_pg(&self, url: &str) -> Result<DbConn, ConnectError> {
         init_tls();
-        let conn = PgConnection::establish(url).map_err(|e| {
+        let mut conn = PgConnection::establish(url).map_err(|e| {
             ConnectError(format!(
                 "cannot connect to PostgreSQL at {}: {}",
                 self.url.redacted(),
                 e.to_string().trim()
             ))
         })?;
-        let mut conn = conn;
         // Server messages in English whatever the server's language: a cancelled deadlock is
         // told apart by its message ("deadlock detected"; diesel does not pass SQLSTATE 40P01 on),
         // and answered 503 instead of 500. Only a superuser, or a role granted `SET` on the

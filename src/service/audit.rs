@@ -41,6 +41,20 @@ pub fn event(
     }
 }
 
+/// An event of work the service does on its own, with no signed-in user; `actor` names it
+/// (`retention`).
+pub fn system_event(
+    meta: &RequestMeta,
+    actor: &str,
+    action: &str,
+    target: Option<(&str, &str)>,
+    detail: Option<serde_json::Value>,
+) -> NewAuditEvent {
+    let mut ev = event(meta, None, action, target, "success", detail);
+    ev.actor = actor.into();
+    ev
+}
+
 /// Write one event now, inside the caller's transaction.
 pub fn record(conn: &mut DbConn, ev: NewAuditEvent) -> AppResult<()> {
     db::audit::insert_many(conn, std::slice::from_ref(&ev))?;

@@ -194,8 +194,8 @@ pub fn create(
             ev.actor = "cli".into();
         }
         audit::record(c, ev)?;
-        let saved = db::users::find_by_public_id(c, &public_id)?.ok_or(AppError::NotFound)?;
-        let mut v = view(c, &saved)?;
+        let mut v = view(c, &user)?;
+        v.invitation_expires_at = invitation.as_ref().map(|i| i.expires_at);
         v.invitation = invitation;
         Ok(v)
     })

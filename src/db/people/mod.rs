@@ -267,6 +267,16 @@ pub fn live(conn: &mut DbConn, id: i64) -> QueryResult<Option<Person>> {
     Ok(None)
 }
 
+/// The id of whom the record `id` stands for now ([`live`]); `None` when they were erased or the
+/// record is gone.
+pub fn live_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<i64>> {
+    match live(conn, id) {
+        Ok(p) => Ok(p.map(|p| p.id)),
+        Err(diesel::result::Error::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Update fields if the version still matches; returns the new row or `None` when stale.
 pub fn update_fields(
     conn: &mut DbConn,

@@ -42,6 +42,17 @@ pub struct Held<'a> {
     pub external_id: &'a str,
 }
 
+impl<'a> Held<'a> {
+    /// The record a batch's department holds under `external_id`.
+    pub fn of(b: &'a super::Batch, external_id: &'a str) -> Held<'a> {
+        Held {
+            department_id: b.department_id,
+            source_system: &b.source_system,
+            external_id,
+        }
+    }
+}
+
 fn held_copy(conn: &mut DbConn, held: &Held<'_>) -> QueryResult<Option<Copy>> {
     source_records::table
         .filter(source_records::department_id.eq(held.department_id))
@@ -84,14 +95,12 @@ fn read(kept: &str) -> AppResult<Copy> {
         .map_err(|e| AppError::Internal(format!("the kept copy of a source record cannot be read: {e}")))
 }
 
-/// The live person a record's person is now (themselves, or whom they were merged into).
+/// Whom a record's person is now (themselves, or whom they were merged into).
 fn live_id(conn: &mut DbConn, person: Option<i64>) -> AppResult<Option<i64>> {
-    let Some(id) = person else { return Ok(None) };
-    match dbp::live(conn, id) {
-        Ok(p) => Ok(p.map(|p| p.id)),
-        Err(diesel::result::Error::NotFound) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    Ok(match person {
+        Some(id) => dbp::live_id(conn, id)?,
+        None => None,
+    })
 }
 
 /// Before `batch_id`'s row `row` replaces the held record for `person_id`, keep what the

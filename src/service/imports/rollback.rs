@@ -198,19 +198,14 @@ fn unlink(conn: &mut DbConn, b: &Batch, row: &Row) -> AppResult<Option<Unlinked>
         // person is still taken back below.
         None => {
             if let Some(ext) = &row.external_id {
-                let held = replaced::Held {
-                    department_id: b.department_id,
-                    source_system: &b.source_system,
-                    external_id: ext,
-                };
-                replaced::hand_on(conn, b.id, row.number, &held)?;
+                replaced::hand_on(conn, b.id, row.number, &replaced::Held::of(b, ext))?;
             }
             let live = match row.person {
-                Some(p) => dbp::live(conn, p).optional()?.flatten(),
+                Some(p) => dbp::live_id(conn, p)?,
                 None => None,
             };
-            let Some(p) = live else { return Ok(None) };
-            p.id
+            let Some(id) = live else { return Ok(None) };
+            id
         }
     };
     let ours = Some(reference.clone());

@@ -188,15 +188,8 @@ pub fn run_if_due(
             scheduled_runs::report.eq(Some(counts.to_string())),
         ))
         .execute(conn)?;
-    let mut ev = crate::service::audit::event(
-        &RequestMeta::system(now),
-        None,
-        "retention.run",
-        None,
-        "success",
-        Some(counts),
-    );
-    ev.actor = "retention".into();
+    let meta = RequestMeta::system(now);
+    let ev = crate::service::audit::system_event(&meta, "retention", "retention.run", None, Some(counts));
     crate::service::audit::record(conn, ev)?;
     Ok(Some(report))
 }

@@ -78,6 +78,15 @@ pub fn delete_rows(conn: &mut DbConn, entry: &Entry, person_id: i64) -> QueryRes
     diesel::sql_query(sql).bind::<BigInt, _>(person_id).execute(conn)
 }
 
+/// `SET` assignments that blank `columns`.
+fn blank_sets(columns: &[(&str, Blank)]) -> String {
+    columns
+        .iter()
+        .map(|(c, b)| format!("{} = {}", quoted(c), if *b == Blank::Null { "NULL" } else { "''" }))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Blank columns in the person's rows of `entry`.
 pub fn blank_columns(
     conn: &mut DbConn,
@@ -86,13 +95,24 @@ pub fn blank_columns(
     columns: &[(&str, Blank)],
 ) -> QueryResult<usize> {
     let Link::PersonId(col) = entry.link else { return Ok(0) };
-    let sets = columns
-        .iter()
-        .map(|(c, b)| format!("{} = {}", quoted(c), if *b == Blank::Null { "NULL" } else { "''" }))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!("UPDATE {} SET {sets} WHERE {} = $1", quoted(entry.table), quoted(col));
+    let sql = format!(
+        "UPDATE {} SET {} WHERE {} = $1",
+        quoted(entry.table),
+        blank_sets(columns),
+        quoted(col)
+    );
     diesel::sql_query(sql).bind::<BigInt, _>(person_id).execute(conn)
+}
+
+/// Blank columns in the row of `entry` whose `id` is `id`, whoever it is about (a row that
+/// outlives its retention period).
+pub fn blank_row(conn: &mut DbConn, entry: &Entry, id: i64, columns: &[(&str, Blank)]) -> QueryResult<usize> {
+    let sql = format!(
+        "UPDATE {} SET {} WHERE \"id\" = $1",
+        quoted(entry.table),
+        blank_sets(columns)
+    );
+    diesel::sql_query(sql).bind::<BigInt, _>(id).execute(conn)
 }
 
 /// Column names of every table in the database (for the data-map test and checks).

@@ -122,11 +122,7 @@ pub(super) fn replace_source_record(conn: &mut DbConn, cx: &Ctx<'_>, person_id: 
         ));
     };
     let (row, data) = stored_row(r);
-    let held = crate::service::imports::replaced::Held {
-        department_id: cx.b.department_id,
-        source_system: &cx.b.source_system,
-        external_id: ext,
-    };
+    let held = crate::service::imports::replaced::Held::of(cx.b, ext);
     crate::service::imports::replaced::keep(conn, cx.b.id, row, person_id, &held)?;
     let n = diesel::update(
         source_records::table

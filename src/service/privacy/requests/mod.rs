@@ -613,37 +613,33 @@ pub fn anonymise_closed_before(
     if dry_run {
         return Ok(found.len());
     }
+    // What an erasure of the person blanks (the data map's entry), and the link to them.
+    let entry = super::datamap::entry("rights_requests");
+    let Some((entry, super::datamap::Erase::Blank(blank))) = entry.map(|e| (e, e.erase)) else {
+        return Err(AppError::Internal(
+            "the data map does not say what an erasure blanks in rights_requests".into(),
+        ));
+    };
     let meta = crate::service::RequestMeta::system(now);
     for part in found.chunks(500) {
         let ids: Vec<i64> = part.iter().map(|f| f.0).collect();
         write_tx(conn, |c| {
-            diesel::update(
-                rights_requests::table
-                    .filter(rights_requests::id.eq_any(&ids))
-                    .filter(rights_requests::anonymised_at.is_null()),
-            )
-            .set((
-                rights_requests::requester.eq(""),
-                rights_requests::person_id.eq(None::<i64>),
-                rights_requests::notes.eq(None::<String>),
-                rights_requests::outcome_note.eq(None::<String>),
-                rights_requests::stop_reason.eq(None::<String>),
-                rights_requests::extension_reason.eq(None::<String>),
-                rights_requests::anonymised_at.eq(Some(now)),
-                rights_requests::updated_at.eq(now),
-            ))
-            .execute(c)?;
+            for id in &ids {
+                super::sql::blank_row(c, entry, *id, blank)?;
+            }
+            diesel::update(rights_requests::table.filter(rights_requests::id.eq_any(&ids)))
+                .set((
+                    rights_requests::person_id.eq(None::<i64>),
+                    rights_requests::anonymised_at.eq(Some(now)),
+                    rights_requests::updated_at.eq(now),
+                ))
+                .execute(c)?;
             for (_, public_id) in part {
-                let mut ev = audit::event(
-                    &meta,
-                    None,
-                    "rights_request.anonymise",
-                    Some(("rights_request", public_id)),
-                    "success",
-                    None,
-                );
-                ev.actor = "retention".into();
-                audit::record(c, ev)?;
+                let target = Some(("rights_request", public_id.as_str()));
+                audit::record(
+                    c,
+                    audit::system_event(&meta, "retention", "rights_request.anonymise", target, None),
+                )?;
             }
             Ok::<_, AppError>(())
         })?;
