@@ -135,6 +135,8 @@ fn expected() -> Vec<(&'static str, &'static str, Who)> {
         ("POST", "/api/v1/users/{id}/totp/reset", Who::Roles(ADMIN)),
         ("DELETE", "/api/v1/users/{id}/sessions", Who::Roles(ADMIN)),
         ("GET", "/api/v1/audit", Who::Roles(AUDIT)),
+        ("GET", "/api/v1/audit/verification", Who::Roles(AUDIT)),
+        ("POST", "/api/v1/audit/seals", Who::Roles(AUDIT)),
         // Logout last: it ends the session it is called with.
         ("POST", "/api/v1/auth/logout", Who::SignedIn),
     ]

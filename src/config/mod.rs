@@ -248,6 +248,18 @@ pub struct AuditSettings {
     pub flush_interval_ms: u64,
     /// Largest batch written at once.
     pub batch_size: usize,
+    /// How often `serve` seals the audit log into its hash chain, in seconds (0: only when asked).
+    pub seal_every_seconds: u64,
+    /// On PostgreSQL, events younger than this (seconds) wait for the next seal, so a
+    /// transaction still open cannot commit an event into a block already sealed.
+    pub seal_grace_seconds: u64,
+}
+
+impl AuditSettings {
+    /// `seal_grace_seconds` as a duration (at most a day: see the validation).
+    pub fn seal_grace(&self) -> chrono::Duration {
+        chrono::Duration::seconds(i64::try_from(self.seal_grace_seconds.min(86_400)).unwrap_or(86_400))
+    }
 }
 
 /// `[log]`

@@ -44,6 +44,9 @@ impl Settings {
         if self.audit.batch_size == 0 || self.audit.flush_interval_ms == 0 {
             return bad("audit.batch_size", "batch size and flush interval must be positive");
         }
+        if self.audit.seal_grace_seconds > 86_400 {
+            return bad("audit.seal_grace_seconds", "at most 86400 (a day)");
+        }
         if self.retention.inactive_person_years < 0 || self.retention.batch_size < 1 {
             return bad(
                 "retention.inactive_person_years",

@@ -13,6 +13,7 @@
 //!   backends keep.
 
 pub mod audit;
+pub mod audit_seals;
 pub mod campaigns;
 pub mod consent;
 pub mod departments;

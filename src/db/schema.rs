@@ -180,6 +180,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_seals (seq) {
+        seq -> BigInt,
+        after_event_id -> BigInt,
+        last_event_id -> BigInt,
+        event_count -> BigInt,
+        prev_hash -> Text,
+        hash -> Text,
+        sealed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     audit_event_targets (stretch, target_id, event_id) {
         stretch -> BigInt,
         target_id -> Text,
@@ -633,6 +645,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     field_provenance,
     audit_events,
     audit_event_targets,
+    audit_seals,
     purposes,
     purpose_wordings,
     consent_events,

@@ -78,3 +78,74 @@ pub async fn list(state: web::Data<AppState>, ctx: Ctx, q: Query<AuditQuery>) ->
         .flatten();
     super::json(200, &AuditPage { items, next_before })
 }
+
+/// What to verify.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyQuery {
+    /// Start at this seal, taking the hash of the one before as given (default 1: the whole
+    /// chain).
+    pub from_seq: Option<i64>,
+    /// A seal known from elsewhere (the log store's `audit sealed` line, an earlier
+    /// verification): its position …
+    pub expect_seq: Option<i64>,
+    /// … and its hash; the chain must hold it.
+    pub expect_hash: Option<String>,
+}
+
+/// Verify the audit log's hash chain against the events as they are now. Audited.
+pub async fn verify(state: web::Data<AppState>, ctx: Ctx, q: Query<VerifyQuery>) -> AppResult<HttpResponse> {
+    let q = q.0;
+    let expect = match (q.expect_seq, q.expect_hash) {
+        (None, None) => None,
+        (Some(seq), Some(hash)) if seq >= 1 && hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Some((seq, hash))
+        }
+        _ => {
+            return Err(AppError::field(
+                "expect_hash",
+                "invalid_expectation",
+                "Give both expect_seq (1 or more) and expect_hash (64 hexadecimal characters), or neither.",
+            ))
+        }
+    };
+    if q.from_seq.is_some_and(|s| s < 1) {
+        return Err(AppError::field(
+            "from_seq",
+            "out_of_range",
+            "Seals are numbered from 1.",
+        ));
+    }
+    let req = crate::service::audit_chain::VerifyRequest {
+        from_seq: q.from_seq,
+        expect,
+    };
+    let result = state.db(move |c| crate::service::audit_chain::verify(c, &req)).await?;
+    state.audit.send(audit::event(
+        &ctx.meta,
+        Some(&ctx.principal),
+        "audit.verify",
+        None,
+        if result.ok { "success" } else { "failure" },
+        Some(serde_json::json!({"seals": result.seals_checked, "problems": result.problems.len()})),
+    ));
+    super::json(200, &result)
+}
+
+/// Seal what is ready now (`serve` also does it every `audit.seal_every_seconds`). Audited.
+pub async fn seal(state: web::Data<AppState>, ctx: Ctx) -> AppResult<HttpResponse> {
+    let now = ctx.meta.now;
+    let grace = state.settings.audit.seal_grace();
+    let report = state
+        .db(move |c| crate::service::audit_chain::seal(c, now, grace))
+        .await?;
+    state.audit.send(audit::event(
+        &ctx.meta,
+        Some(&ctx.principal),
+        "audit.seal",
+        None,
+        "success",
+        Some(serde_json::json!({"seals": report.sealed.len()})),
+    ));
+    super::json(200, &report)
+}

@@ -237,6 +237,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep!(POST "/api/v1/users/{id}/totp/reset", Needs(UsersManage), users::reset_totp, "users", "Clear a user's second factor (a lost device) and end their sessions", status = 204),
         ep!(DELETE "/api/v1/users/{id}/sessions", Needs(UsersManage), users::end_sessions, "users", "End every session of a user", status = 204),
         ep!(GET "/api/v1/audit", Needs(AuditRead), audit::list, "audit", "Audit events, newest first", res = audit::AuditPage, query = audit::AuditQuery),
+        ep!(GET "/api/v1/audit/verification", Needs(AuditRead), audit::verify, "audit", "Verify the audit log's hash chain against the events as they are now", res = crate::service::audit_chain::Verification, query = audit::VerifyQuery),
+        ep!(POST "/api/v1/audit/seals", Needs(AuditRead), audit::seal, "audit", "Seal the audit events not yet in the hash chain", res = crate::service::audit_chain::SealReport),
     ]
 }
 

@@ -2,6 +2,7 @@
 //! functions taking `&mut DbConn`; they know nothing about HTTP.
 
 pub mod audit;
+pub mod audit_chain;
 pub mod auth;
 pub mod authz;
 pub mod campaigns;

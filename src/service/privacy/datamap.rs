@@ -364,6 +364,24 @@ pub const DATA_MAP: &[Entry] = &[
         note: "who accessed the person's data; holds ids and field names, never values",
     },
     Entry {
+        table: "audit_seals",
+        columns: &[
+            "seq",
+            "after_event_id",
+            "last_event_id",
+            "event_count",
+            "prev_hash",
+            "hash",
+            "sealed_at",
+        ],
+        personal: &[],
+        withheld: &[],
+        link: Link::None,
+        export: false,
+        erase: Erase::Keep,
+        note: "the audit log's hash chain: event ids, counts and digests only",
+    },
+    Entry {
         table: "rights_requests",
         columns: &[
             "id",

@@ -1,0 +1,661 @@
+//! The audit log's hash chain: tamper evidence for the record of who did what.
+//!
+//! Policy: a sealer (in `serve`, every `audit.seal_every_seconds`; or `lighthouse audit seal`, or
+//! `POST /api/v1/audit/seals`) appends seals to `audit_seals`. A seal covers every audit event
+//! after the previous seal's last one up to its own last one (at most [`MAX_BLOCK`] events), and
+//! its hash is SHA-256 over the previous seal's hash, its place in the chain and every field of
+//! every event it covers. Verification recomputes each seal from the events as they are now: an
+//! event changed, removed or slipped in below the head, or a seal changed or removed from the
+//! middle, no longer verifies. Removing seals from the end is caught by comparing the head with a
+//! copy kept elsewhere: every seal is logged (`audit sealed`, with its hash) so the log store
+//! holds one, and verification takes an expected seal (`expect_seq` and `expect_hash`).
+//!
+//! On PostgreSQL ids come from a sequence, so an event can commit after an event with a higher
+//! id; the sealer leaves events younger than `audit.seal_grace_seconds` for later, so a
+//! transaction still open cannot commit an event into a block already sealed. On SQLite writers
+//! take turns and ids follow commits, so nothing waits. Two instances sealing at once cannot fork
+//! the chain: the position is the seal's key, and the second insert of it fails.
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::db::audit::AuditEvent;
+use crate::db::audit_seals::{self, Seal};
+use crate::db::{write_tx, DbConn};
+use diesel::QueryResult;
+
+use crate::error::{is_unique_violation, AppError, AppResult};
+
+/// Most events one seal covers (a longer backlog makes several seals).
+pub const MAX_BLOCK: i64 = 50_000;
+
+/// The previous hash of the first seal.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// A seal as the API shows it (and an export writes it).
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SealView {
+    /// Position in the chain (1, 2, 3 …).
+    pub seq: i64,
+    /// Covers events with ids above this …
+    pub after_event_id: i64,
+    /// … up to and including this.
+    pub last_event_id: i64,
+    /// Events covered.
+    pub event_count: i64,
+    /// The previous seal's hash.
+    pub prev_hash: String,
+    /// SHA-256 (hex) of the previous hash, the position and every covered event.
+    pub hash: String,
+    /// When it was made.
+    pub sealed_at: DateTime<Utc>,
+}
+
+impl From<&Seal> for SealView {
+    fn from(s: &Seal) -> Self {
+        SealView {
+            seq: s.seq,
+            after_event_id: s.after_event_id,
+            last_event_id: s.last_event_id,
+            event_count: s.event_count,
+            prev_hash: s.prev_hash.clone(),
+            hash: s.hash.clone(),
+            sealed_at: s.sealed_at.and_utc(),
+        }
+    }
+}
+
+/// What a sealing run did.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct SealReport {
+    /// Seals made by this run.
+    pub sealed: Vec<SealView>,
+    /// The chain's head after the run (absent while nothing has been sealed).
+    pub head: Option<SealView>,
+}
+
+/// Something verification found wrong.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Problem {
+    /// The seal concerned, if one is.
+    pub seq: Option<i64>,
+    /// `seal_missing`, `chain_broken`, `events_changed`, `events_added`, `events_removed`,
+    /// `expected_seal_missing`, `expected_hash_differs`; in an export also `stray_event`.
+    pub code: String,
+    /// In words.
+    pub message: String,
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Verification {
+    /// True when no problem was found.
+    pub ok: bool,
+    /// Seals checked.
+    pub seals_checked: i64,
+    /// Events those seals cover.
+    pub events_checked: i64,
+    /// The first seal checked (1 unless `from_seq` was given).
+    pub from_seq: i64,
+    /// The chain's head.
+    pub head: Option<SealView>,
+    /// Events after the head, not sealed yet.
+    pub unsealed_events: i64,
+    /// When the oldest of them was made.
+    pub oldest_unsealed_at: Option<DateTime<Utc>>,
+    /// What is wrong, in chain order.
+    pub problems: Vec<Problem>,
+}
+
+fn absorb(h: &mut Sha256, field: Option<&str>) {
+    match field {
+        None => h.update([0u8]),
+        Some(s) => {
+            h.update([1u8]);
+            h.update((s.len() as u64).to_be_bytes());
+            h.update(s.as_bytes());
+        }
+    }
+}
+
+/// An audit event as a seal hashes it (and an export writes it): every column, the time as
+/// `YYYY-MM-DDTHH:MM:SS[.fraction]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SealedEvent {
+    /// Row id.
+    pub id: i64,
+    /// When (UTC), as hashed.
+    pub occurred_at: String,
+    /// Acting user's internal id.
+    pub actor_user_id: Option<i64>,
+    /// Actor label.
+    pub actor: String,
+    /// Action.
+    pub action: String,
+    /// Target kind.
+    pub target_kind: Option<String>,
+    /// Target public id.
+    pub target_id: Option<String>,
+    /// Outcome.
+    pub outcome: String,
+    /// Client address.
+    pub client_addr: Option<String>,
+    /// Request id.
+    pub request_id: Option<String>,
+    /// JSON detail.
+    pub detail: Option<String>,
+    /// Targets of an event about several.
+    pub targets: Option<String>,
+}
+
+impl From<&AuditEvent> for SealedEvent {
+    fn from(e: &AuditEvent) -> Self {
+        SealedEvent {
+            id: e.id,
+            occurred_at: e.occurred_at.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
+            actor_user_id: e.actor_user_id,
+            actor: e.actor.clone(),
+            action: e.action.clone(),
+            target_kind: e.target_kind.clone(),
+            target_id: e.target_id.clone(),
+            outcome: e.outcome.clone(),
+            client_addr: e.client_addr.clone(),
+            request_id: e.request_id.clone(),
+            detail: e.detail.clone(),
+            targets: e.targets.clone(),
+        }
+    }
+}
+
+/// Hashing of one block: the seal's header, then each event's fields in a fixed order, each
+/// length-prefixed (absent values distinct from empty ones), then the count.
+struct BlockHasher {
+    h: Sha256,
+    count: i64,
+}
+
+impl BlockHasher {
+    fn new(prev_hash: &str, seq: i64, after: i64, last: i64) -> Self {
+        let mut h = Sha256::new();
+        h.update(b"lighthouse audit seal v1\0");
+        absorb(&mut h, Some(prev_hash));
+        h.update(seq.to_be_bytes());
+        h.update(after.to_be_bytes());
+        h.update(last.to_be_bytes());
+        BlockHasher { h, count: 0 }
+    }
+
+    fn event(&mut self, e: &SealedEvent) {
+        let h = &mut self.h;
+        h.update(e.id.to_be_bytes());
+        absorb(h, Some(&e.occurred_at));
+        absorb(h, e.actor_user_id.map(|u| u.to_string()).as_deref());
+        absorb(h, Some(&e.actor));
+        absorb(h, Some(&e.action));
+        absorb(h, e.target_kind.as_deref());
+        absorb(h, e.target_id.as_deref());
+        absorb(h, Some(&e.outcome));
+        absorb(h, e.client_addr.as_deref());
+        absorb(h, e.request_id.as_deref());
+        absorb(h, e.detail.as_deref());
+        absorb(h, e.targets.as_deref());
+        self.count += 1;
+    }
+
+    fn finish(mut self) -> (String, i64) {
+        self.h.update(self.count.to_be_bytes());
+        (hex::encode(self.h.finalize()), self.count)
+    }
+}
+
+/// Hash the events a seal covers as they are now: (hash, count).
+fn rehash(conn: &mut DbConn, prev_hash: &str, seq: i64, after: i64, last: i64) -> QueryResult<(String, i64)> {
+    let mut hasher = BlockHasher::new(prev_hash, seq, after, last);
+    audit_seals::each_event(conn, after, last, |e| hasher.event(&SealedEvent::from(e)))?;
+    Ok(hasher.finish())
+}
+
+/// Seal what is ready: every event after the head (on PostgreSQL, those made at least `grace`
+/// before `now`), in blocks of at most [`MAX_BLOCK`], each block in its own transaction. Another
+/// sealer's seal made meanwhile ends the run quietly.
+pub fn seal(conn: &mut DbConn, now: NaiveDateTime, grace: Duration) -> AppResult<SealReport> {
+    let made_by = match conn {
+        DbConn::Pg(_) => Some(now - grace),
+        DbConn::Sqlite(_) => None,
+    };
+    let mut sealed = Vec::new();
+    loop {
+        let outcome = write_tx(conn, |c| -> QueryResult<Option<Seal>> {
+            let head = audit_seals::head(c)?;
+            let (seq, after, prev) = match &head {
+                Some(h) => (h.seq + 1, h.last_event_id, h.hash.clone()),
+                None => (1, 0, GENESIS.to_string()),
+            };
+            let Some(last) = audit_seals::next_block_end(c, after, MAX_BLOCK, made_by)? else {
+                return Ok(None);
+            };
+            let (hash, event_count) = rehash(c, &prev, seq, after, last)?;
+            let seal = Seal {
+                seq,
+                after_event_id: after,
+                last_event_id: last,
+                event_count,
+                prev_hash: prev,
+                hash,
+                sealed_at: now,
+            };
+            audit_seals::insert(c, &seal)?;
+            Ok(Some(seal))
+        });
+        match outcome {
+            Ok(Some(seal)) => {
+                tracing::info!(
+                    seq = seal.seq,
+                    hash = %seal.hash,
+                    last_event_id = seal.last_event_id,
+                    events = seal.event_count,
+                    "audit sealed"
+                );
+                sealed.push(SealView::from(&seal));
+            }
+            Ok(None) => break,
+            Err(e) if is_unique_violation(&e) => {
+                tracing::debug!("another instance sealed the audit log at the same moment");
+                break;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let head = audit_seals::head(conn)?.as_ref().map(SealView::from);
+    Ok(SealReport { sealed, head })
+}
+
+/// What verification is asked to check.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyRequest {
+    /// Start at this seal, taking the hash of the one before as given (default: the first).
+    pub from_seq: Option<i64>,
+    /// A seal known from elsewhere (the log store, an export): it must be in the chain with
+    /// this hash.
+    pub expect: Option<(i64, String)>,
+}
+
+fn problem(seq: Option<i64>, code: &str, message: String) -> Problem {
+    Problem {
+        seq,
+        code: code.into(),
+        message,
+    }
+}
+
+/// Check the chain from `from_seq` (default 1) to the head against the events as they are now.
+pub fn verify(conn: &mut DbConn, req: &VerifyRequest) -> AppResult<Verification> {
+    let from_seq = req.from_seq.unwrap_or(1).max(1);
+    let mut problems = Vec::new();
+    let mut prev: Option<Seal> = if from_seq > 1 {
+        match audit_seals::find(conn, from_seq - 1)? {
+            Some(s) => Some(s),
+            None => {
+                return Err(AppError::field(
+                    "from_seq",
+                    "unknown_seal",
+                    format!("There is no seal {} to start after.", from_seq - 1),
+                ))
+            }
+        }
+    } else {
+        None
+    };
+    let (mut seals_checked, mut events_checked) = (0i64, 0i64);
+    let mut cursor = from_seq - 1;
+    loop {
+        let page = audit_seals::after(conn, cursor, 500)?;
+        let Some(last) = page.last() else { break };
+        cursor = last.seq;
+        for seal in page {
+            check_seal(conn, prev.as_ref(), &seal, &mut problems)?;
+            seals_checked += 1;
+            events_checked += seal.event_count;
+            prev = Some(seal);
+        }
+    }
+    if let Some((seq, hash)) = &req.expect {
+        match audit_seals::find(conn, *seq)? {
+            None => problems.push(problem(
+                Some(*seq),
+                "expected_seal_missing",
+                format!("Seal {seq}, known from elsewhere, is not in the chain: seals were removed from its end."),
+            )),
+            Some(s) if !s.hash.eq_ignore_ascii_case(hash) => problems.push(problem(
+                Some(*seq),
+                "expected_hash_differs",
+                format!("Seal {seq} has hash {}, not the {hash} known from elsewhere.", s.hash),
+            )),
+            Some(_) => {}
+        }
+    }
+    let head = audit_seals::head(conn)?;
+    let (unsealed_events, oldest) = audit_seals::unsealed(conn, head.as_ref().map_or(0, |h| h.last_event_id))?;
+    Ok(Verification {
+        ok: problems.is_empty(),
+        seals_checked,
+        events_checked,
+        from_seq,
+        head: head.as_ref().map(SealView::from),
+        unsealed_events,
+        oldest_unsealed_at: oldest.map(|t| t.and_utc()),
+        problems,
+    })
+}
+
+fn check_seal(conn: &mut DbConn, prev: Option<&Seal>, seal: &Seal, problems: &mut Vec<Problem>) -> AppResult<()> {
+    let seq = Some(seal.seq);
+    let (want_seq, want_after, want_prev) = match prev {
+        Some(p) => (p.seq + 1, p.last_event_id, p.hash.as_str()),
+        None => (1, 0, GENESIS),
+    };
+    if seal.seq != want_seq {
+        problems.push(problem(
+            seq,
+            "seal_missing",
+            format!("Seals {want_seq} to {} are missing.", seal.seq - 1),
+        ));
+    }
+    if seal.after_event_id != want_after || seal.prev_hash != want_prev {
+        problems.push(problem(
+            seq,
+            "chain_broken",
+            format!("Seal {} does not follow on from the seal before it.", seal.seq),
+        ));
+    }
+    let (hash, count) = rehash(conn, &seal.prev_hash, seal.seq, seal.after_event_id, seal.last_event_id)?;
+    if hash != seal.hash {
+        let (code, what) = match count.cmp(&seal.event_count) {
+            std::cmp::Ordering::Equal => ("events_changed", "an event was changed".to_string()),
+            std::cmp::Ordering::Greater => (
+                "events_added",
+                format!("{} events were added", count - seal.event_count),
+            ),
+            std::cmp::Ordering::Less => (
+                "events_removed",
+                format!("{} events were removed", seal.event_count - count),
+            ),
+        };
+        problems.push(problem(
+            seq,
+            code,
+            format!(
+                "Seal {} (events {} to {}) no longer verifies: {what} since it was sealed, or the seal was changed.",
+                seal.seq,
+                seal.after_event_id + 1,
+                seal.last_event_id
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// One line of an export (JSON lines): a seal, then the events it covers, in order.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ExportLine {
+    /// A seal.
+    Seal(SealView),
+    /// An event of the seal before it.
+    Event(SealedEvent),
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportReport {
+    /// Seals written.
+    pub seals: i64,
+    /// Events written.
+    pub events: i64,
+    /// The last seal written (pass its `seq` as the next export's `after_seq`).
+    pub last: Option<SealView>,
+}
+
+fn write_line(out: &mut dyn std::io::Write, line: &ExportLine) -> AppResult<()> {
+    let text = serde_json::to_string(line).map_err(|e| AppError::Internal(e.to_string()))?;
+    writeln!(out, "{text}").map_err(|e| AppError::Internal(format!("cannot write the export: {e}")))
+}
+
+/// Write the seals after `after_seq`, each followed by the events it covers, as JSON lines: a
+/// copy of the sealed log for a store the service cannot change, which [`check_export`] verifies
+/// without the database. Events not sealed yet wait for the next export.
+pub fn export(conn: &mut DbConn, after_seq: i64, out: &mut dyn std::io::Write) -> AppResult<ExportReport> {
+    let mut report = ExportReport {
+        seals: 0,
+        events: 0,
+        last: None,
+    };
+    let mut cursor = after_seq;
+    loop {
+        let page = audit_seals::after(conn, cursor, 100)?;
+        let Some(last) = page.last() else { break };
+        cursor = last.seq;
+        for seal in &page {
+            write_line(out, &ExportLine::Seal(SealView::from(seal)))?;
+            let mut failed = None;
+            audit_seals::each_event(conn, seal.after_event_id, seal.last_event_id, |e| {
+                if failed.is_none() {
+                    failed = write_line(out, &ExportLine::Event(SealedEvent::from(e))).err();
+                    report.events += 1;
+                }
+            })?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            report.seals += 1;
+            report.last = Some(SealView::from(seal));
+        }
+    }
+    out.flush()
+        .map_err(|e| AppError::Internal(format!("cannot write the export: {e}")))?;
+    Ok(report)
+}
+
+/// Verify an export on its own: each seal's events hash to its hash, and each seal follows on
+/// from the one before it (the first is taken as it is). `Err` when a line cannot be read.
+pub fn check_export(input: impl std::io::BufRead) -> Result<Verification, String> {
+    let mut problems = Vec::new();
+    let mut open: Option<(SealView, BlockHasher)> = None;
+    let mut first: Option<i64> = None;
+    let mut head: Option<SealView> = None;
+    let (mut seals_checked, mut events_checked) = (0i64, 0i64);
+    let mut close = |open: &mut Option<(SealView, BlockHasher)>, problems: &mut Vec<Problem>| {
+        if let Some((seal, hasher)) = open.take() {
+            let (hash, count) = hasher.finish();
+            if hash != seal.hash {
+                let code = match count.cmp(&seal.event_count) {
+                    std::cmp::Ordering::Equal => "events_changed",
+                    std::cmp::Ordering::Greater => "events_added",
+                    std::cmp::Ordering::Less => "events_removed",
+                };
+                problems.push(problem(
+                    Some(seal.seq),
+                    code,
+                    format!("Seal {} does not verify against the events that follow it.", seal.seq),
+                ));
+            }
+            seals_checked += 1;
+            events_checked += count;
+        }
+    };
+    for (n, line) in input.lines().enumerate() {
+        let line = line.map_err(|e| format!("line {}: {e}", n + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed: ExportLine = serde_json::from_str(&line).map_err(|e| format!("line {}: {e}", n + 1))?;
+        match parsed {
+            ExportLine::Seal(seal) => {
+                close(&mut open, &mut problems);
+                if let Some(prev) = &head {
+                    if seal.seq != prev.seq + 1
+                        || seal.after_event_id != prev.last_event_id
+                        || seal.prev_hash != prev.hash
+                    {
+                        problems.push(problem(
+                            Some(seal.seq),
+                            "chain_broken",
+                            format!("Seal {} does not follow on from seal {} before it.", seal.seq, prev.seq),
+                        ));
+                    }
+                } else if seal.seq == 1 && seal.prev_hash != GENESIS {
+                    problems.push(problem(
+                        Some(1),
+                        "chain_broken",
+                        "Seal 1 does not start the chain.".into(),
+                    ));
+                }
+                first.get_or_insert(seal.seq);
+                let hasher = BlockHasher::new(&seal.prev_hash, seal.seq, seal.after_event_id, seal.last_event_id);
+                head = Some(seal.clone());
+                open = Some((seal, hasher));
+            }
+            ExportLine::Event(event) => match &mut open {
+                Some((seal, hasher)) if event.id > seal.after_event_id && event.id <= seal.last_event_id => {
+                    hasher.event(&event)
+                }
+                _ => problems.push(problem(
+                    head.as_ref().map(|s| s.seq),
+                    "stray_event",
+                    format!(
+                        "Line {}: event {} is not covered by the seal before it.",
+                        n + 1,
+                        event.id
+                    ),
+                )),
+            },
+        }
+    }
+    close(&mut open, &mut problems);
+    Ok(Verification {
+        ok: problems.is_empty(),
+        seals_checked,
+        events_checked,
+        from_seq: first.unwrap_or(1),
+        head,
+        unsealed_events: 0,
+        oldest_unsealed_at: None,
+        problems,
+    })
+}
+
+/// Start `serve`'s sealing thread (unless `every` is zero): it seals what is ready every
+/// `every`.
+pub fn start_schedule(
+    pool: crate::db::DbPool,
+    every: std::time::Duration,
+    grace: Duration,
+    clock: crate::state::Clock,
+) {
+    if every.is_zero() {
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("audit-seal".into())
+        .spawn(move || loop {
+            std::thread::sleep(every);
+            let outcome = pool
+                .get()
+                .map_err(AppError::from)
+                .and_then(|mut conn| seal(&mut conn, clock.now(), grace));
+            if let Err(e) = outcome {
+                tracing::warn!(error = %e, "sealing the audit log failed");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the audit sealing thread");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn event(id: i64, text: &str, detail: Option<String>) -> SealedEvent {
+        SealedEvent {
+            id,
+            occurred_at: "2026-12-07T10:00:00.123456".into(),
+            actor_user_id: Some(id % 3),
+            actor: format!("user:{text}"),
+            action: "person.read".into(),
+            target_kind: Some("person".into()),
+            target_id: Some(text.into()),
+            outcome: "success".into(),
+            client_addr: None,
+            request_id: Some(String::new()),
+            detail,
+            targets: None,
+        }
+    }
+
+    /// An export of `events` split into seals of `per` events.
+    fn export_of(events: &[SealedEvent], per: usize) -> String {
+        let mut out = String::new();
+        let (mut prev, mut after) = (GENESIS.to_string(), 0);
+        for (i, block) in events.chunks(per.max(1)).enumerate() {
+            let seq = i as i64 + 1;
+            let last = block.last().map_or(after, |e| e.id);
+            let mut h = BlockHasher::new(&prev, seq, after, last);
+            block.iter().for_each(|e| h.event(e));
+            let (hash, count) = h.finish();
+            let seal = SealView {
+                seq,
+                after_event_id: after,
+                last_event_id: last,
+                event_count: count,
+                prev_hash: prev.clone(),
+                hash: hash.clone(),
+                sealed_at: chrono::DateTime::from_timestamp(0, 0).unwrap(),
+            };
+            out += &serde_json::to_string(&ExportLine::Seal(seal)).unwrap();
+            out.push('\n');
+            for e in block {
+                out += &serde_json::to_string(&ExportLine::Event(e.clone())).unwrap();
+                out.push('\n');
+            }
+            (prev, after) = (hash, last);
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn any_input_is_an_answer_not_a_panic(text in "\\PC{0,400}") {
+            let _ = check_export(text.as_bytes());
+        }
+
+        #[test]
+        fn an_export_verifies_and_any_changed_field_does_not(
+            texts in prop::collection::vec("\\PC{0,12}", 1..30),
+            per in 1usize..8,
+            pick in any::<prop::sample::Index>(),
+        ) {
+            let events: Vec<SealedEvent> = texts.iter().enumerate().map(|(i, t)| event(i as i64 + 1, t, None)).collect();
+            let good = check_export(export_of(&events, per).as_bytes()).unwrap();
+            prop_assert!(good.ok, "{:?}", good.problems);
+            prop_assert_eq!(good.events_checked, events.len() as i64);
+            // An absent detail becomes an empty one: a different event.
+            let mut changed = events.clone();
+            let i = pick.index(changed.len());
+            changed[i].detail = Some(String::new());
+            let tampered = export_of(&events, per).lines().map(|l| {
+                match serde_json::from_str::<ExportLine>(l).unwrap() {
+                    ExportLine::Event(e) if e.id == changed[i].id => serde_json::to_string(&ExportLine::Event(changed[i].clone())).unwrap(),
+                    _ => l.to_string(),
+                }
+            }).collect::<Vec<_>>().join("\n");
+            let bad = check_export(tampered.as_bytes()).unwrap();
+            prop_assert!(!bad.ok);
+            prop_assert_eq!(bad.problems[0].code.as_str(), "events_changed");
+        }
+    }
+}
