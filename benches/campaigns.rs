@@ -125,7 +125,7 @@ fn seed(url: &str, people: u64, seed: u64) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
-    pool::migrate(&mut conn).map_err(|e| e.to_string())?;
+    pool::migrate(&mut conn, "").map_err(|e| e.to_string())?;
     let started = Instant::now();
     eprintln!("generating {people} people …");
     lighthouse::synth::generate_people(&mut conn, people, seed, &["COMMS".to_string()], |_| {})?;

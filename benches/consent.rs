@@ -177,7 +177,7 @@ fn run(o: &Options) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
-    pool::migrate(&mut conn).map_err(|e| e.to_string())?;
+    pool::migrate(&mut conn, "").map_err(|e| e.to_string())?;
 
     if !o.reuse {
         let started = Instant::now();

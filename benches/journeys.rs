@@ -965,7 +965,7 @@ fn measure(o: &Options, bin: &Path, work: &Path, db: &Database) -> Result<bool, 
     )
     .map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
-    pool::migrate(&mut conn).map_err(|e| e.to_string())?;
+    pool::migrate(&mut conn, "").map_err(|e| e.to_string())?;
 
     let generated = if o.reuse {
         let people = count(&mut conn, "SELECT COUNT(*) AS n FROM people")?;

@@ -47,7 +47,19 @@ pub fn open_database(settings: &Settings) -> Result<db::DbPool, String> {
     let mut conn = pool
         .get()
         .map_err(|e| format!("cannot get a database connection: {e}"))?;
-    pool::migrate(&mut conn).map_err(|e| e.to_string())?;
+    if settings.database.migrate_on_start {
+        pool::migrate(&mut conn, &settings.database.app_role).map_err(|e| e.to_string())?;
+    } else {
+        let pending = pool::pending_migrations(&mut conn).map_err(|e| e.to_string())?;
+        if !pending.is_empty() {
+            return Err(format!(
+                "{} database migration(s) are pending (the first {}) and database.migrate_on_start is false: \
+                 run `lighthouse migrate` as the owner of the tables",
+                pending.len(),
+                pending[0]
+            ));
+        }
+    }
     Ok(pool)
 }
 

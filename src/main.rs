@@ -204,10 +204,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command, settings: Settings) -> Result<(), String> {
+fn run(command: Command, mut settings: Settings) -> Result<(), String> {
     // Checking an export needs no database (it may be run where the copy is kept).
     if let Command::Audit(AuditCommand::CheckExport { file }) = &command {
         return check_export(file);
+    }
+    // `migrate` migrates whatever database.migrate_on_start says (it is how an owner applies them
+    // for a service that runs without).
+    if matches!(command, Command::Migrate) {
+        settings.database.migrate_on_start = true;
     }
     let pool = lighthouse::open_database(&settings)?;
     match command {

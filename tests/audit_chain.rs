@@ -348,3 +348,87 @@ async fn an_export_of_the_sealed_log_verifies_on_its_own_and_shows_changes() {
     assert!(!ok && out.contains("line 1"), "{out}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[actix_web::test]
+async fn with_migrate_on_start_off_a_pending_migration_stops_the_start() {
+    let mut settings = common::test_settings(&[]);
+    settings.database.migrate_on_start = false;
+    let err = lighthouse::open_database(&settings).expect_err("an empty database has every migration pending");
+    assert!(err.contains("pending") && err.contains("lighthouse migrate"), "{err}");
+    // Once migrated (by the owner), the same settings open it.
+    settings.database.migrate_on_start = true;
+    lighthouse::open_database(&settings).expect("migrate");
+    settings.database.migrate_on_start = false;
+    lighthouse::open_database(&settings).expect("nothing pending");
+}
+
+/// The service runs as a role that may read the audit log and add to it, and nothing more there
+/// (security anchor 65). PostgreSQL only: SQLite has no roles; there the triggers are what refuse
+/// changes (`the_log_and_its_seals_refuse_changes`).
+#[actix_web::test]
+async fn on_postgresql_the_service_role_may_only_add_to_the_audit_log() {
+    let Some(base) = common::postgres_url() else {
+        return;
+    };
+    let role = format!(
+        "lh_app_{}",
+        lighthouse::service::random_token(6)
+            .to_lowercase()
+            .replace(['-', '_'], "x")
+    );
+    let admin_conn = || {
+        use diesel::Connection;
+        diesel::pg::PgConnection::establish(&base).expect("connect as the owner")
+    };
+    admin_conn()
+        .batch_execute(&format!("CREATE ROLE {role} LOGIN"))
+        .expect("create the role");
+
+    // The owner migrates and grants; the service then runs as the role, without migrating.
+    let owner = TestApp::with_settings(&[("LIGHTHOUSE__DATABASE__APP_ROLE", &role)]).await;
+    let mut settings = (*owner.state.settings).clone();
+    settings.database.url = settings
+        .database
+        .url
+        .replacen("postgres://postgres@", &format!("postgres://{role}@"), 1);
+    assert!(
+        settings.database.url.contains(&role),
+        "the test database URL names the postgres user"
+    );
+    settings.database.migrate_on_start = false;
+    let app = TestApp::from_settings(settings).await;
+    app.department("BARB");
+    let officer = app.user(&[Role::EngagementOfficer], &[]).await;
+    activity(&app, &officer.token, "Hal").await;
+    let admin = app.admin().await;
+    let sealed = seal(&app, &admin.token).await;
+    assert_eq!(sealed["sealed"][0]["seq"], 1, "{sealed}");
+    assert_eq!(verification(&app, &admin.token, "").await["ok"], true);
+
+    // As the role, directly: the audit tables take no change, other tables do.
+    let mut conn = app.state.pool.get().unwrap();
+    for sql in [
+        "UPDATE audit_events SET outcome = 'failure'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+        "DELETE FROM audit_event_targets",
+        "UPDATE audit_seals SET hash = 'x'",
+        "DELETE FROM audit_seals",
+        "DELETE FROM __diesel_schema_migrations",
+    ] {
+        let err = conn.batch_execute(sql).expect_err(sql);
+        assert!(err.to_string().contains("permission denied"), "{sql}: {err}");
+    }
+    let err = conn
+        .batch_execute("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update")
+        .expect_err("only the owner alters tables");
+    assert!(err.to_string().contains("must be owner"), "{err}");
+    conn.batch_execute("UPDATE people SET updated_at = updated_at")
+        .expect("other tables are the service's to change");
+    drop(conn);
+    drop(app);
+    drop(owner);
+
+    let mut c = admin_conn();
+    let _ = c.batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"));
+}

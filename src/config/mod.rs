@@ -175,6 +175,19 @@ pub struct DatabaseSettings {
     /// certificate.
     #[serde(default)]
     pub allow_plaintext: bool,
+    /// PostgreSQL: the role the service runs as when it does not own the tables. Every migration
+    /// run grants it what the service needs, and no more on the audit tables than reading and
+    /// adding rows. Empty: the service runs as the owner.
+    #[serde(default)]
+    pub app_role: String,
+    /// Apply pending migrations when a command opens the database. False: stop instead if any
+    /// is pending (`lighthouse migrate` applies them), so the service can run as `app_role`.
+    #[serde(default = "default_true")]
+    pub migrate_on_start: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_vacuum_every_events() -> u64 {

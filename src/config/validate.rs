@@ -44,6 +44,18 @@ impl Settings {
         if self.audit.batch_size == 0 || self.audit.flush_interval_ms == 0 {
             return bad("audit.batch_size", "batch size and flush interval must be positive");
         }
+        let role = &self.database.app_role;
+        let plain = |b: u8| b.is_ascii_lowercase() || b == b'_';
+        if !role.is_empty()
+            && (role.len() > 63
+                || !role.bytes().next().is_some_and(plain)
+                || !role.bytes().all(|b| plain(b) || b.is_ascii_digit()))
+        {
+            return bad(
+                "database.app_role",
+                "a PostgreSQL role name of lower-case letters, digits and _ (not starting with a digit)",
+            );
+        }
         if self.audit.seal_grace_seconds > 86_400 {
             return bad("audit.seal_grace_seconds", "at most 86400 (a day)");
         }

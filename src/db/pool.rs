@@ -384,9 +384,70 @@ pub fn open(url: &DbUrl, size: u32, sqlite: SqliteOptions, timeout: Duration) ->
         .map_err(|e| ConnectError(format!("cannot build the connection pool: {e}")))
 }
 
+/// Migrations not yet applied to the database (all of them for an empty one), without changing
+/// anything: for a service that runs as a role that may not change the schema.
+pub fn pending_migrations(conn: &mut DbConn) -> Result<Vec<String>, ConnectError> {
+    use diesel::migration::MigrationSource;
+    #[derive(diesel::QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
+    let wanted: Vec<String> = match conn {
+        DbConn::Sqlite(_) => MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+            .map_err(|e| ConnectError(format!("cannot read the migrations: {e}")))?
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect(),
+        DbConn::Pg(_) => MigrationSource::<diesel::pg::Pg>::migrations(&PG_MIGRATIONS)
+            .map_err(|e| ConnectError(format!("cannot read the migrations: {e}")))?
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect(),
+    };
+    // No table of applied migrations: nothing is applied.
+    let applied: Vec<Version> = diesel::RunQueryDsl::load(
+        diesel::sql_query("SELECT version FROM __diesel_schema_migrations"),
+        conn,
+    )
+    .unwrap_or_default();
+    let applied: std::collections::HashSet<String> = applied.into_iter().map(|v| v.version).collect();
+    Ok(wanted.into_iter().filter(|v| !applied.contains(v)).collect())
+}
+
+/// On PostgreSQL, give `role` what the service needs in the current schema: reading and writing
+/// every table and sequence, but on the audit log (`audit_events`, `audit_event_targets`,
+/// `audit_seals`) only reading and adding rows, and nothing but reading the migrations' table. Run
+/// after every migration, so tables added later are covered. The role must exist.
+fn grant_app_role(conn: &mut PgConnection, role: &str) -> Result<(), ConnectError> {
+    #[derive(diesel::QueryableByName)]
+    struct Schema {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let fail =
+        |e: diesel::result::Error| ConnectError(format!("cannot grant database.app_role `{role}` its rights: {e}"));
+    let schema: Schema =
+        diesel::RunQueryDsl::get_result(diesel::sql_query("SELECT current_schema() AS name"), conn).map_err(fail)?;
+    // Identifiers quoted: the role is checked to be a plain name (config validation), the schema
+    // is the server's own.
+    let s = format!("\"{}\"", schema.name.replace('"', "\"\""));
+    let r = format!("\"{role}\"");
+    conn.batch_execute(&format!(
+        "GRANT USAGE ON SCHEMA {s} TO {r}; \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO {r}; \
+         GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {r}; \
+         REVOKE UPDATE, DELETE, TRUNCATE ON {s}.audit_events, {s}.audit_event_targets, {s}.audit_seals FROM {r}; \
+         REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {s}.__diesel_schema_migrations FROM {r};"
+    ))
+    .map_err(fail)
+}
+
 /// Apply pending migrations; returns the versions applied. On PostgreSQL an advisory lock keeps
 /// several starting instances from migrating at once.
-pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, ConnectError> {
+///
+/// On PostgreSQL with an `app_role`, the role is then granted its rights ([`grant_app_role`]).
+pub fn migrate(conn: &mut DbConn, app_role: &str) -> Result<Vec<String>, ConnectError> {
     let fail = |e: Box<dyn std::error::Error + Send + Sync>| ConnectError(format!("migration failed: {e}"));
     let applied = match conn {
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(fail)?,
@@ -396,7 +457,11 @@ pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, ConnectError> {
             let result = c
                 .run_pending_migrations(PG_MIGRATIONS)
                 .map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>())
-                .map_err(fail);
+                .map_err(fail)
+                .and_then(|applied| match app_role {
+                    "" => Ok(applied),
+                    role => grant_app_role(c, role).map(|()| applied),
+                });
             let _ = c.batch_execute("SELECT pg_advisory_unlock(7302115)");
             return result;
         }

@@ -17,7 +17,7 @@ fn temp_pool() -> (DbPool, std::path::PathBuf) {
         busy_timeout: Duration::from_secs(5),
     };
     let pool = pool::open(&url, 2, options, Duration::from_secs(5)).expect("open");
-    pool::migrate(&mut pool.get().expect("connection")).expect("migrate");
+    pool::migrate(&mut pool.get().expect("connection"), "").expect("migrate");
     (pool, path)
 }
 

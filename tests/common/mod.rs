@@ -112,7 +112,11 @@ impl TestApp {
     }
 
     pub async fn with_settings(extra: &[(&str, &str)]) -> TestApp {
-        let settings = test_settings(extra);
+        Self::from_settings(test_settings(extra)).await
+    }
+
+    /// The service with these settings (e.g. another database URL than the fresh one).
+    pub async fn from_settings(settings: Settings) -> TestApp {
         let pool = lighthouse::open_database(&settings).expect("open test database");
         let (state, _writer) = lighthouse::build_state(settings, pool).expect("state");
         let app = lighthouse::app(state.clone());
