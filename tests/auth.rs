@@ -702,3 +702,53 @@ async fn an_invited_user_chooses_their_own_password_once_and_in_time() {
         assert!(!audit.text.contains(t.as_str()));
     }
 }
+
+/// Security anchor 8: a wrong password for an account that exists and any password for one that
+/// does not get the same answer in the same time (an unknown email is verified against a dummy
+/// hash). Sign-ins alternate between the two, so whatever else the machine is doing slows both
+/// alike; the medians must be within 10 %. A round disturbed by the rest of the suite is measured
+/// again (up to three rounds); without the dummy verification every round differs several times
+/// over.
+#[actix_web::test]
+async fn a_sign_in_takes_as_long_and_answers_the_same_whether_or_not_the_account_exists() {
+    let app = TestApp::with_settings(&[("LIGHTHOUSE__AUTH__LOCKOUT_THRESHOLD", "100000")]).await;
+    let user = app.user(&[Role::Analyst], &[]).await;
+    let attempt = |email: String| {
+        let app = &app;
+        async move {
+            let started = std::time::Instant::now();
+            let r = app
+                .req(
+                    "POST",
+                    "/api/v1/auth/login",
+                    None,
+                    Some(json!({"email": email, "password": "not the password at all"})),
+                )
+                .await;
+            (started.elapsed(), r)
+        }
+    };
+    let median = |mut v: Vec<std::time::Duration>| {
+        v.sort();
+        v[v.len() / 2].as_secs_f64()
+    };
+    let mut rounds = Vec::new();
+    for _ in 0..3 {
+        let (mut known, mut unknown) = (Vec::new(), Vec::new());
+        for i in 0..40 {
+            let (t1, r1) = attempt(user.email.clone()).await;
+            let (t2, r2) = attempt(format!("nobody-{i}@example.org")).await;
+            assert_eq!(r1.status, 401, "{}", r1.text);
+            assert_eq!((r1.status, &r1.text), (r2.status, &r2.text), "the same answer");
+            known.push(t1);
+            unknown.push(t2);
+        }
+        let (k, u) = (median(known), median(unknown));
+        let gap = (k - u).abs() / k.max(u);
+        rounds.push(format!("known {:.1} ms, unknown {:.1} ms", k * 1e3, u * 1e3));
+        if gap < 0.10 {
+            return;
+        }
+    }
+    panic!("sign-in times differ by 10 % or more in every round: {rounds:?}");
+}

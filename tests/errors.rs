@@ -446,3 +446,139 @@ async fn a_database_fault_is_a_generic_500_and_the_service_carries_on() {
     assert_eq!(app.get("/api/v1/auth/me", &admin.token).await.status, 200);
     assert_eq!(app.get("/api/v1/departments", &admin.token).await.status, 200);
 }
+
+/// Read one HTTP/1.1 response (head and a `content-length` body) from a keep-alive connection.
+fn read_response(stream: &mut std::net::TcpStream) -> (String, String) {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            stream.read(&mut byte).expect("read the head"),
+            1,
+            "connection closed: {}",
+            String::from_utf8_lossy(&buf)
+        );
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).to_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map_or(0, |v| v.trim().parse().unwrap());
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).expect("read the body");
+    (head, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Security anchor 58: a handler that panics answers 500 (problem+json, with the usual headers)
+/// and the next request on the same connection, to the same single worker, succeeds: the panic
+/// is neither a dropped connection nor a dead worker. Through a real server, which turns the
+/// middleware's error into the response.
+#[actix_web::test]
+async fn a_handler_that_panics_answers_500_and_the_next_request_succeeds() {
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    let app = TestApp::new().await;
+    let state = app.state.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .wrap(actix_web::middleware::from_fn(lighthouse::http::middleware::observe))
+            .route(
+                "/api/v1/boom",
+                web::get().to(|| async {
+                    if std::hint::black_box(true) {
+                        panic!("a bug in a handler");
+                    }
+                    HttpResponse::Ok().finish()
+                }),
+            )
+            .route(
+                "/api/v1/fine",
+                web::get().to(|| async { HttpResponse::Ok().body("fine") }),
+            )
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .expect("bind");
+    let addr = server.addrs()[0];
+    let running = server.run();
+    let handle = running.handle();
+    actix_web::rt::spawn(running);
+    let (boom, fine) = actix_web::rt::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        stream
+            .write_all(b"GET /api/v1/boom HTTP/1.1\r\nHost: t\r\n\r\n")
+            .unwrap();
+        let boom = read_response(&mut stream);
+        stream
+            .write_all(b"GET /api/v1/fine HTTP/1.1\r\nHost: t\r\n\r\n")
+            .unwrap();
+        let fine = read_response(&mut stream);
+        (boom, fine)
+    })
+    .await
+    .unwrap();
+    handle.stop(false).await;
+    assert!(boom.0.starts_with("http/1.1 500"), "{boom:?}");
+    assert!(boom.0.contains("content-type: application/problem+json"), "{boom:?}");
+    assert!(
+        boom.0.contains("x-content-type-options: nosniff") && boom.0.contains("x-request-id:"),
+        "{boom:?}"
+    );
+    let problem: serde_json::Value = serde_json::from_str(&boom.1).expect("a problem document");
+    assert_eq!(problem["status"], 500);
+    assert!(
+        !boom.1.contains("a bug in a handler"),
+        "the panic's message stays in the log: {}",
+        boom.1
+    );
+    assert!(fine.0.starts_with("http/1.1 200"), "{fine:?}");
+    assert_eq!(fine.1, "fine");
+}
+
+/// A panic in the middle of a request's database work: 500, nothing of its transaction is kept,
+/// and the connection it held is not handed to the next request mid-transaction.
+#[actix_web::test]
+async fn a_panic_inside_a_transaction_writes_nothing_and_the_service_goes_on() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let outcome = app
+        .state
+        .db(|c| {
+            lighthouse::db::write_tx(c, |c| -> lighthouse::error::AppResult<()> {
+                use diesel::connection::SimpleConnection;
+                c.batch_execute("INSERT INTO departments (code, name, created_at, updated_at) VALUES ('PANIC', 'Panic', '2026-01-01 00:00:00', '2026-01-01 00:00:00')")?;
+                if std::hint::black_box(true) {
+                    panic!("a bug mid-transaction");
+                }
+                Ok(())
+            })
+        })
+        .await;
+    assert!(
+        matches!(outcome, Err(lighthouse::error::AppError::Internal(_))),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM departments WHERE code = 'PANIC'"),
+        0
+    );
+    // Every pooled connection still works (none is left inside the dead transaction).
+    for _ in 0..8 {
+        let r = app.get("/api/v1/departments", &admin.token).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let r = app
+        .post(
+            "/api/v1/departments",
+            &admin.token,
+            json!({"code": "AFTER", "name": "After"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+}

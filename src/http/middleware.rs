@@ -166,38 +166,12 @@ fn valid_request_id(v: &str) -> bool {
     (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Assign a request id, log the request, count it, and add security headers.
-pub async fn observe(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, Error> {
-    let started = Instant::now();
-    let id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| valid_request_id(v))
-        .map(str::to_string)
-        .unwrap_or_else(|| crate::service::random_token(12));
-    req.extensions_mut().insert(RequestId(id.clone()));
-    let method = req.method().clone();
-    let under_api = req.path().starts_with("/api/");
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    let mut res = next.call(req).await?.map_into_boxed_body();
-    let status = res.status().as_u16();
-    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
-    let elapsed = started.elapsed();
-    if let Some(state) = state {
-        state.metrics.record(method.as_str(), &route, status, elapsed);
-    }
-    // The route's pattern is logged (`/api/v1/people/{id}`, `/u/{token}`), not the path: the
-    // path's values and query string can hold personal data or a token (security anchor 63).
-    tracing::info!(request_id = %id, method = %method, route = %route, status, ms = elapsed.as_secs_f64() * 1000.0, "request");
-    let headers = res.headers_mut();
+/// The headers every answer carries: its request id and the security headers.
+fn secure(headers: &mut actix_web::http::header::HeaderMap, id: &str, under_api: bool) {
     let set = |h: &mut actix_web::http::header::HeaderMap, name: &'static str, value: &'static str| {
         h.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
     };
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    if let Ok(v) = HeaderValue::from_str(id) {
         headers.insert(HeaderName::from_static("x-request-id"), v);
     }
     set(headers, "x-content-type-options", "nosniff");
@@ -218,5 +192,76 @@ pub async fn observe(
     if under_api && !headers.contains_key(header::CACHE_CONTROL) {
         set(headers, "cache-control", "no-store");
     }
+}
+
+/// The answer to a request whose handler panicked: a 500 problem like any internal fault, with
+/// the headers every answer carries.
+#[derive(Debug)]
+struct Panicked {
+    id: String,
+    under_api: bool,
+}
+
+impl std::fmt::Display for Panicked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a request handler panicked")
+    }
+}
+
+impl actix_web::ResponseError for Panicked {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        actix_web::http::StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    fn error_response(&self) -> actix_web::HttpResponse {
+        let mut res = crate::error::AppError::Internal(self.to_string()).error_response();
+        secure(res.headers_mut(), &self.id, self.under_api);
+        res
+    }
+}
+
+/// Assign a request id, log the request, count it, and add security headers.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let started = Instant::now();
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| valid_request_id(v))
+        .map(str::to_string)
+        .unwrap_or_else(|| crate::service::random_token(12));
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().clone();
+    let under_api = req.path().starts_with("/api/");
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    // Last resort (security anchor 58): a handler that panics answers 500 like any other fault,
+    // and its worker goes on serving (without this the connection is dropped and the worker
+    // thread restarted). What was mid-way is rolled back with its transaction. The request went
+    // with the handler, so the answer is an error the server turns into the response.
+    let outcome = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(next.call(req))).await;
+    let mut res = match outcome {
+        Ok(res) => res?.map_into_boxed_body(),
+        Err(_) => {
+            let elapsed = started.elapsed();
+            if let Some(state) = state {
+                state.metrics.record(method.as_str(), "panicked", 500, elapsed);
+            }
+            tracing::error!(request_id = %id, method = %method, status = 500, ms = elapsed.as_secs_f64() * 1000.0, "a request handler panicked");
+            return Err(Panicked { id, under_api }.into());
+        }
+    };
+    let status = res.status().as_u16();
+    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+    let elapsed = started.elapsed();
+    if let Some(state) = state {
+        state.metrics.record(method.as_str(), &route, status, elapsed);
+    }
+    // The route's pattern is logged (`/api/v1/people/{id}`, `/u/{token}`), not the path: the
+    // path's values and query string can hold personal data or a token (security anchor 63).
+    tracing::info!(request_id = %id, method = %method, route = %route, status, ms = elapsed.as_secs_f64() * 1000.0, "request");
+    secure(res.headers_mut(), &id, under_api);
     Ok(res)
 }
