@@ -70,6 +70,7 @@ pub fn build_state(settings: Settings, pool: db::DbPool) -> Result<(AppState, Au
         let mut conn = pool
             .get()
             .map_err(|e| format!("cannot get a database connection: {e}"))?;
+        service::auth::totp_store::check_and_seal_stored(&mut conn, &settings.auth.totp_key())?;
         PointHasher::load(&mut conn, &settings.privacy.hash_key)
             .map_err(|e| format!("cannot load the hashing key: {e}"))?
     };

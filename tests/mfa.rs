@@ -335,3 +335,88 @@ async fn wrong_codes_when_replacing_a_factor_count_towards_the_lockout() {
     let r = with_code(&app, "/api/v1/auth/totp", &token, &right).await;
     assert_eq!(r.status, 429, "locked: {}", r.text);
 }
+
+const TOTP_KEY: &str = "a test key for the TOTP secrets, 32+ characters";
+
+/// With `auth.totp_key` the secrets are stored encrypted (and bound to their account); secrets
+/// stored before the key was set are encrypted at the next start; a start with the wrong key, or
+/// none, stops with a message instead of locking the users out unexplained.
+#[actix_web::test]
+async fn totp_secrets_are_stored_encrypted_under_a_key_kept_outside_the_database() {
+    // Enrolled before any key was set: stored as the base32 text.
+    let app = app_with(&[]).await;
+    let early = app.user(&[Role::Analyst], &[]).await;
+    let (early_key, _) = enrol(&app, &early.token).await;
+    let plain = format!("SELECT COUNT(*) AS n FROM users WHERE totp_secret = '{early_key}'");
+    assert_eq!(app.count(&plain), 1);
+
+    // The service starts again with a key: the stored secret is encrypted, and still works.
+    let mut settings = (*app.state.settings).clone();
+    settings.auth.totp_key = TOTP_KEY.into();
+    let app = TestApp::from_settings(settings.clone()).await;
+    assert_eq!(app.count(&plain), 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM users WHERE totp_secret LIKE 'enc1:%'"),
+        1
+    );
+    // (The next step's code: the enrolment used this one's.)
+    app.state.clock.advance(chrono::Duration::seconds(31));
+    let r = login(&app, &early.email, Some(&code_now(&app, &early_key))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // Enrolled with the key: the pending and the confirmed secret are never stored as text.
+    let later = app.user(&[Role::Analyst], &[]).await;
+    let r = app
+        .post("/api/v1/auth/totp", &later.token, json!({"current_password": PASSWORD}))
+        .await;
+    let pending = r.body["key"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) AS n FROM users WHERE totp_pending LIKE 'enc1:%' AND totp_pending NOT LIKE '%{pending}%'"
+        )),
+        1
+    );
+    let (key, _) = enrol(&app, &later.token).await;
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) AS n FROM users WHERE totp_secret LIKE '%{key}%' OR totp_pending IS NOT NULL"
+        )),
+        0
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM users WHERE totp_secret LIKE 'enc1:%'"),
+        2
+    );
+    app.state.clock.advance(chrono::Duration::seconds(31));
+    let r = login(&app, &later.email, Some(&code_now(&app, &key))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // A secret copied into another account's row does not open there: start-up says so.
+    let mut conn = app.state.pool.get().unwrap();
+    {
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute(&format!(
+            "UPDATE users SET totp_secret = (SELECT totp_secret FROM users WHERE email = '{}') WHERE email = '{}'",
+            later.email, early.email
+        ))
+        .unwrap();
+    }
+    drop(conn);
+    let pool = lighthouse::open_database(&settings).unwrap();
+    let err = lighthouse::build_state(settings.clone(), pool)
+        .err()
+        .expect("a secret that does not open");
+    assert!(err.contains("does not open with auth.totp_key"), "{err}");
+
+    // Another key, or none, stops start-up.
+    for (other, says) in [
+        ("another key, also of at least 32 characters", "does not open"),
+        ("", "auth.totp_key is empty"),
+    ] {
+        let mut s = settings.clone();
+        s.auth.totp_key = other.into();
+        let pool = lighthouse::open_database(&s).unwrap();
+        let err = lighthouse::build_state(s, pool).err().expect("refused");
+        assert!(err.contains(says), "{err}");
+    }
+}

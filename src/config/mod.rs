@@ -244,9 +244,17 @@ pub struct AuthSettings {
     pub totp_issuer: String,
     /// Hours an invitation link works for.
     pub invitation_hours: i64,
+    /// Key TOTP secrets are encrypted with (at least 32 characters; empty: stored unencrypted).
+    #[serde(default)]
+    pub totp_key: String,
 }
 
 impl AuthSettings {
+    /// The key TOTP secrets are stored under.
+    pub fn totp_key(&self) -> crate::service::auth::totp_store::TotpKey {
+        crate::service::auth::totp_store::TotpKey::from_setting(&self.totp_key)
+    }
+
     /// The roles that require a second factor.
     pub fn mfa_roles(&self) -> Vec<crate::service::Role> {
         crate::service::authz::parse_roles(&self.mfa_required_roles)

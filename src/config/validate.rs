@@ -131,6 +131,10 @@ impl Settings {
                 &format!("{unknown:?} is not a role (comma-separated role identifiers, or empty)"),
             );
         }
+        let key = &self.auth.totp_key;
+        if !key.is_empty() && key.chars().count() < 32 {
+            return bad("auth.totp_key", "at least 32 characters (or empty)");
+        }
         if !(1..=720).contains(&self.auth.invitation_hours) {
             return bad("auth.invitation_hours", "must be from 1 to 720");
         }

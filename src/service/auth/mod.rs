@@ -34,6 +34,7 @@ mod password;
 mod second_factor;
 mod tokens;
 pub mod totp;
+pub mod totp_store;
 
 pub use password::{check_password_policy, hash_password, HashLimiter, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 use password::{dummy_hash, needs_rehash, verify_password};
@@ -202,7 +203,7 @@ fn check_code(
             detail: "This account signs in with a one-time code from an authenticator app: send it as `totp`.".into(),
         });
     };
-    if used_code(conn, user, code, meta)? {
+    if used_code(conn, settings, user, code, meta)? {
         return Ok(());
     }
     failed_attempt(conn, settings, meta, Some(key.to_string()), failure("mfa_invalid"))?;
@@ -215,11 +216,17 @@ fn check_code(
 
 /// Whether `code` is valid now for the user's second factor and its step had not been used;
 /// uses it up. False for a user without one.
-fn used_code(conn: &mut DbConn, user: &User, code: &str, meta: &RequestMeta) -> AppResult<bool> {
+fn used_code(
+    conn: &mut DbConn,
+    settings: &AuthSettings,
+    user: &User,
+    code: &str,
+    meta: &RequestMeta,
+) -> AppResult<bool> {
     let Some(secret) = &user.totp_secret else {
         return Ok(false);
     };
-    let key = totp::base32_decode(secret).ok_or_else(|| AppError::Internal("stored TOTP secret unreadable".into()))?;
+    let key = settings.totp_key().open_key(&user.public_id, secret)?;
     match totp::verify(&key, code, totp::step_of(meta.now.and_utc().timestamp())) {
         // One statement: atomic on its own.
         Some(step) => Ok(db::users::use_totp_step(conn, user.id, step)?),

@@ -98,7 +98,7 @@ pub fn start_totp(
     if user.totp_secret.is_some() {
         // A session and a password must not be enough to swap the factor for an attacker's.
         let code = req.code.as_deref().unwrap_or_default();
-        if !used_code(conn, &user, code, meta)? {
+        if !used_code(conn, settings, &user, code, meta)? {
             wrong_code(conn, settings, principal, meta, &user, action)?;
             return Err(AppError::field(
                 "code",
@@ -108,8 +108,9 @@ pub fn start_totp(
         }
     }
     let key = totp::base32_encode(&totp::new_secret());
+    let stored = settings.totp_key().seal(&user.public_id, &key)?;
     write_tx(conn, |c| {
-        db::users::set_totp_pending(c, user.id, &key, meta.now)?;
+        db::users::set_totp_pending(c, user.id, &stored, meta.now)?;
         audit::record(
             c,
             audit::event(meta, Some(principal), "auth.totp_start", None, "success", None),
@@ -139,8 +140,7 @@ pub fn confirm_totp(
             "There is no new secret to confirm: start with POST /api/v1/auth/totp.",
         ));
     };
-    let key =
-        totp::base32_decode(&pending).ok_or_else(|| AppError::Internal("pending TOTP secret unreadable".into()))?;
+    let key = settings.totp_key().open_key(&user.public_id, &pending)?;
     let Some(step) = totp::verify(&key, &req.code, totp::step_of(meta.now.and_utc().timestamp())) else {
         return Err(AppError::field(
             "code",
@@ -179,7 +179,7 @@ pub fn disable_totp(
             "This account has no second factor to turn off.",
         ));
     }
-    if !used_code(conn, &user, &req.code, meta)? {
+    if !used_code(conn, settings, &user, &req.code, meta)? {
         wrong_code(conn, settings, principal, meta, &user, action)?;
         return Err(AppError::field(
             "code",
