@@ -219,8 +219,8 @@ fn rehash(conn: &mut DbConn, prev_hash: &str, seq: i64, after: i64, last: i64) -
 }
 
 /// Seal what is ready: every event after the head (on PostgreSQL, those made at least `grace`
-/// before `now`), in blocks of at most [`MAX_BLOCK`], each block in its own transaction. Another
-/// sealer's seal made meanwhile ends the run quietly.
+/// before `now`), in blocks of at most [`MAX_BLOCK`], each seal written in a short transaction of
+/// its own. Another sealer's seal made meanwhile ends the run quietly.
 pub fn seal(conn: &mut DbConn, now: NaiveDateTime, grace: Duration) -> AppResult<SealReport> {
     let made_by = match conn {
         DbConn::Pg(_) => Some(now - grace),
@@ -228,25 +228,31 @@ pub fn seal(conn: &mut DbConn, now: NaiveDateTime, grace: Duration) -> AppResult
     };
     let mut sealed = Vec::new();
     loop {
+        // The events are read and hashed outside the write transaction (sealed events never
+        // change, and on SQLite the lock would hold every other writer up meanwhile); the seal is
+        // written only if the head is still the one it follows.
+        let head = audit_seals::head(conn)?;
+        let (seq, after, prev) = match &head {
+            Some(h) => (h.seq + 1, h.last_event_id, h.hash.clone()),
+            None => (1, 0, GENESIS.to_string()),
+        };
+        let Some(last) = audit_seals::next_block_end(conn, after, MAX_BLOCK, made_by)? else {
+            break;
+        };
+        let (hash, event_count) = rehash(conn, &prev, seq, after, last)?;
+        let seal = Seal {
+            seq,
+            after_event_id: after,
+            last_event_id: last,
+            event_count,
+            prev_hash: prev,
+            hash,
+            sealed_at: now,
+        };
         let outcome = write_tx(conn, |c| -> QueryResult<Option<Seal>> {
-            let head = audit_seals::head(c)?;
-            let (seq, after, prev) = match &head {
-                Some(h) => (h.seq + 1, h.last_event_id, h.hash.clone()),
-                None => (1, 0, GENESIS.to_string()),
-            };
-            let Some(last) = audit_seals::next_block_end(c, after, MAX_BLOCK, made_by)? else {
+            if audit_seals::head(c)?.map(|h| h.seq) != head.as_ref().map(|h| h.seq) {
                 return Ok(None);
-            };
-            let (hash, event_count) = rehash(c, &prev, seq, after, last)?;
-            let seal = Seal {
-                seq,
-                after_event_id: after,
-                last_event_id: last,
-                event_count,
-                prev_hash: prev,
-                hash,
-                sealed_at: now,
-            };
+            }
             audit_seals::insert(c, &seal)?;
             Ok(Some(seal))
         });
@@ -261,6 +267,7 @@ pub fn seal(conn: &mut DbConn, now: NaiveDateTime, grace: Duration) -> AppResult
                 );
                 sealed.push(SealView::from(&seal));
             }
+            // Another sealer's seal came first: it sealed these events.
             Ok(None) => break,
             Err(e) if is_unique_violation(&e) => {
                 tracing::debug!("another instance sealed the audit log at the same moment");

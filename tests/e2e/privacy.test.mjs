@@ -268,3 +268,22 @@ test('the DPO registers a rights request, stops and restarts its clock, and clos
   assert.equal(list.total, 1);
   assert.equal(list.items[0].status, 'completed');
 });
+
+test('the DPO checks the audit log’s seals', { timeout: 180_000 }, async () => {
+  // Seal what there is, so there is a chain to check.
+  const sealed = await dpo('POST', '/api/v1/audit/seals');
+  assert.ok(sealed.head && sealed.head.seq >= 1);
+  const page = await newPage(fx.svc);
+  await signIn(page, fx.users.dpo);
+  await page.getByRole('link', { name: 'Data protection' }).first().click();
+  await page.getByRole('heading', { level: 2, name: 'Integrity of the audit log' }).waitFor();
+  await page.getByRole('button', { name: 'Check the audit log' }).click();
+  const result = page.locator('.audit-verification');
+  await result.getByText('Verified').waitFor();
+  await result.getByText(/No event has been changed, removed or added since it was sealed/).waitFor();
+  await result.getByText(new RegExp(`The latest seal is number ${sealed.head.seq}`)).waitFor();
+  await checkPage(page, 'privacy-audit-verified');
+  const v = await dpo('GET', '/api/v1/audit/verification');
+  assert.equal(v.ok, true);
+  assert.deepEqual(page.problems, []);
+});

@@ -297,6 +297,8 @@ const ACTIONS = [
   ['auth.token_revoke', 'Revoked an API token'],
   ['access.denied', 'Was refused access'],
   ['audit.read', 'Read the audit log'],
+  ['audit.verify', 'Checked the audit log’s seals'],
+  ['audit.seal', 'Sealed the audit log'],
   ['user.create', 'Created a staff account'],
   ['user.update', 'Changed a staff account'],
   ['user.end_sessions', 'Ended a user’s sessions'],
@@ -423,6 +425,53 @@ function targetCell(e) {
     h('ul', { class: 'audit-targets' }, targets.map((id) => h('li', {}, idLink(id)))));
 }
 
+// ---------- the audit log's seals ----------
+
+const SEAL_PROBLEM = {
+  events_changed: 'an event was changed after it was sealed',
+  events_removed: 'events were removed after they were sealed',
+  events_added: 'events were added inside a sealed block',
+  chain_broken: 'a seal does not follow on from the one before it',
+  seal_missing: 'seals are missing from the chain',
+  expected_seal_missing: 'the seal you gave is no longer in the chain',
+  expected_hash_differs: 'the seal you gave has another hash in the chain',
+};
+
+/** The outcome of a verification of the audit log's hash chain. */
+function verificationView(v) {
+  const head = v.head;
+  const summary = head
+    ? `${v.seals_checked} ${v.seals_checked === 1 ? 'seal' : 'seals'} covering ${v.events_checked} events checked. The latest seal is number ${head.seq}, made ${fmtDateTime(head.sealed_at)}, with hash ${head.hash}.`
+    : 'Nothing has been sealed yet.';
+  const unsealed = v.unsealed_events
+    ? `${v.unsealed_events} newer ${v.unsealed_events === 1 ? 'event is' : 'events are'} not sealed yet (the service seals them every minute or so).`
+    : 'Every event is sealed.';
+  if (v.ok) {
+    return h('div', { class: 'audit-verification', role: 'status' },
+      h('p', {}, tag('Verified', 'green'), ' No event has been changed, removed or added since it was sealed.'),
+      h('p', {}, summary), h('p', { class: 'hint' }, unsealed));
+  }
+  return h('div', { class: 'audit-verification', role: 'alert' },
+    h('p', {}, tag('Does not verify', 'red'), ' The audit log has been changed since it was sealed. Tell the data protection officer and keep this page.'),
+    h('ul', {}, v.problems.map((p) => h('li', {}, `${p.seq ? `Seal ${p.seq}: ` : ''}${SEAL_PROBLEM[p.code] || p.code}. `, h('span', { class: 'hint' }, p.message)))),
+    h('p', {}, summary));
+}
+
+function sealSection() {
+  const out = h('div', {});
+  return section('Integrity of the audit log',
+    h('p', {}, 'The service seals the audit log into a hash chain. Checking it recomputes every seal from the events as they are now, so a change, removal or addition since sealing shows.'),
+    form([button('Check the audit log')], async () => {
+      replace(out, loading('Checking every seal…'));
+      try {
+        replace(out, verificationView(await api('GET', '/api/v1/audit/verification')));
+      } catch (e) {
+        replace(out, h('p', { class: 'error-message' }, `The check could not be run: ${e.message}`));
+      }
+    }, { attrs: { 'aria-label': 'Check the audit log' } }),
+    out);
+}
+
 route('/privacy', async (_params, isCurrent) => {
   const q = hashQuery();
   const f = Object.fromEntries(FILTER_KEYS.map((k) => [k, q.get(k) || '']));
@@ -439,6 +488,7 @@ route('/privacy', async (_params, isCurrent) => {
       h('p', {}, 'Requests to see, correct, erase or restrict personal data, and objections, with the date each must be answered by.'),
       h('p', {}, link('/privacy/requests', 'See the open requests, or register one'))) : null,
     suppressionBox ? section('Suppression list', suppressionBox) : null,
+    sealSection(),
     h('section', { class: 'section' },
       h('h2', {}, 'Audit log'),
       auditFilters(f),
