@@ -705,10 +705,12 @@ async fn an_invited_user_chooses_their_own_password_once_and_in_time() {
 
 /// Security anchor 8: a wrong password for an account that exists and any password for one that
 /// does not get the same answer in the same time (an unknown email is verified against a dummy
-/// hash). Sign-ins alternate between the two, so whatever else the machine is doing slows both
-/// alike; the medians must be within 10 %. A round disturbed by the rest of the suite is measured
-/// again (up to three rounds); without the dummy verification every round differs several times
-/// over.
+/// hash). Sign-ins go in pairs, one of each, each first in every other pair, so whatever else the
+/// machine is doing falls on both alike; the median of the pairs' differences must be within 10 %
+/// of the median sign-in. (The hash's own time is bimodal here — about 15 or 24 ms on PostgreSQL,
+/// whichever the account — so medians of the two sides taken apart flip between the modes.) A
+/// round disturbed by the rest of the suite is measured again, up to three rounds; without the
+/// dummy verification every round differs by most of a sign-in.
 #[actix_web::test]
 async fn a_sign_in_takes_as_long_and_answers_the_same_whether_or_not_the_account_exists() {
     let app = TestApp::with_settings(&[("LIGHTHOUSE__AUTH__LOCKOUT_THRESHOLD", "100000")]).await;
@@ -725,30 +727,38 @@ async fn a_sign_in_takes_as_long_and_answers_the_same_whether_or_not_the_account
                     Some(json!({"email": email, "password": "not the password at all"})),
                 )
                 .await;
-            (started.elapsed(), r)
+            (started.elapsed().as_secs_f64(), r)
         }
     };
-    let median = |mut v: Vec<std::time::Duration>| {
-        v.sort();
-        v[v.len() / 2].as_secs_f64()
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
     };
     let mut rounds = Vec::new();
     for _ in 0..3 {
-        let (mut known, mut unknown) = (Vec::new(), Vec::new());
+        let (mut differences, mut all) = (Vec::new(), Vec::new());
         for i in 0..40 {
-            let (t1, r1) = attempt(user.email.clone()).await;
-            let (t2, r2) = attempt(format!("nobody-{i}@example.org")).await;
+            let ((t1, r1), (t2, r2)) = if i % 2 == 0 {
+                let known = attempt(user.email.clone()).await;
+                (known, attempt(format!("nobody-{i}@example.org")).await)
+            } else {
+                let unknown = attempt(format!("nobody-{i}@example.org")).await;
+                (attempt(user.email.clone()).await, unknown)
+            };
             assert_eq!(r1.status, 401, "{}", r1.text);
             assert_eq!((r1.status, &r1.text), (r2.status, &r2.text), "the same answer");
-            known.push(t1);
-            unknown.push(t2);
+            differences.push(t1 - t2);
+            all.extend([t1, t2]);
         }
-        let (k, u) = (median(known), median(unknown));
-        let gap = (k - u).abs() / k.max(u);
-        rounds.push(format!("known {:.1} ms, unknown {:.1} ms", k * 1e3, u * 1e3));
-        if gap < 0.10 {
+        let (d, m) = (median(differences), median(all));
+        rounds.push(format!(
+            "median sign-in {:.1} ms, median of known − unknown {:+.1} ms",
+            m * 1e3,
+            d * 1e3
+        ));
+        if d.abs() < 0.10 * m {
             return;
         }
     }
-    panic!("sign-in times differ by 10 % or more in every round: {rounds:?}");
+    panic!("an existing account's sign-in takes 10 % longer or shorter in every round: {rounds:?}");
 }
