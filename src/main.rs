@@ -10,6 +10,7 @@ use lighthouse::service::departments::{self, NewDepartmentRequest};
 use lighthouse::service::users::{self, NewUserRequest};
 use lighthouse::service::{RequestMeta, Role};
 
+mod cli_audit;
 mod cli_jobs;
 use cli_jobs::{dedupe, describe, import, retention};
 
@@ -59,7 +60,7 @@ enum Command {
     },
     /// The audit log's hash chain: seal what is new, or verify the chain.
     #[command(subcommand)]
-    Audit(AuditCommand),
+    Audit(cli_audit::AuditCommand),
     /// Generate realistic synthetic data (demos and benchmarks).
     Generate(lighthouse::synth::GenerateArgs),
     /// Write departmental CSV lists of the same synthetic people, with noise, look-alikes and
@@ -125,41 +126,6 @@ enum UserCommand {
 }
 
 #[derive(Subcommand)]
-enum AuditCommand {
-    /// Seal the audit events not yet in the hash chain (on PostgreSQL, those older than
-    /// `audit.seal_grace_seconds`) and print the seals made, as JSON.
-    Seal,
-    /// Recompute the chain from the events as they are now and print what was found, as JSON;
-    /// exits with status 1 if anything is wrong.
-    Verify {
-        /// Start at this seal, taking the hash of the one before as given.
-        #[arg(long)]
-        from_seq: Option<i64>,
-        /// A seal known from elsewhere, as SEQ:HASH (e.g. from the log store's `audit sealed`
-        /// line): the chain must hold it.
-        #[arg(long)]
-        expect: Option<String>,
-    },
-    /// Write the seals after --after-seq, each followed by the events it covers, as JSON lines
-    /// (a copy for a store the service cannot change; run it on a schedule, passing the last
-    /// seal written). Prints what it wrote, as JSON, on standard error.
-    Export {
-        /// Start after this seal (0: from the first).
-        #[arg(long, default_value_t = 0)]
-        after_seq: i64,
-        /// The file to write (`-`: standard output).
-        #[arg(long)]
-        out: PathBuf,
-    },
-    /// Verify an export on its own, without the database: every seal's events hash to its hash
-    /// and every seal follows on from the one before. Exits with status 1 if anything is wrong.
-    CheckExport {
-        /// The export file.
-        file: PathBuf,
-    },
-}
-
-#[derive(Subcommand)]
 enum DepartmentCommand {
     /// Create a department.
     Create {
@@ -206,8 +172,8 @@ fn main() -> ExitCode {
 
 fn run(command: Command, mut settings: Settings) -> Result<(), String> {
     // Checking an export needs no database (it may be run where the copy is kept).
-    if let Command::Audit(AuditCommand::CheckExport { file }) = &command {
-        return check_export(file);
+    if let Command::Audit(cli_audit::AuditCommand::CheckExport { file }) = &command {
+        return cli_audit::check_export(file);
     }
     // `migrate` migrates whatever database.migrate_on_start says (it is how an owner applies them
     // for a service that runs without).
@@ -265,7 +231,7 @@ fn run(command: Command, mut settings: Settings) -> Result<(), String> {
             println!("created user {} ({})", view.email, view.id);
             Ok(())
         }
-        Command::Audit(cmd) => audit(&settings, &pool, cmd),
+        Command::Audit(cmd) => cli_audit::run(&settings, &pool, cmd),
         Command::Generate(args) => lighthouse::synth::run(&pool, &args),
         Command::SynthCopies(args) => lighthouse::synth::copies::run(&args),
         Command::SynthScore(args) => lighthouse::synth::score::run(&pool, &args),
@@ -307,67 +273,6 @@ fn run(command: Command, mut settings: Settings) -> Result<(), String> {
             println!("created department {} ({})", view.code, view.name);
             Ok(())
         }
-    }
-}
-
-fn audit(settings: &Settings, pool: &lighthouse::db::DbPool, cmd: AuditCommand) -> Result<(), String> {
-    use lighthouse::service::audit_chain;
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
-    match cmd {
-        AuditCommand::Seal => {
-            let report =
-                audit_chain::seal(&mut conn, lighthouse::db::now(), settings.audit.seal_grace()).map_err(describe)?;
-            println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
-            Ok(())
-        }
-        AuditCommand::Verify { from_seq, expect } => {
-            let expect = match expect {
-                None => None,
-                Some(text) => {
-                    let (seq, hash) = text
-                        .split_once(':')
-                        .and_then(|(s, h)| Some((s.trim().parse::<i64>().ok()?, h.trim().to_string())))
-                        .filter(|(s, h)| *s >= 1 && h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-                        .ok_or("--expect takes SEQ:HASH, a seal's position and its 64-character hash")?;
-                    Some((seq, hash))
-                }
-            };
-            let req = audit_chain::VerifyRequest { from_seq, expect };
-            let result = audit_chain::verify(&mut conn, &req).map_err(describe)?;
-            verdict(&result)
-        }
-        AuditCommand::Export { after_seq, out } => {
-            let report = if out.as_os_str() == "-" {
-                audit_chain::export(&mut conn, after_seq, &mut std::io::stdout().lock())
-            } else {
-                let file = std::fs::File::create(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-                audit_chain::export(&mut conn, after_seq, &mut std::io::BufWriter::new(file))
-            }
-            .map_err(describe)?;
-            eprintln!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
-            Ok(())
-        }
-        AuditCommand::CheckExport { file } => check_export(&file),
-    }
-}
-
-fn check_export(file: &std::path::Path) -> Result<(), String> {
-    let input = std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    verdict(&lighthouse::service::audit_chain::check_export(
-        std::io::BufReader::new(input),
-    )?)
-}
-
-/// Print a verification and fail when it found anything wrong.
-fn verdict(result: &lighthouse::service::audit_chain::Verification) -> Result<(), String> {
-    println!("{}", serde_json::to_string_pretty(result).map_err(|e| e.to_string())?);
-    if result.ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "the audit log does not verify: {} problem(s)",
-            result.problems.len()
-        ))
     }
 }
 

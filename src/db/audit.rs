@@ -6,13 +6,16 @@ use diesel::prelude::*;
 use super::schema::{audit_event_targets, audit_events};
 use super::DbConn;
 
-/// A stored audit event.
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// A stored audit event. Serialised whole, with the time as [`EXACT_TIME`], in the audit seals'
+/// exports (`service::audit_chain`).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = audit_events)]
+#[serde(deny_unknown_fields)]
 pub struct AuditEvent {
     /// Row id (also the cursor order).
     pub id: i64,
     /// When it happened (UTC).
+    #[serde(with = "exact_time")]
     pub occurred_at: NaiveDateTime,
     /// Internal id of the acting user, if a user acted.
     pub actor_user_id: Option<i64>,
@@ -35,6 +38,24 @@ pub struct AuditEvent {
     /// The public ids an event about several targets names (a page of results), as a sorted
     /// JSON array; absent for an event about one target or none.
     pub targets: Option<String>,
+}
+
+/// How an event's time is written where its exact text matters (a seal hashes it, an export
+/// carries it): `YYYY-MM-DDTHH:MM:SS[.fraction]` with every digit stored.
+pub const EXACT_TIME: &str = "%Y-%m-%dT%H:%M:%S%.f";
+
+mod exact_time {
+    use chrono::NaiveDateTime;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&t.format(super::EXACT_TIME))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDateTime, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        NaiveDateTime::parse_from_str(&text, super::EXACT_TIME).map_err(serde::de::Error::custom)
+    }
 }
 
 /// An audit event to write. An absent value is written as NULL (not left to the column default),

@@ -64,8 +64,9 @@ pub fn insert(conn: &mut DbConn, seal: &Seal) -> QueryResult<()> {
     Ok(())
 }
 
-/// The highest id among events after `after` that are at most `room` events on and, when
-/// `made_by` is given, were made by then: what the next seal may cover.
+/// The highest id the next seal may cover: at most `room` events after `after`, and, when
+/// `made_by` is given, ending before the first event made after it (a later id made earlier
+/// waits with it).
 pub fn next_block_end(
     conn: &mut DbConn,
     after: i64,
@@ -79,30 +80,29 @@ pub fn next_block_end(
         .limit(room)
         .into_boxed::<super::people::Db>();
     if let Some(t) = made_by {
-        q = q.filter(audit_events::occurred_at.le(t));
+        let first_recent: Option<i64> = audit_events::table
+            .filter(audit_events::id.gt(after))
+            .filter(audit_events::occurred_at.gt(t))
+            .select(diesel::dsl::min(audit_events::id))
+            .first(conn)?;
+        if let Some(r) = first_recent {
+            q = q.filter(audit_events::id.lt(r));
+        }
     }
-    let ids: Vec<i64> = q.load(conn)?;
-    // With a cut-off, a later event made before it may lie beyond an earlier one made after
-    // it: the block ends before the first event that is too recent.
-    let Some(t) = made_by else {
-        return Ok(ids.last().copied());
-    };
-    let first_recent: Option<i64> = audit_events::table
-        .filter(audit_events::id.gt(after))
-        .filter(audit_events::occurred_at.gt(t))
-        .select(diesel::dsl::min(audit_events::id))
-        .first(conn)?;
-    Ok(ids
-        .into_iter()
-        .take_while(|id| first_recent.is_none_or(|r| *id < r))
-        .last())
+    Ok(q.load::<i64>(conn)?.last().copied())
 }
 
 /// Events per read when streaming a block.
 const PAGE: i64 = 5_000;
 
-/// Every event with `after < id <= last`, in id order, handed to `sink` a page at a time.
-pub fn each_event(conn: &mut DbConn, after: i64, last: i64, mut sink: impl FnMut(&AuditEvent)) -> QueryResult<()> {
+/// Every event with `after < id <= last`, in id order, handed to `sink` (read a page at a time);
+/// the first error `sink` returns ends the walk.
+pub fn each_event<E: From<diesel::result::Error>>(
+    conn: &mut DbConn,
+    after: i64,
+    last: i64,
+    mut sink: impl FnMut(&AuditEvent) -> Result<(), E>,
+) -> Result<(), E> {
     let mut from = after;
     loop {
         let page: Vec<AuditEvent> = audit_events::table
@@ -113,7 +113,7 @@ pub fn each_event(conn: &mut DbConn, after: i64, last: i64, mut sink: impl FnMut
             .select(AuditEvent::as_select())
             .load(conn)?;
         for ev in &page {
-            sink(ev);
+            sink(ev)?;
         }
         match page.last() {
             Some(ev) if page.len() as i64 == PAGE => from = ev.id,

@@ -386,6 +386,9 @@ pub fn open(url: &DbUrl, size: u32, sqlite: SqliteOptions, timeout: Duration) ->
 
 /// Migrations not yet applied to the database (all of them for an empty one), without changing
 /// anything: for a service that runs as a role that may not change the schema.
+///
+/// (Not diesel's `MigrationHarness::pending_migrations`: it first creates the table of applied
+/// migrations if missing, which a role without rights on the schema may not do.)
 pub fn pending_migrations(conn: &mut DbConn) -> Result<Vec<String>, ConnectError> {
     use diesel::migration::MigrationSource;
     #[derive(diesel::QueryableByName)]
@@ -393,17 +396,19 @@ pub fn pending_migrations(conn: &mut DbConn) -> Result<Vec<String>, ConnectError
         #[diesel(sql_type = diesel::sql_types::Text)]
         version: String,
     }
-    let wanted: Vec<String> = match conn {
-        DbConn::Sqlite(_) => MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+    fn versions<DB: diesel::backend::Backend>(source: &EmbeddedMigrations) -> Result<Vec<String>, ConnectError>
+    where
+        EmbeddedMigrations: MigrationSource<DB>,
+    {
+        Ok(MigrationSource::<DB>::migrations(source)
             .map_err(|e| ConnectError(format!("cannot read the migrations: {e}")))?
             .iter()
             .map(|m| m.name().version().to_string())
-            .collect(),
-        DbConn::Pg(_) => MigrationSource::<diesel::pg::Pg>::migrations(&PG_MIGRATIONS)
-            .map_err(|e| ConnectError(format!("cannot read the migrations: {e}")))?
-            .iter()
-            .map(|m| m.name().version().to_string())
-            .collect(),
+            .collect())
+    }
+    let wanted = match conn {
+        DbConn::Sqlite(_) => versions::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS)?,
+        DbConn::Pg(_) => versions::<diesel::pg::Pg>(&PG_MIGRATIONS)?,
     };
     // No table of applied migrations: nothing is applied.
     let applied: Vec<Version> = diesel::RunQueryDsl::load(

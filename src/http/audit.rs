@@ -98,9 +98,7 @@ pub async fn verify(state: web::Data<AppState>, ctx: Ctx, q: Query<VerifyQuery>)
     let q = q.0;
     let expect = match (q.expect_seq, q.expect_hash) {
         (None, None) => None,
-        (Some(seq), Some(hash)) if seq >= 1 && hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            Some((seq, hash))
-        }
+        (Some(seq), Some(hash)) if crate::service::audit_chain::is_seal_ref(seq, &hash) => Some((seq, hash)),
         _ => {
             return Err(AppError::field(
                 "expect_hash",

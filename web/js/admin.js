@@ -197,61 +197,46 @@ route('/admin/users/:id', async ({ id }, isCurrent) => {
     !self && u.status === 'active' ? section('Invitation link',
       h('p', {}, 'A new single-use link with which this person chooses a new password: when their invitation expired, or they forgot their password. An earlier link stops working, and choosing the password signs them out everywhere.'),
       inviteMsg,
-      button('Create a new invitation link', {
-        kind: 'secondary',
-        onClick: async (ev) => {
-          const b = ev.currentTarget;
-          b.disabled = true;
-          try {
-            const inv = await api('POST', `/api/v1/users/${enc(id)}/invitation`);
-            replace(inviteMsg, invitationLink(inv));
-          } catch (e) {
-            replace(inviteMsg, h('div', { class: 'notice notice--error' }, h('p', {}, `No link was made: ${e.message}`)));
-          } finally {
-            b.disabled = false;
-          }
-        },
+      actionButton('Create a new invitation link', 'secondary', inviteMsg, 'No link was made', async () => {
+        const inv = await api('POST', `/api/v1/users/${enc(id)}/invitation`);
+        replace(inviteMsg, invitationLink(inv));
       })) : null,
     section('Sessions',
       h('p', {}, 'Signs this person out everywhere, for example after a lost laptop. They can sign in again with their password.'),
       sessionsMsg,
-      button('End all sessions', {
-        kind: 'secondary',
-        onClick: async (ev) => {
-          const b = ev.currentTarget;
-          b.disabled = true;
-          try {
-            await api('DELETE', `/api/v1/users/${enc(id)}/sessions`);
-            replace(sessionsMsg, h('div', { class: 'notice' }, h('p', {}, `Every session of ${u.name} has ended.`)));
-          } catch (e) {
-            replace(sessionsMsg, h('div', { class: 'notice notice--error' }, h('p', {}, `The sessions could not be ended: ${e.message}`)));
-          } finally {
-            b.disabled = false;
-          }
-        },
+      actionButton('End all sessions', 'secondary', sessionsMsg, 'The sessions could not be ended', async () => {
+        await api('DELETE', `/api/v1/users/${enc(id)}/sessions`);
+        replace(sessionsMsg, h('div', { class: 'notice' }, h('p', {}, `Every session of ${u.name} has ended.`)));
       })),
     u.totp_enabled && !self ? section('Two-step sign-in',
       h('p', {}, 'For someone who has lost the phone with their authenticator app: turns their two-step sign-in off and signs them out everywhere. If their role requires it, they set it up again when they next sign in.'),
       totpMsg,
-      button('Reset two-step sign-in', {
-        kind: 'warning',
-        onClick: async (ev) => {
-          const b = ev.currentTarget;
-          b.disabled = true;
-          try {
-            await api('POST', `/api/v1/users/${enc(id)}/totp/reset`);
-            // Drawn again, so the summary says it is off.
-            notice(`${u.name}’s two-step sign-in is reset and their sessions have ended.`);
-            navigate(path);
-            return;
-          } catch (e) {
-            replace(totpMsg, h('div', { class: 'notice notice--error' }, h('p', {}, `It could not be reset: ${e.message}`)));
-          } finally {
-            b.disabled = false;
-          }
-        },
+      actionButton('Reset two-step sign-in', 'warning', totpMsg, 'It could not be reset', async () => {
+        await api('POST', `/api/v1/users/${enc(id)}/totp/reset`);
+        // Drawn again, so the summary says it is off.
+        notice(`${u.name}’s two-step sign-in is reset and their sessions have ended.`);
+        navigate(path);
       })) : null);
 }, { permission: 'users_manage' });
+
+/** A button that runs `act`, disabled while it runs; a failure is shown in `msg` as
+ * “`failed`: the service's message”. */
+function actionButton(text, kind, msg, failed, act) {
+  return button(text, {
+    kind,
+    onClick: async (ev) => {
+      const b = ev.currentTarget;
+      b.disabled = true;
+      try {
+        await act();
+      } catch (e) {
+        replace(msg, h('div', { class: 'notice notice--error' }, h('p', {}, `${failed}: ${e.message}`)));
+      } finally {
+        b.disabled = false;
+      }
+    },
+  });
+}
 
 // ---------- departments ----------
 

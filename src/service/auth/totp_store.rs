@@ -15,7 +15,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::db::schema::users;
-use crate::db::{write_tx, DbConn};
+use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 
 const PREFIX: &str = "enc1:";
@@ -119,9 +119,9 @@ pub fn check_and_seal_stored(conn: &mut DbConn, key: &TotpKey) -> Result<usize, 
     }
     let mut sealed = 0;
     for (id, public_id, secret, pending) in rows {
-        let mut changed = (None, None);
-        for (i, stored) in [secret, pending].into_iter().enumerate() {
-            let Some(stored) = stored else { continue };
+        // What to store for a value: itself, or sealed when it is plain text and a key is set.
+        let to_store = |stored: Option<String>| -> Result<Option<String>, String> {
+            let Some(stored) = stored else { return Ok(None) };
             let encrypted = stored.starts_with(PREFIX);
             if encrypted && key.0.is_none() {
                 return Err(
@@ -129,35 +129,21 @@ pub fn check_and_seal_stored(conn: &mut DbConn, key: &TotpKey) -> Result<usize, 
                         .into(),
                 );
             }
-            let Some(plain) = key.open(&public_id, &stored) else {
-                return Err(format!(
-                    "a TOTP secret (account {public_id}) does not open with auth.totp_key: set the key it was encrypted with"
-                ));
-            };
-            if !encrypted && key.0.is_some() {
-                let new = key.seal(&public_id, &plain).map_err(|e| e.to_string())?;
-                if i == 0 {
-                    changed.0 = Some(new);
-                } else {
-                    changed.1 = Some(new);
-                }
+            let plain = key.open(&public_id, &stored).ok_or_else(|| {
+                format!("a TOTP secret (account {public_id}) does not open with auth.totp_key: set the key it was encrypted with")
+            })?;
+            if encrypted || key.0.is_none() {
+                Ok(Some(stored))
+            } else {
+                key.seal(&public_id, &plain).map(Some).map_err(|e| e.to_string())
             }
-        }
-        if changed.0.is_some() || changed.1.is_some() {
-            write_tx(conn, |c| -> QueryResult<()> {
-                if let Some(v) = &changed.0 {
-                    diesel::update(users::table.find(id))
-                        .set(users::totp_secret.eq(v))
-                        .execute(c)?;
-                }
-                if let Some(v) = &changed.1 {
-                    diesel::update(users::table.find(id))
-                        .set(users::totp_pending.eq(v))
-                        .execute(c)?;
-                }
-                Ok(())
-            })
-            .map_err(|e| format!("cannot encrypt the stored TOTP secrets: {e}"))?;
+        };
+        let (new_secret, new_pending) = (to_store(secret.clone())?, to_store(pending.clone())?);
+        if (&new_secret, &new_pending) != (&secret, &pending) {
+            diesel::update(users::table.find(id))
+                .set((users::totp_secret.eq(new_secret), users::totp_pending.eq(new_pending)))
+                .execute(conn)
+                .map_err(|e| format!("cannot encrypt the stored TOTP secrets: {e}"))?;
             sealed += 1;
         }
     }

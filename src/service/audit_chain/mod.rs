@@ -20,12 +20,14 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::db::audit::AuditEvent;
+use crate::db::audit::{AuditEvent, EXACT_TIME};
 use crate::db::audit_seals::{self, Seal};
 use crate::db::{write_tx, DbConn};
+use crate::error::{is_unique_violation, AppError, AppResult};
 use diesel::QueryResult;
 
-use crate::error::{is_unique_violation, AppError, AppResult};
+mod export;
+pub use export::{check_export, export, ExportLine, ExportReport};
 
 /// Most events one seal covers (a longer backlog makes several seals).
 pub const MAX_BLOCK: i64 = 50_000;
@@ -120,58 +122,9 @@ fn absorb(h: &mut Sha256, field: Option<&str>) {
     }
 }
 
-/// An audit event as a seal hashes it (and an export writes it): every column, the time as
-/// `YYYY-MM-DDTHH:MM:SS[.fraction]`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct SealedEvent {
-    /// Row id.
-    pub id: i64,
-    /// When (UTC), as hashed.
-    pub occurred_at: String,
-    /// Acting user's internal id.
-    pub actor_user_id: Option<i64>,
-    /// Actor label.
-    pub actor: String,
-    /// Action.
-    pub action: String,
-    /// Target kind.
-    pub target_kind: Option<String>,
-    /// Target public id.
-    pub target_id: Option<String>,
-    /// Outcome.
-    pub outcome: String,
-    /// Client address.
-    pub client_addr: Option<String>,
-    /// Request id.
-    pub request_id: Option<String>,
-    /// JSON detail.
-    pub detail: Option<String>,
-    /// Targets of an event about several.
-    pub targets: Option<String>,
-}
-
-impl From<&AuditEvent> for SealedEvent {
-    fn from(e: &AuditEvent) -> Self {
-        SealedEvent {
-            id: e.id,
-            occurred_at: e.occurred_at.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
-            actor_user_id: e.actor_user_id,
-            actor: e.actor.clone(),
-            action: e.action.clone(),
-            target_kind: e.target_kind.clone(),
-            target_id: e.target_id.clone(),
-            outcome: e.outcome.clone(),
-            client_addr: e.client_addr.clone(),
-            request_id: e.request_id.clone(),
-            detail: e.detail.clone(),
-            targets: e.targets.clone(),
-        }
-    }
-}
-
-/// Hashing of one block: the seal's header, then each event's fields in a fixed order, each
-/// length-prefixed (absent values distinct from empty ones), then the count.
+/// Hashing of one block: the seal's header, then each event's fields in a fixed order (the time
+/// as [`EXACT_TIME`]), each length-prefixed (absent values distinct from empty ones), then the
+/// count.
 struct BlockHasher {
     h: Sha256,
     count: i64,
@@ -188,10 +141,10 @@ impl BlockHasher {
         BlockHasher { h, count: 0 }
     }
 
-    fn event(&mut self, e: &SealedEvent) {
+    fn event(&mut self, e: &AuditEvent) {
         let h = &mut self.h;
         h.update(e.id.to_be_bytes());
-        absorb(h, Some(&e.occurred_at));
+        absorb(h, Some(&e.occurred_at.format(EXACT_TIME).to_string()));
         absorb(h, e.actor_user_id.map(|u| u.to_string()).as_deref());
         absorb(h, Some(&e.actor));
         absorb(h, Some(&e.action));
@@ -214,7 +167,10 @@ impl BlockHasher {
 /// Hash the events a seal covers as they are now: (hash, count).
 fn rehash(conn: &mut DbConn, prev_hash: &str, seq: i64, after: i64, last: i64) -> QueryResult<(String, i64)> {
     let mut hasher = BlockHasher::new(prev_hash, seq, after, last);
-    audit_seals::each_event(conn, after, last, |e| hasher.event(&SealedEvent::from(e)))?;
+    audit_seals::each_event(conn, after, last, |e| {
+        hasher.event(e);
+        QueryResult::Ok(())
+    })?;
     Ok(hasher.finish())
 }
 
@@ -302,19 +258,15 @@ fn problem(seq: Option<i64>, code: &str, message: String) -> Problem {
 pub fn verify(conn: &mut DbConn, req: &VerifyRequest) -> AppResult<Verification> {
     let from_seq = req.from_seq.unwrap_or(1).max(1);
     let mut problems = Vec::new();
-    let mut prev: Option<Seal> = if from_seq > 1 {
-        match audit_seals::find(conn, from_seq - 1)? {
-            Some(s) => Some(s),
-            None => {
-                return Err(AppError::field(
-                    "from_seq",
-                    "unknown_seal",
-                    format!("There is no seal {} to start after.", from_seq - 1),
-                ))
-            }
-        }
-    } else {
-        None
+    let mut prev: Option<Seal> = match from_seq {
+        1 => None,
+        n => Some(audit_seals::find(conn, n - 1)?.ok_or_else(|| {
+            AppError::field(
+                "from_seq",
+                "unknown_seal",
+                format!("There is no seal {} to start after.", n - 1),
+            )
+        })?),
     };
     let (mut seals_checked, mut events_checked) = (0i64, 0i64);
     let mut cursor = from_seq - 1;
@@ -358,6 +310,22 @@ pub fn verify(conn: &mut DbConn, req: &VerifyRequest) -> AppResult<Verification>
     })
 }
 
+/// What a seal whose hash no longer matches says, from how many events it covers now against
+/// how many it was made over.
+fn mismatch(now: i64, sealed: i64) -> &'static str {
+    match now.cmp(&sealed) {
+        std::cmp::Ordering::Equal => "events_changed",
+        std::cmp::Ordering::Greater => "events_added",
+        std::cmp::Ordering::Less => "events_removed",
+    }
+}
+
+/// Whether `seq` and `hash` can name a seal (for `expect_seq` / `--expect`): a position from 1
+/// and 64 hexadecimal characters.
+pub fn is_seal_ref(seq: i64, hash: &str) -> bool {
+    seq >= 1 && hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 fn check_seal(conn: &mut DbConn, prev: Option<&Seal>, seal: &Seal, problems: &mut Vec<Problem>) -> AppResult<()> {
     let seq = Some(seal.seq);
     let (want_seq, want_after, want_prev) = match prev {
@@ -380,16 +348,11 @@ fn check_seal(conn: &mut DbConn, prev: Option<&Seal>, seal: &Seal, problems: &mu
     }
     let (hash, count) = rehash(conn, &seal.prev_hash, seal.seq, seal.after_event_id, seal.last_event_id)?;
     if hash != seal.hash {
-        let (code, what) = match count.cmp(&seal.event_count) {
-            std::cmp::Ordering::Equal => ("events_changed", "an event was changed".to_string()),
-            std::cmp::Ordering::Greater => (
-                "events_added",
-                format!("{} events were added", count - seal.event_count),
-            ),
-            std::cmp::Ordering::Less => (
-                "events_removed",
-                format!("{} events were removed", seal.event_count - count),
-            ),
+        let code = mismatch(count, seal.event_count);
+        let what = match code {
+            "events_added" => format!("{} events were added", count - seal.event_count),
+            "events_removed" => format!("{} events were removed", seal.event_count - count),
+            _ => "an event was changed".to_string(),
         };
         problems.push(problem(
             seq,
@@ -403,155 +366,6 @@ fn check_seal(conn: &mut DbConn, prev: Option<&Seal>, seal: &Seal, problems: &mu
         ));
     }
     Ok(())
-}
-
-/// One line of an export (JSON lines): a seal, then the events it covers, in order.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum ExportLine {
-    /// A seal.
-    Seal(SealView),
-    /// An event of the seal before it.
-    Event(SealedEvent),
-}
-
-/// What an export wrote.
-#[derive(Debug, Clone, Serialize)]
-pub struct ExportReport {
-    /// Seals written.
-    pub seals: i64,
-    /// Events written.
-    pub events: i64,
-    /// The last seal written (pass its `seq` as the next export's `after_seq`).
-    pub last: Option<SealView>,
-}
-
-fn write_line(out: &mut dyn std::io::Write, line: &ExportLine) -> AppResult<()> {
-    let text = serde_json::to_string(line).map_err(|e| AppError::Internal(e.to_string()))?;
-    writeln!(out, "{text}").map_err(|e| AppError::Internal(format!("cannot write the export: {e}")))
-}
-
-/// Write the seals after `after_seq`, each followed by the events it covers, as JSON lines: a
-/// copy of the sealed log for a store the service cannot change, which [`check_export`] verifies
-/// without the database. Events not sealed yet wait for the next export.
-pub fn export(conn: &mut DbConn, after_seq: i64, out: &mut dyn std::io::Write) -> AppResult<ExportReport> {
-    let mut report = ExportReport {
-        seals: 0,
-        events: 0,
-        last: None,
-    };
-    let mut cursor = after_seq;
-    loop {
-        let page = audit_seals::after(conn, cursor, 100)?;
-        let Some(last) = page.last() else { break };
-        cursor = last.seq;
-        for seal in &page {
-            write_line(out, &ExportLine::Seal(SealView::from(seal)))?;
-            let mut failed = None;
-            audit_seals::each_event(conn, seal.after_event_id, seal.last_event_id, |e| {
-                if failed.is_none() {
-                    failed = write_line(out, &ExportLine::Event(SealedEvent::from(e))).err();
-                    report.events += 1;
-                }
-            })?;
-            if let Some(e) = failed {
-                return Err(e);
-            }
-            report.seals += 1;
-            report.last = Some(SealView::from(seal));
-        }
-    }
-    out.flush()
-        .map_err(|e| AppError::Internal(format!("cannot write the export: {e}")))?;
-    Ok(report)
-}
-
-/// Verify an export on its own: each seal's events hash to its hash, and each seal follows on
-/// from the one before it (the first is taken as it is). `Err` when a line cannot be read.
-pub fn check_export(input: impl std::io::BufRead) -> Result<Verification, String> {
-    let mut problems = Vec::new();
-    let mut open: Option<(SealView, BlockHasher)> = None;
-    let mut first: Option<i64> = None;
-    let mut head: Option<SealView> = None;
-    let (mut seals_checked, mut events_checked) = (0i64, 0i64);
-    let mut close = |open: &mut Option<(SealView, BlockHasher)>, problems: &mut Vec<Problem>| {
-        if let Some((seal, hasher)) = open.take() {
-            let (hash, count) = hasher.finish();
-            if hash != seal.hash {
-                let code = match count.cmp(&seal.event_count) {
-                    std::cmp::Ordering::Equal => "events_changed",
-                    std::cmp::Ordering::Greater => "events_added",
-                    std::cmp::Ordering::Less => "events_removed",
-                };
-                problems.push(problem(
-                    Some(seal.seq),
-                    code,
-                    format!("Seal {} does not verify against the events that follow it.", seal.seq),
-                ));
-            }
-            seals_checked += 1;
-            events_checked += count;
-        }
-    };
-    for (n, line) in input.lines().enumerate() {
-        let line = line.map_err(|e| format!("line {}: {e}", n + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let parsed: ExportLine = serde_json::from_str(&line).map_err(|e| format!("line {}: {e}", n + 1))?;
-        match parsed {
-            ExportLine::Seal(seal) => {
-                close(&mut open, &mut problems);
-                if let Some(prev) = &head {
-                    if seal.seq != prev.seq + 1
-                        || seal.after_event_id != prev.last_event_id
-                        || seal.prev_hash != prev.hash
-                    {
-                        problems.push(problem(
-                            Some(seal.seq),
-                            "chain_broken",
-                            format!("Seal {} does not follow on from seal {} before it.", seal.seq, prev.seq),
-                        ));
-                    }
-                } else if seal.seq == 1 && seal.prev_hash != GENESIS {
-                    problems.push(problem(
-                        Some(1),
-                        "chain_broken",
-                        "Seal 1 does not start the chain.".into(),
-                    ));
-                }
-                first.get_or_insert(seal.seq);
-                let hasher = BlockHasher::new(&seal.prev_hash, seal.seq, seal.after_event_id, seal.last_event_id);
-                head = Some(seal.clone());
-                open = Some((seal, hasher));
-            }
-            ExportLine::Event(event) => match &mut open {
-                Some((seal, hasher)) if event.id > seal.after_event_id && event.id <= seal.last_event_id => {
-                    hasher.event(&event)
-                }
-                _ => problems.push(problem(
-                    head.as_ref().map(|s| s.seq),
-                    "stray_event",
-                    format!(
-                        "Line {}: event {} is not covered by the seal before it.",
-                        n + 1,
-                        event.id
-                    ),
-                )),
-            },
-        }
-    }
-    close(&mut open, &mut problems);
-    Ok(Verification {
-        ok: problems.is_empty(),
-        seals_checked,
-        events_checked,
-        from_seq: first.unwrap_or(1),
-        head,
-        unsealed_events: 0,
-        oldest_unsealed_at: None,
-        problems,
-    })
 }
 
 /// Start `serve`'s sealing thread (unless `every` is zero): it seals what is ready every
@@ -579,90 +393,5 @@ pub fn start_schedule(
         });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start the audit sealing thread");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn event(id: i64, text: &str, detail: Option<String>) -> SealedEvent {
-        SealedEvent {
-            id,
-            occurred_at: "2026-12-07T10:00:00.123456".into(),
-            actor_user_id: Some(id % 3),
-            actor: format!("user:{text}"),
-            action: "person.read".into(),
-            target_kind: Some("person".into()),
-            target_id: Some(text.into()),
-            outcome: "success".into(),
-            client_addr: None,
-            request_id: Some(String::new()),
-            detail,
-            targets: None,
-        }
-    }
-
-    /// An export of `events` split into seals of `per` events.
-    fn export_of(events: &[SealedEvent], per: usize) -> String {
-        let mut out = String::new();
-        let (mut prev, mut after) = (GENESIS.to_string(), 0);
-        for (i, block) in events.chunks(per.max(1)).enumerate() {
-            let seq = i as i64 + 1;
-            let last = block.last().map_or(after, |e| e.id);
-            let mut h = BlockHasher::new(&prev, seq, after, last);
-            block.iter().for_each(|e| h.event(e));
-            let (hash, count) = h.finish();
-            let seal = SealView {
-                seq,
-                after_event_id: after,
-                last_event_id: last,
-                event_count: count,
-                prev_hash: prev.clone(),
-                hash: hash.clone(),
-                sealed_at: chrono::DateTime::from_timestamp(0, 0).unwrap(),
-            };
-            out += &serde_json::to_string(&ExportLine::Seal(seal)).unwrap();
-            out.push('\n');
-            for e in block {
-                out += &serde_json::to_string(&ExportLine::Event(e.clone())).unwrap();
-                out.push('\n');
-            }
-            (prev, after) = (hash, last);
-        }
-        out
-    }
-
-    proptest! {
-        #[test]
-        fn any_input_is_an_answer_not_a_panic(text in "\\PC{0,400}") {
-            let _ = check_export(text.as_bytes());
-        }
-
-        #[test]
-        fn an_export_verifies_and_any_changed_field_does_not(
-            texts in prop::collection::vec("\\PC{0,12}", 1..30),
-            per in 1usize..8,
-            pick in any::<prop::sample::Index>(),
-        ) {
-            let events: Vec<SealedEvent> = texts.iter().enumerate().map(|(i, t)| event(i as i64 + 1, t, None)).collect();
-            let good = check_export(export_of(&events, per).as_bytes()).unwrap();
-            prop_assert!(good.ok, "{:?}", good.problems);
-            prop_assert_eq!(good.events_checked, events.len() as i64);
-            // An absent detail becomes an empty one: a different event.
-            let mut changed = events.clone();
-            let i = pick.index(changed.len());
-            changed[i].detail = Some(String::new());
-            let tampered = export_of(&events, per).lines().map(|l| {
-                match serde_json::from_str::<ExportLine>(l).unwrap() {
-                    ExportLine::Event(e) if e.id == changed[i].id => serde_json::to_string(&ExportLine::Event(changed[i].clone())).unwrap(),
-                    _ => l.to_string(),
-                }
-            }).collect::<Vec<_>>().join("\n");
-            let bad = check_export(tampered.as_bytes()).unwrap();
-            prop_assert!(!bad.ok);
-            prop_assert_eq!(bad.problems[0].code.as_str(), "events_changed");
-        }
     }
 }
