@@ -21,6 +21,53 @@ async fn imported(f: &F, csv: &str) -> (String, Value) {
     (id, v)
 }
 
+/// The emails of the one person named Lovelace, sorted.
+async fn lovelace_emails(f: &F) -> Vec<String> {
+    let t = &f.officer.token;
+    let found = f.app.post("/api/v1/people/search", t, json!({"q": "Lovelace"})).await;
+    let pid = found.body["items"][0]["id"].as_str().unwrap().to_string();
+    let p = f.app.get(&format!("/api/v1/people/{pid}"), t).await;
+    let mut list: Vec<String> = p.body["emails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["address"].as_str().map(str::to_string))
+        .collect();
+    list.sort();
+    list
+}
+
+#[actix_web::test]
+async fn a_record_another_list_committed_since_the_dry_run_is_linked_not_taken_and_comes_back() {
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let list = |email: &str| format!("Ref,Forename,Surname,Email\nX-1,Ada,Lovelace,{email}\n").into_bytes();
+    let first = uploaded(&f.app, t, "department=BARB&file_name=a.csv", list("ada@example.org")).await;
+    let second = uploaded(&f.app, t, "department=BARB&file_name=b.csv", list("ada.l@example.org")).await;
+    // Both dry runs see an empty department: each plans a new person.
+    assert_eq!(dry_run(&f.app, t, &first, json!({})).await["counts"]["create"], 1);
+    assert_eq!(dry_run(&f.app, t, &second, json!({})).await["counts"]["create"], 1);
+    commit(&f.app, t, &first).await;
+
+    // The second list's row is now the department's record X-1: it updates that person.
+    let v = commit(&f.app, t, &second).await;
+    assert_eq!(v["counts"]["committed_link"], 1, "{v}");
+    assert!(v["counts"]["committed_create"].is_null(), "{v}");
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 1, "nobody new");
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM source_records"), 1);
+    assert_eq!(records_of(&f, "X-1", &second, "ada.l@example.org"), 1);
+    assert_eq!(lovelace_emails(&f).await, ["ada.l@example.org", "ada@example.org"]);
+    let rows = f.app.get(&format!("/api/v1/imports/{second}/rows"), t).await;
+    assert_eq!(rows.body["items"][0]["outcome"], "link", "{}", rows.text);
+
+    // Rolling it back gives the first list its record back; nothing of the first list is lost.
+    let v = rollback(&f.app, t, &second).await;
+    assert!(v["counts"]["rolled_back_conflicts"].is_null(), "{v}");
+    assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM people"), 1);
+    assert_eq!(records_of(&f, "X-1", &first, "ada@example.org"), 1);
+    assert_eq!(lovelace_emails(&f).await, ["ada@example.org"]);
+}
+
 #[actix_web::test]
 async fn a_rollback_puts_back_the_copy_of_a_record_that_the_list_replaced() {
     let f = fixture().await;
@@ -148,26 +195,13 @@ async fn lists_rolled_back_out_of_order_leave_the_copy_that_was_there_before_the
     let v = rollback(&f.app, t, &second).await;
     assert_eq!(v["counts"]["rolled_back_unlinked"], 1, "{v}");
     assert_eq!(records_of(&f, "X-1", &third, "ada.c@example.org"), 1);
-    let emails = || async {
-        let found = f.app.post("/api/v1/people/search", t, json!({"q": "Lovelace"})).await;
-        let pid = found.body["items"][0]["id"].as_str().unwrap().to_string();
-        let p = f.app.get(&format!("/api/v1/people/{pid}"), t).await;
-        let mut list: Vec<String> = p.body["emails"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|e| e["address"].as_str().map(str::to_string))
-            .collect();
-        list.sort();
-        list
-    };
-    assert_eq!(emails().await, ["ada.c@example.org", "ada@example.org"]);
+    assert_eq!(lovelace_emails(&f).await, ["ada.c@example.org", "ada@example.org"]);
 
     // Then the last: the first list's copy is back, not the rolled-back middle one.
     rollback(&f.app, t, &third).await;
     assert_eq!(f.app.count("SELECT COUNT(*) AS n FROM source_records"), 1);
     assert_eq!(records_of(&f, "X-1", &first, "ada@example.org"), 1);
-    assert_eq!(emails().await, ["ada@example.org"]);
+    assert_eq!(lovelace_emails(&f).await, ["ada@example.org"]);
     assert_eq!(
         f.app
             .count("SELECT COUNT(*) AS n FROM import_rows WHERE replaced_source IS NOT NULL"),

@@ -3,9 +3,11 @@
 //!
 //! - Only the columns a replacement changes are kept, and only when the record stays with the
 //!   same person (or whom they were merged into): the copy is that person's data, which their
-//!   erasure and subject access export reach through the row. A row that takes a record over
-//!   for someone else (a row planned as a new person whose external id another list of the
-//!   department committed meanwhile) keeps nothing, and its rollback deletes the record.
+//!   erasure and subject access export reach through the row. A row planned as a new person
+//!   whose external id another list of the department committed meanwhile is linked to that
+//!   record's person instead (see the commit's `ChunkError::Taken`), so it keeps the copy like
+//!   any link. A row that replaces a record whose person is gone (erased) keeps nothing, and its
+//!   rollback deletes the record.
 //! - Two rows of one file with one external id: the second hands on what the first replaced, so a
 //!   rollback ends with the copy the batch found, or with no record when there was none.
 //! - Rolling back a list whose record a later list has replaced since hands its copy on to that

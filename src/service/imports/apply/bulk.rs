@@ -38,15 +38,20 @@ fn fields_of(r: &CleanRow) -> PersonFields {
 /// Create one person per row, with their contact points, tags, provenance, department link and
 /// source record (`decisions[i]` is row `i`'s match decision, `scores[i]` its score). Returns
 /// each row's (internal id, public id), in the rows' order.
+///
+/// With [`Held::Refuse`], a row whose external id the department has come to hold for a live
+/// person since the dry run is not given a record: `Ok(Err(taken))` lists those rows (row number,
+/// the record's person) and the caller must roll the chunk back and link them instead.
 pub(super) fn create_people(
     conn: &mut DbConn,
     cx: &Ctx<'_>,
     rows: &[&CleanRow],
     decisions: &[&str],
     scores: &[Option<f64>],
-) -> AppResult<Vec<(i64, String)>> {
+    held: Held,
+) -> AppResult<Result<Vec<(i64, String)>, Taken>> {
     if rows.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Ok(Vec::new()));
     }
     let public_ids: Vec<String> = rows.iter().map(|_| new_ordered_public_id()).collect();
     let people_rows: Vec<(NewPersonMeta<'_>, PersonFields)> = rows
@@ -101,8 +106,21 @@ pub(super) fn create_people(
     dbp::set_provenance(conn, &prov)?;
     dbp::link_pairs(conn, &departments, "import", Some(&cx.reference), cx.now)?;
     let ids: Vec<i64> = made.iter().map(|(id, _)| *id).collect();
-    source_records_of(conn, cx, rows, &ids, decisions, scores)?;
-    Ok(made)
+    let taken = source_records_of(conn, cx, rows, &ids, decisions, scores, held)?;
+    Ok(if taken.is_empty() { Ok(made) } else { Err(taken) })
+}
+
+/// Rows whose record the department holds for someone else: (row number, the record's person).
+pub(super) type Taken = Vec<(i64, i64)>;
+
+/// What a row's record does when its department already holds its external id for someone else.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Held {
+    /// Replace the held copy (a link's newer copy, or a record whose person is gone).
+    Replace,
+    /// Report the row when the held record's person is live (a new person's row: the record
+    /// was committed by another list since the dry run, so the row is that person's).
+    Refuse,
 }
 
 /// Insert contact points and (person, tag) pairs, a part at a time (a tag a person already
@@ -155,7 +173,8 @@ pub(super) fn source_records_of(
     people: &[i64],
     decisions: &[&str],
     scores: &[Option<f64>],
-) -> AppResult<()> {
+    held: Held,
+) -> AppResult<Taken> {
     let mut seen = HashSet::new();
     let mut one_by_one = Vec::new();
     let mut together = Vec::with_capacity(rows.len());
@@ -191,15 +210,29 @@ pub(super) fn source_records_of(
             .get_results(c))?;
         inserted.extend(got.into_iter().flatten());
     }
-    one_by_one.extend(
-        sent.into_iter()
-            .filter(|i| rows[*i].external_id.as_ref().is_some_and(|e| !inserted.contains(e))),
-    );
+    let conflicted: Vec<usize> = sent
+        .into_iter()
+        .filter(|i| rows[*i].external_id.as_ref().is_some_and(|e| !inserted.contains(e)))
+        .collect();
+    let mut taken = Vec::new();
+    for i in conflicted {
+        let holder = match (&rows[i].external_id, held) {
+            (Some(ext), Held::Refuse) => super::rows::held_for(conn, cx, ext)?,
+            _ => None,
+        };
+        match holder {
+            Some(person) => taken.push((i64::try_from(rows[i].number).unwrap_or(i64::MAX), person)),
+            None => one_by_one.push(i),
+        }
+    }
+    if !taken.is_empty() {
+        return Ok(taken);
+    }
     one_by_one.sort_unstable();
     for i in one_by_one {
         super::rows::replace_source_record(conn, cx, people[i], rows[i])?;
     }
-    Ok(())
+    Ok(taken)
 }
 
 /// Mark a chunk's rows applied with the person and outcome each ended with: one upsert per part

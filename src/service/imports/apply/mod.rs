@@ -102,8 +102,8 @@ fn live_in(conn: &mut DbConn, read: &HashMap<i64, Person>, id: i64) -> AppResult
 
 /// A row whose planned person has gone since the dry run (erased): a new person after all.
 fn create_instead(conn: &mut DbConn, cx: &Ctx<'_>, r: &CleanRow, plan: &Planned) -> AppResult<i64> {
-    let made = bulk::create_people(conn, cx, &[r], &["created"], &[plan.match_score])?;
-    let Some((id, public_id)) = made.into_iter().next() else {
+    let made = bulk::create_people(conn, cx, &[r], &["created"], &[plan.match_score], bulk::Held::Replace)?;
+    let Some((id, public_id)) = made.ok().and_then(|m| m.into_iter().next()) else {
         return Err(AppError::Internal("a person was not created".into()));
     };
     consents(conn, cx, id, r, true)?;
@@ -153,6 +153,34 @@ fn propose_reviews(
 /// One row of a chunk, as the commit sorts them.
 type Todo<'p> = (&'p Planned, RowOutcome);
 
+/// A row as applied: its number, its person and its outcome.
+type Applied = (i64, Option<i64>, &'static str);
+
+/// Why a chunk's transaction ended without committing.
+#[derive(Debug)]
+enum ChunkError {
+    /// A failure: the commit stops.
+    App(AppError),
+    /// Rows planned as new people whose external id the department has come to hold since the
+    /// dry run (another list or the API committed it): (row, the record's person). The chunk is
+    /// rolled back and tried again with those rows linked to that person, as a dry run now
+    /// would plan them, so the record is updated (its copy kept for a rollback) rather than
+    /// taken over for a new person.
+    Taken(bulk::Taken),
+}
+
+impl From<AppError> for ChunkError {
+    fn from(e: AppError) -> Self {
+        ChunkError::App(e)
+    }
+}
+
+impl From<diesel::result::Error> for ChunkError {
+    fn from(e: diesel::result::Error) -> Self {
+        ChunkError::App(e.into())
+    }
+}
+
 /// Apply one chunk's rows (those not applied yet), set by set: the rows planned as new people
 /// are created together; then every other row's person is found in file order (a duplicate
 /// follows the row it repeats) and what the rows add to them is worked out in that order and
@@ -162,7 +190,7 @@ fn apply_chunk(
     cx: &Ctx<'_>,
     rows: Vec<Todo<'_>>,
     touched: &mut Vec<i64>,
-) -> AppResult<Vec<(i64, Option<i64>, &'static str)>> {
+) -> Result<Vec<Applied>, ChunkError> {
     let mut fresh: Vec<(&Planned, CleanRow)> = Vec::new();
     let mut rest: Vec<(&Planned, Option<CleanRow>)> = Vec::new();
     for (plan, row) in rows {
@@ -178,7 +206,8 @@ fn apply_chunk(
         .map(|(p, _)| if p.outcome == "review" { "review" } else { "created" })
         .collect();
     let scores: Vec<Option<f64>> = fresh.iter().map(|(p, _)| p.match_score).collect();
-    let made = bulk::create_people(conn, cx, &clean, &decisions, &scores)?;
+    let made =
+        bulk::create_people(conn, cx, &clean, &decisions, &scores, bulk::Held::Refuse)?.map_err(ChunkError::Taken)?;
     let mut earlier: HashMap<i64, i64> = fresh
         .iter()
         .zip(&made)
@@ -280,7 +309,15 @@ fn apply_chunk(
     let rows: Vec<&CleanRow> = linked.iter().map(|(r, _, _)| *r).collect();
     let ids: Vec<i64> = linked.iter().map(|(_, id, _)| *id).collect();
     let scores: Vec<Option<f64>> = linked.iter().map(|(_, _, s)| *s).collect();
-    bulk::source_records_of(conn, cx, &rows, &ids, &vec!["linked"; rows.len()], &scores)?;
+    bulk::source_records_of(
+        conn,
+        cx,
+        &rows,
+        &ids,
+        &vec!["linked"; rows.len()],
+        &scores,
+        bulk::Held::Replace,
+    )?;
 
     let reviews: Vec<(&Planned, &CleanRow, i64)> = fresh
         .iter()
@@ -352,8 +389,6 @@ pub fn run_chunks(
         matcher: matcher::Matcher::load(conn, settings)?,
     };
     let file = materialise(conn, b.id)?;
-    let mapping = b.mapping();
-    let opts = row_options(&b, b.created_at.date());
     let mut counts = b.counts();
     let mut done = b.rows_done;
     let mut rows = file_rows(&file.0, &b)?.skip(usize::try_from(done).unwrap_or(0));
@@ -371,7 +406,7 @@ pub fn run_chunks(
             break;
         };
         let (lo, hi) = (first.number as i64, last.number as i64);
-        let plans: HashMap<i64, Planned> = import_rows::table
+        let mut plans: HashMap<i64, Planned> = import_rows::table
             .filter(import_rows::batch_id.eq(b.id))
             .filter(import_rows::row_number.between(lo, hi))
             .select((
@@ -387,37 +422,77 @@ pub fn run_chunks(
             .map(|p| (p.row_number, p))
             .collect();
         let n = raw.len() as i64;
-        let mut chunk_counts = counts.clone();
-        write_tx(conn, |c| -> AppResult<()> {
-            let mut touched = Vec::new();
-            let todo: Vec<Todo<'_>> = raw
-                .iter()
-                .filter_map(|raw_row| plans.get(&(raw_row.number as i64)).map(|plan| (plan, raw_row)))
-                .filter(|(plan, _)| !plan.applied)
-                .map(|(plan, raw_row)| (plan, clean_row(raw_row, &mapping, &opts)))
-                .collect();
-            let applied = apply_chunk(c, &cx, todo, &mut touched)?;
-            for (_, _, outcome) in &applied {
-                *chunk_counts.entry(format!("committed_{outcome}")).or_insert(0) += 1;
+        let chunk_counts = loop {
+            match commit_chunk(conn, &cx, &raw, &plans, (done, n), &counts) {
+                Ok(chunk_counts) => break chunk_counts,
+                Err(ChunkError::App(e)) => return Err(e),
+                // Each round turns at least one row planned as a new person into a link, which
+                // cannot be taken again, so the rounds end.
+                Err(ChunkError::Taken(rows)) => {
+                    for (row, person) in rows {
+                        let plan = plans.get_mut(&row).filter(|p| p.outcome != "link").ok_or_else(|| {
+                            AppError::Internal(format!("row {row} was reported taken but is not a new person"))
+                        })?;
+                        plan.outcome = "link".into();
+                        plan.person_id = Some(person);
+                        plan.duplicate_of = None;
+                        plan.match_score = None;
+                    }
+                }
             }
-            bulk::mark_applied(c, b.id, &applied)?;
-            touched.sort_unstable();
-            touched.dedup();
-            index::refresh(c, &touched)?;
-            let now = crate::db::now();
-            diesel::update(import_batches::table.find(b.id))
-                .set((
-                    import_batches::rows_done.eq(done + n),
-                    import_batches::counts.eq(serde_json::to_string(&chunk_counts).unwrap_or_default()),
-                    import_batches::heartbeat_at.eq(Some(now)),
-                    import_batches::updated_at.eq(now),
-                ))
-                .execute(c)?;
-            Ok(())
-        })?;
+        };
         counts = chunk_counts;
         done += n;
     }
+    finish(conn, &b, &counts)
+}
+
+/// One chunk in one transaction: its rows applied, marked and counted, and the batch's progress
+/// moved on to `done + n`. Returns the batch's counts after the chunk.
+fn commit_chunk(
+    conn: &mut DbConn,
+    cx: &Ctx<'_>,
+    raw: &[crate::import_core::RawRow],
+    plans: &HashMap<i64, Planned>,
+    (done, n): (i64, i64),
+    counts: &BTreeMap<String, i64>,
+) -> Result<BTreeMap<String, i64>, ChunkError> {
+    let b = cx.b;
+    let mapping = b.mapping();
+    let opts = row_options(b, b.created_at.date());
+    let mut chunk_counts = counts.clone();
+    write_tx(conn, |c| -> Result<(), ChunkError> {
+        let mut touched = Vec::new();
+        let todo: Vec<Todo<'_>> = raw
+            .iter()
+            .filter_map(|raw_row| plans.get(&(raw_row.number as i64)).map(|plan| (plan, raw_row)))
+            .filter(|(plan, _)| !plan.applied)
+            .map(|(plan, raw_row)| (plan, clean_row(raw_row, &mapping, &opts)))
+            .collect();
+        let applied = apply_chunk(c, cx, todo, &mut touched)?;
+        for (_, _, outcome) in &applied {
+            *chunk_counts.entry(format!("committed_{outcome}")).or_insert(0) += 1;
+        }
+        bulk::mark_applied(c, b.id, &applied)?;
+        touched.sort_unstable();
+        touched.dedup();
+        index::refresh(c, &touched)?;
+        let now = crate::db::now();
+        diesel::update(import_batches::table.find(b.id))
+            .set((
+                import_batches::rows_done.eq(done + n),
+                import_batches::counts.eq(serde_json::to_string(&chunk_counts).unwrap_or_default()),
+                import_batches::heartbeat_at.eq(Some(now)),
+                import_batches::updated_at.eq(now),
+            ))
+            .execute(c)?;
+        Ok(())
+    })?;
+    Ok(chunk_counts)
+}
+
+/// After the last chunk: the new people's blocking keys, then the batch marked committed.
+fn finish(conn: &mut DbConn, b: &Batch, counts: &BTreeMap<String, i64>) -> AppResult<bool> {
     // The people this batch created get their blocking keys now, all at once in key order
     // (see the module's notes); a resumed commit comes here again and adds what is missing.
     let created: Vec<i64> = import_rows::table
@@ -441,7 +516,7 @@ pub fn run_chunks(
             .execute(c)?;
         // The file is not needed any more: what was imported is in the source records.
         diesel::delete(import_file_chunks::table.filter(import_file_chunks::batch_id.eq(b.id))).execute(c)?;
-        super::audit_phase_end(c, &b, "import.committed", &counts)
+        super::audit_phase_end(c, b, "import.committed", counts)
     })?;
     Ok(true)
 }
