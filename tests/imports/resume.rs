@@ -2,6 +2,7 @@
 //! before the new people's blocking keys are written; a sweeper picks the batch up again.
 
 use diesel::connection::SimpleConnection;
+use diesel::{Connection, RunQueryDsl};
 
 use super::*;
 
@@ -183,4 +184,94 @@ async fn a_failed_rollback_starts_again() {
         .post(&format!("/api/v1/imports/{id}/rollback"), t, json!({}))
         .await;
     assert_eq!(again.status, 409, "{}", again.text);
+}
+
+/// PostgreSQL: a chunk cancelled in a lock cycle is tried again, and the commit ends as if
+/// nothing had happened. The cycle is made on purpose: the list's row links to someone merged
+/// (after its dry run) into a survivor that another transaction holds; the chunk locks the
+/// merged person and waits for the survivor, and that transaction then asks for the merged
+/// person, so PostgreSQL cancels the chunk (the first to wait).
+#[actix_web::test]
+async fn a_chunk_cancelled_in_a_deadlock_is_tried_again() {
+    if common::postgres_url().is_none() {
+        return;
+    }
+    let f = fixture().await;
+    let t = &f.officer.token;
+    let admin = f.app.admin().await;
+    let list = |email: &str| format!("Ref,Forename,Surname,Email\nX-1,Ada,Lovelace,{email}\n").into_bytes();
+    let first = uploaded(&f.app, t, "department=BARB&file_name=a.csv", list("ada@example.org")).await;
+    dry_run(&f.app, t, &first, json!({})).await;
+    commit(&f.app, t, &first).await;
+    let second = uploaded(&f.app, t, "department=BARB&file_name=b.csv", list("ada.l@example.org")).await;
+    assert_eq!(dry_run(&f.app, t, &second, json!({})).await["counts"]["link"], 1);
+
+    let found = f.app.post("/api/v1/people/search", t, json!({"q": "Lovelace"})).await;
+    let ada = found.body["items"][0]["id"].as_str().unwrap().to_string();
+    let king = f
+        .app
+        .person(
+            t,
+            json!({"given_name": "Augusta", "family_name": "King", "departments": ["BARB"]}),
+        )
+        .await;
+    let king = king["id"].as_str().unwrap().to_string();
+    let r = f
+        .app
+        .post(
+            &format!("/api/v1/people/{king}/merge"),
+            &admin.token,
+            json!({"merge": [ada]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let id_of = |public: &str| {
+        f.app
+            .count(&format!("SELECT id AS n FROM people WHERE public_id = '{public}'"))
+    };
+    let (merged, survivor) = (id_of(&ada), id_of(&king));
+    assert!(merged < survivor, "the chunk locks the merged person first");
+
+    let mut holder = diesel::pg::PgConnection::establish(&f.app.state.settings.database.url).unwrap();
+    holder
+        .batch_execute(&format!(
+            "BEGIN; SET LOCAL deadlock_timeout = '30s'; SELECT id FROM people WHERE id = {survivor} FOR UPDATE"
+        ))
+        .unwrap();
+    let holder_pid: i32 = diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()"))
+        .get_result(&mut holder)
+        .unwrap();
+    let r = f
+        .app
+        .post(&format!("/api/v1/imports/{second}/commit"), t, json!({}))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let mut waiting = false;
+    for _ in 0..400 {
+        let blocked = f.app.count(&format!(
+            "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE {holder_pid} = ANY(pg_blocking_pids(pid))"
+        ));
+        if blocked > 0 {
+            waiting = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert!(waiting, "the chunk waits for the survivor");
+    // Closes the cycle; returns once PostgreSQL has cancelled the chunk (after its
+    // deadlock_timeout), then lets go.
+    holder
+        .batch_execute(&format!("SELECT id FROM people WHERE id = {merged} FOR UPDATE; COMMIT"))
+        .unwrap();
+
+    let v = settle(&f.app, t, &second).await;
+    assert_eq!(v["status"], "committed", "{v}");
+    assert_eq!(v["counts"]["committed_link"], 1, "{v}");
+    assert_eq!(
+        f.app.count(&format!(
+            "SELECT COUNT(*) AS n FROM source_records WHERE person_id = {survivor} AND data LIKE '%ada.l@%'"
+        )),
+        1,
+        "the row went to the survivor"
+    );
 }

@@ -338,6 +338,10 @@ pub fn attendance_ref(activity: &str, action: &str, person: &str) -> String {
     format!("attendance:{activity}:{action}:{person}")
 }
 
+/// How many times a chunk cancelled by the database (see [`crate::error::is_busy`]) is tried
+/// again before the commit fails.
+const BUSY_RETRIES: u64 = 3;
+
 /// Run the commit of a batch (status `committing`) to the end, resuming after `rows_done`.
 pub fn run(
     conn: &mut DbConn,
@@ -422,9 +426,19 @@ pub fn run_chunks(
             .map(|p| (p.row_number, p))
             .collect();
         let n = raw.len() as i64;
+        let mut busy = 0;
         let chunk_counts = loop {
             match commit_chunk(conn, &cx, &raw, &plans, (done, n), &counts) {
                 Ok(chunk_counts) => break chunk_counts,
+                // A moment's congestion: PostgreSQL cancelled the chunk caught in a lock cycle
+                // (a merge of one of its people ending between its look-up and its lock), or
+                // SQLite's write lock stayed taken past the busy timeout. The chunk wrote
+                // nothing, so it is tried again, a few times, before the commit fails.
+                Err(ChunkError::App(AppError::Unavailable(why))) if busy < BUSY_RETRIES => {
+                    busy += 1;
+                    tracing::warn!(batch = b.id, rows_done = done, error = %why, "import chunk tried again");
+                    std::thread::sleep(std::time::Duration::from_millis(200 * busy));
+                }
                 Err(ChunkError::App(e)) => return Err(e),
                 // Each round turns at least one row planned as a new person into a link, which
                 // cannot be taken again, so the rounds end.
