@@ -73,6 +73,30 @@ pub fn start_phase(conn: &mut DbConn, ctx: &Ctx, id: &str, from: &str, to: &str,
     })
 }
 
+/// At the end of a phase's chunk, in its transaction: the blocking keys of the people it
+/// `touched` refreshed, and the batch's progress (`rows_done`, `counts`, heartbeat) moved on.
+pub fn chunk_done(
+    conn: &mut DbConn,
+    batch_id: i64,
+    touched: &mut Vec<i64>,
+    rows_done: i64,
+    counts: &BTreeMap<String, i64>,
+) -> AppResult<()> {
+    touched.sort_unstable();
+    touched.dedup();
+    crate::service::identity::index::refresh(conn, touched)?;
+    let now = crate::db::now();
+    diesel::update(import_batches::table.find(batch_id))
+        .set((
+            import_batches::rows_done.eq(rows_done),
+            import_batches::counts.eq(serde_json::to_string(counts).unwrap_or_default()),
+            import_batches::heartbeat_at.eq(Some(now)),
+            import_batches::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Record the end of a phase in the audit log (actor `system:import`, on behalf of the uploader).
 pub fn audit_phase_end(conn: &mut DbConn, b: &Batch, action: &str, counts: &BTreeMap<String, i64>) -> AppResult<()> {
     let mut ev = audit::event(

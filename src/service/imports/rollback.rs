@@ -21,7 +21,7 @@ use crate::db::schema::{
 };
 use crate::db::{write_tx, DbConn};
 use crate::error::AppResult;
-use crate::service::identity::{index, merge::rebuild_consent_state};
+use crate::service::identity::merge::rebuild_consent_state;
 use crate::service::people::input::person_fields;
 use crate::service::privacy::datamap::{Link, DATA_MAP};
 use crate::service::privacy::sql::delete_rows;
@@ -401,19 +401,7 @@ pub fn run(conn: &mut DbConn, batch_id: i64) -> AppResult<()> {
                 }
             }
             replaced::clear(c, b.id, &numbers)?;
-            touched.sort_unstable();
-            touched.dedup();
-            index::refresh(c, &touched)?;
-            let now = crate::db::now();
-            diesel::update(import_batches::table.find(b.id))
-                .set((
-                    import_batches::rows_done.eq(last),
-                    import_batches::counts.eq(serde_json::to_string(&chunk_counts).unwrap_or_default()),
-                    import_batches::heartbeat_at.eq(Some(now)),
-                    import_batches::updated_at.eq(now),
-                ))
-                .execute(c)?;
-            Ok(())
+            super::phases::chunk_done(c, b.id, &mut touched, last, &chunk_counts)
         })?;
         counts = chunk_counts;
         after = last;

@@ -488,19 +488,13 @@ fn commit_chunk(
             *chunk_counts.entry(format!("committed_{outcome}")).or_insert(0) += 1;
         }
         bulk::mark_applied(c, b.id, &applied)?;
-        touched.sort_unstable();
-        touched.dedup();
-        index::refresh(c, &touched)?;
-        let now = crate::db::now();
-        diesel::update(import_batches::table.find(b.id))
-            .set((
-                import_batches::rows_done.eq(done + n),
-                import_batches::counts.eq(serde_json::to_string(&chunk_counts).unwrap_or_default()),
-                import_batches::heartbeat_at.eq(Some(now)),
-                import_batches::updated_at.eq(now),
-            ))
-            .execute(c)?;
-        Ok(())
+        Ok(super::phases::chunk_done(
+            c,
+            b.id,
+            &mut touched,
+            done + n,
+            &chunk_counts,
+        )?)
     })?;
     Ok(chunk_counts)
 }
