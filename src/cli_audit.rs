@@ -40,6 +40,10 @@ pub enum AuditCommand {
     CheckExport {
         /// The export file.
         file: PathBuf,
+        /// A seal known from elsewhere, as SEQ:HASH: the export must hold it (so a copy cut
+        /// short, or rewritten with fresh hashes, does not verify).
+        #[arg(long)]
+        expect: Option<String>,
     },
 }
 
@@ -55,15 +59,7 @@ pub fn run(settings: &Settings, pool: &lighthouse::db::DbPool, cmd: AuditCommand
             Ok(())
         }
         AuditCommand::Verify { from_seq, expect } => {
-            let expect = match expect {
-                None => None,
-                Some(text) => Some(
-                    text.split_once(':')
-                        .and_then(|(s, h)| Some((s.trim().parse::<i64>().ok()?, h.trim().to_string())))
-                        .filter(|(s, h)| audit_chain::is_seal_ref(*s, h))
-                        .ok_or("--expect takes SEQ:HASH, a seal's position and its 64-character hash")?,
-                ),
-            };
+            let expect = seal_ref(expect.as_deref())?;
             let req = audit_chain::VerifyRequest { from_seq, expect };
             let result = audit_chain::verify(&mut conn, &req).map_err(describe)?;
             verdict(&result)
@@ -79,14 +75,26 @@ pub fn run(settings: &Settings, pool: &lighthouse::db::DbPool, cmd: AuditCommand
             eprintln!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
             Ok(())
         }
-        AuditCommand::CheckExport { file } => check_export(&file),
+        AuditCommand::CheckExport { file, expect } => check_export(&file, expect.as_deref()),
     }
 }
 
-pub fn check_export(file: &std::path::Path) -> Result<(), String> {
+/// `--expect SEQ:HASH`, checked.
+fn seal_ref(text: Option<&str>) -> Result<Option<(i64, String)>, String> {
+    let Some(text) = text else { return Ok(None) };
+    text.split_once(':')
+        .and_then(|(s, h)| Some((s.trim().parse::<i64>().ok()?, h.trim().to_string())))
+        .filter(|(s, h)| lighthouse::service::audit_chain::is_seal_ref(*s, h))
+        .map(Some)
+        .ok_or_else(|| "--expect takes SEQ:HASH, a seal's position and its 64-character hash".to_string())
+}
+
+pub fn check_export(file: &std::path::Path, expect: Option<&str>) -> Result<(), String> {
+    let expect = seal_ref(expect)?;
     let input = std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     verdict(&lighthouse::service::audit_chain::check_export(
         std::io::BufReader::new(input),
+        expect.as_ref(),
     )?)
 }
 

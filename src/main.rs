@@ -172,8 +172,8 @@ fn main() -> ExitCode {
 
 fn run(command: Command, mut settings: Settings) -> Result<(), String> {
     // Checking an export needs no database (it may be run where the copy is kept).
-    if let Command::Audit(cli_audit::AuditCommand::CheckExport { file }) = &command {
-        return cli_audit::check_export(file);
+    if let Command::Audit(cli_audit::AuditCommand::CheckExport { file, expect }) = &command {
+        return cli_audit::check_export(file, expect.as_deref());
     }
     // `migrate` migrates whatever database.migrate_on_start says (it is how an owner applies them
     // for a service that runs without).

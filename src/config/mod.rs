@@ -271,8 +271,9 @@ pub struct AuditSettings {
     pub batch_size: usize,
     /// How often `serve` seals the audit log into its hash chain, in seconds (0: only when asked).
     pub seal_every_seconds: u64,
-    /// On PostgreSQL, events younger than this (seconds) wait for the next seal, so a
-    /// transaction still open cannot commit an event into a block already sealed.
+    /// On PostgreSQL, events younger than this (seconds) wait for the next seal (0: none). The
+    /// chain is sound without it: a seal covers only ids no open transaction can still commit
+    /// below (see `db::audit_seals::settled_up_to`).
     pub seal_grace_seconds: u64,
 }
 

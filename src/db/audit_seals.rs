@@ -64,17 +64,62 @@ pub fn insert(conn: &mut DbConn, seal: &Seal) -> QueryResult<()> {
     Ok(())
 }
 
-/// The highest id the next seal may cover: at most `room` events after `after`, and, when
-/// `made_by` is given, ending before the first event made after it (a later id made earlier
-/// waits with it).
+/// The key of the gate every insert of audit events passes on PostgreSQL (migration
+/// `audit_insert_gate`): "LHAUDIT1" as a big-endian integer.
+const GATE_KEY: i64 = 5_496_715_179_679_372_337;
+
+/// Tries at the gate before a sealer gives up for the time being, and the pause between them.
+const GATE_TRIES: u32 = 20;
+const GATE_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// On PostgreSQL, the highest audit event id that is final: no transaction still open holds an
+/// id at or below it. Found by holding the insert gate exclusively for an instant (every
+/// transaction that has drawn an id holds it shared until it ends); `Ok(None)` when the gate
+/// stayed taken through every try (a long transaction adding events: seal later). Without
+/// waiting in the lock queue, so the writers of audit events are never held up. On SQLite ids
+/// follow commits, so every committed id is final: `Ok(Some(i64::MAX))`.
+pub fn settled_up_to(conn: &mut DbConn) -> QueryResult<Option<i64>> {
+    let DbConn::Pg(c) = conn else {
+        return Ok(Some(i64::MAX));
+    };
+    for attempt in 0..GATE_TRIES {
+        if attempt > 0 {
+            std::thread::sleep(GATE_PAUSE);
+        }
+        let settled = c.transaction(|c| -> QueryResult<Option<i64>> {
+            let open: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+                "pg_try_advisory_xact_lock({GATE_KEY})"
+            )))
+            .get_result(c)?;
+            if !open {
+                return Ok(None);
+            }
+            // A statement of its own, so its snapshot is taken with the gate held.
+            let max: Option<i64> = audit_events::table
+                .select(diesel::dsl::max(audit_events::id))
+                .first(c)?;
+            Ok(Some(max.unwrap_or(0)))
+        })?;
+        if settled.is_some() {
+            return Ok(settled);
+        }
+    }
+    Ok(None)
+}
+
+/// The highest id the next seal may cover: at most `room` events after `after`, none above
+/// `settled` (see [`settled_up_to`]), and, when `made_by` is given, ending before the first event
+/// made after it (a later id made earlier waits with it).
 pub fn next_block_end(
     conn: &mut DbConn,
     after: i64,
     room: i64,
+    settled: i64,
     made_by: Option<NaiveDateTime>,
 ) -> QueryResult<Option<i64>> {
     let mut q = audit_events::table
         .filter(audit_events::id.gt(after))
+        .filter(audit_events::id.le(settled))
         .select(audit_events::id)
         .order(audit_events::id)
         .limit(room)

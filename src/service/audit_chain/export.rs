@@ -65,9 +65,13 @@ pub fn export(conn: &mut DbConn, after_seq: i64, out: &mut dyn std::io::Write) -
 }
 
 /// Verify an export on its own: each seal's events hash to its hash, and each seal follows on
-/// from the one before it (the first is taken as it is). `Err` when a line cannot be read.
-pub fn check_export(input: impl std::io::BufRead) -> Result<Verification, String> {
+/// from the one before it (the first is taken as it is, unless it is seal 1, which must start
+/// the chain). With `expect` (a seal known from elsewhere, e.g. the log store's `audit sealed`
+/// line), the export must hold that seal with that hash: an export cut short or rewritten with
+/// fresh hashes does not. `Err` when a line cannot be read.
+pub fn check_export(input: impl std::io::BufRead, expect: Option<&(i64, String)>) -> Result<Verification, String> {
     let mut problems = Vec::new();
+    let mut expected_found: Option<String> = None;
     let mut open: Option<(SealView, BlockHasher)> = None;
     let mut first: Option<i64> = None;
     let mut head: Option<SealView> = None;
@@ -106,7 +110,7 @@ pub fn check_export(input: impl std::io::BufRead) -> Result<Verification, String
                             format!("Seal {} does not follow on from seal {} before it.", seal.seq, prev.seq),
                         ));
                     }
-                } else if seal.seq == 1 && seal.prev_hash != GENESIS {
+                } else if seal.seq == 1 && (seal.prev_hash != GENESIS || seal.after_event_id != 0) {
                     problems.push(problem(
                         Some(1),
                         "chain_broken",
@@ -114,6 +118,9 @@ pub fn check_export(input: impl std::io::BufRead) -> Result<Verification, String
                     ));
                 }
                 first.get_or_insert(seal.seq);
+                if expect.is_some_and(|(seq, _)| *seq == seal.seq) {
+                    expected_found = Some(seal.hash.clone());
+                }
                 let hasher = BlockHasher::new(&seal.prev_hash, seal.seq, seal.after_event_id, seal.last_event_id);
                 head = Some(seal.clone());
                 open = Some((seal, hasher));
@@ -135,6 +142,9 @@ pub fn check_export(input: impl std::io::BufRead) -> Result<Verification, String
         }
     }
     close(&mut open, &mut problems);
+    if let Some((seq, hash)) = expect {
+        problems.extend(super::against_expected(*seq, hash, expected_found.as_deref()));
+    }
     Ok(Verification {
         ok: problems.is_empty(),
         seals_checked,
@@ -201,10 +211,57 @@ mod tests {
         out
     }
 
+    /// The (seq, hash) of the last seal line of an export.
+    fn head_of(export: &str) -> (i64, String) {
+        export
+            .lines()
+            .rev()
+            .find_map(|l| match serde_json::from_str::<ExportLine>(l).ok()? {
+                ExportLine::Seal(s) => Some((s.seq, s.hash)),
+                ExportLine::Event(_) => None,
+            })
+            .unwrap()
+    }
+
+    fn codes(v: &Verification) -> Vec<&str> {
+        v.problems.iter().map(|p| p.code.as_str()).collect()
+    }
+
+    #[test]
+    fn against_a_head_known_from_elsewhere_a_cut_or_rewritten_export_does_not_verify() {
+        let events: Vec<AuditEvent> = (1..=9).map(|i| event(i, "x", None)).collect();
+        let full = export_of(&events, 3);
+        let head = head_of(&full);
+        assert!(check_export(full.as_bytes(), Some(&head)).unwrap().ok);
+
+        // The last seal and its events cut off: it verifies on its own, not against the head.
+        let cut = export_of(&events[..6], 3);
+        assert!(check_export(cut.as_bytes(), None).unwrap().ok);
+        let v = check_export(cut.as_bytes(), Some(&head)).unwrap();
+        assert_eq!(codes(&v), ["expected_seal_missing"]);
+
+        // An event changed and every seal hashed again: consistent, but not the known head.
+        let mut changed = events.clone();
+        changed[1].action = "person.erase".into();
+        let rewritten = export_of(&changed, 3);
+        assert!(check_export(rewritten.as_bytes(), None).unwrap().ok);
+        let v = check_export(rewritten.as_bytes(), Some(&head)).unwrap();
+        assert_eq!(codes(&v), ["expected_hash_differs"]);
+    }
+
+    #[test]
+    fn a_first_seal_that_does_not_start_at_the_first_event_breaks_the_chain() {
+        let events: Vec<AuditEvent> = (1..=4).map(|i| event(i, "x", None)).collect();
+        // Seal 1 claiming to start after event 2: events 1 and 2 were dropped with it.
+        let text = export_of(&events, 4).replacen("\"after_event_id\":0", "\"after_event_id\":2", 1);
+        let v = check_export(text.as_bytes(), None).unwrap();
+        assert!(codes(&v).contains(&"chain_broken"), "{:?}", v.problems);
+    }
+
     proptest! {
         #[test]
         fn any_input_is_an_answer_not_a_panic(text in "\\PC{0,400}") {
-            let _ = check_export(text.as_bytes());
+            let _ = check_export(text.as_bytes(), None);
         }
 
         #[test]
@@ -214,7 +271,7 @@ mod tests {
             pick in any::<prop::sample::Index>(),
         ) {
             let events: Vec<AuditEvent> = texts.iter().enumerate().map(|(i, t)| event(i as i64 + 1, t, None)).collect();
-            let good = check_export(export_of(&events, per).as_bytes()).unwrap();
+            let good = check_export(export_of(&events, per).as_bytes(), None).unwrap();
             prop_assert!(good.ok, "{:?}", good.problems);
             prop_assert_eq!(good.events_checked, events.len() as i64);
             // An absent detail becomes an empty one: a different event.
@@ -227,7 +284,7 @@ mod tests {
                     _ => l.to_string(),
                 }
             }).collect::<Vec<_>>().join("\n");
-            let bad = check_export(tampered.as_bytes()).unwrap();
+            let bad = check_export(tampered.as_bytes(), None).unwrap();
             prop_assert!(!bad.ok);
             prop_assert_eq!(bad.problems[0].code.as_str(), "events_changed");
         }

@@ -174,16 +174,22 @@ fn rehash(conn: &mut DbConn, prev_hash: &str, seq: i64, after: i64, last: i64) -
     Ok(hasher.finish())
 }
 
-/// Seal what is ready: every event after the head (on PostgreSQL, those made at least `grace`
-/// before `now`), in blocks of at most [`MAX_BLOCK`], each seal written in a short transaction of
-/// its own. Another sealer's seal made meanwhile ends the run quietly.
+/// Seal what is ready: every event after the head whose id is final (on PostgreSQL, no
+/// transaction still open holds a lower one: see [`audit_seals::settled_up_to`]; and, when
+/// `grace` is set, made at least `grace` before `now`), in blocks of at most [`MAX_BLOCK`], each
+/// seal written in a short transaction of its own. Another sealer's seal made meanwhile ends the
+/// run quietly.
 pub fn seal(conn: &mut DbConn, now: NaiveDateTime, grace: Duration) -> AppResult<SealReport> {
     let made_by = match conn {
-        DbConn::Pg(_) => Some(now - grace),
-        DbConn::Sqlite(_) => None,
+        DbConn::Pg(_) if grace > Duration::zero() => Some(now - grace),
+        _ => None,
     };
     let mut sealed = Vec::new();
-    loop {
+    let settled = audit_seals::settled_up_to(conn)?;
+    if settled.is_none() {
+        tracing::info!("audit events are still being written in a long transaction: sealing waits for the next run");
+    }
+    while let Some(settled) = settled {
         // The events are read and hashed outside the write transaction (sealed events never
         // change, and on SQLite the lock would hold every other writer up meanwhile); the seal is
         // written only if the head is still the one it follows.
@@ -192,7 +198,7 @@ pub fn seal(conn: &mut DbConn, now: NaiveDateTime, grace: Duration) -> AppResult
             Some(h) => (h.seq + 1, h.last_event_id, h.hash.clone()),
             None => (1, 0, GENESIS.to_string()),
         };
-        let Some(last) = audit_seals::next_block_end(conn, after, MAX_BLOCK, made_by)? else {
+        let Some(last) = audit_seals::next_block_end(conn, after, MAX_BLOCK, settled, made_by)? else {
             break;
         };
         let (hash, event_count) = rehash(conn, &prev, seq, after, last)?;
@@ -254,6 +260,24 @@ fn problem(seq: Option<i64>, code: &str, message: String) -> Problem {
     }
 }
 
+/// The problem, if any, with a seal known from elsewhere (`seq`, `hash`) given the hash the chain
+/// holds at `seq` (`None`: no such seal).
+fn against_expected(seq: i64, hash: &str, found: Option<&str>) -> Option<Problem> {
+    match found {
+        None => Some(problem(
+            Some(seq),
+            "expected_seal_missing",
+            format!("Seal {seq}, known from elsewhere, is not in the chain: seals were removed from its end."),
+        )),
+        Some(h) if !h.eq_ignore_ascii_case(hash) => Some(problem(
+            Some(seq),
+            "expected_hash_differs",
+            format!("Seal {seq} has hash {h}, not the {hash} known from elsewhere."),
+        )),
+        Some(_) => None,
+    }
+}
+
 /// Check the chain from `from_seq` (default 1) to the head against the events as they are now.
 pub fn verify(conn: &mut DbConn, req: &VerifyRequest) -> AppResult<Verification> {
     let from_seq = req.from_seq.unwrap_or(1).max(1);
@@ -282,19 +306,8 @@ pub fn verify(conn: &mut DbConn, req: &VerifyRequest) -> AppResult<Verification>
         }
     }
     if let Some((seq, hash)) = &req.expect {
-        match audit_seals::find(conn, *seq)? {
-            None => problems.push(problem(
-                Some(*seq),
-                "expected_seal_missing",
-                format!("Seal {seq}, known from elsewhere, is not in the chain: seals were removed from its end."),
-            )),
-            Some(s) if !s.hash.eq_ignore_ascii_case(hash) => problems.push(problem(
-                Some(*seq),
-                "expected_hash_differs",
-                format!("Seal {seq} has hash {}, not the {hash} known from elsewhere.", s.hash),
-            )),
-            Some(_) => {}
-        }
+        let found = audit_seals::find(conn, *seq)?.map(|s| s.hash);
+        problems.extend(against_expected(*seq, hash, found.as_deref()));
     }
     let head = audit_seals::head(conn)?;
     let (unsealed_events, oldest) = audit_seals::unsealed(conn, head.as_ref().map_or(0, |h| h.last_event_id))?;
