@@ -135,6 +135,19 @@ async fn seals_cover_every_event_and_follow_on_from_one_another() {
         (tail["ok"].clone(), tail["seals_checked"].clone()),
         (json!(true), json!(1))
     );
+    assert!(v["next_from_seq"].is_null(), "the whole chain in one answer: {v}");
+    // A seal at a time: the answer says where to go on, and the last one that it is done.
+    let part = verification(&app, &dpo.token, "?max_seals=1").await;
+    assert_eq!(
+        (part["seals_checked"].clone(), part["next_from_seq"].clone()),
+        (json!(1), json!(2))
+    );
+    let rest = verification(&app, &dpo.token, "?max_seals=1&from_seq=2").await;
+    assert_eq!(
+        (rest["seals_checked"].clone(), rest["ok"].clone()),
+        (json!(1), json!(true))
+    );
+    assert!(rest["next_from_seq"].is_null(), "{rest}");
 
     // What a client gets wrong is a 422 problem, never a 500.
     for q in [
@@ -143,6 +156,8 @@ async fn seals_cover_every_event_and_follow_on_from_one_another() {
         "?expect_seq=0&expect_hash=".to_string().as_str(),
         "?from_seq=0",
         "?from_seq=99",
+        "?max_seals=0",
+        "?max_seals=201",
     ] {
         let r = app.get(&format!("/api/v1/audit/verification{q}"), &dpo.token).await;
         assert_eq!(r.status, 422, "{q}: {}", r.text);

@@ -91,6 +91,43 @@ pub struct VerifyQuery {
     pub expect_seq: Option<i64>,
     /// … and its hash; the chain must hold it.
     pub expect_hash: Option<String>,
+    /// Check at most this many seals (1–200, default 40: about two million events, a few
+    /// seconds); when the chain goes on, `next_from_seq` in the answer says where from.
+    pub max_seals: Option<i64>,
+}
+
+/// Most seals one request checks (`max_seals`), and the default.
+const MAX_SEALS: i64 = 200;
+const DEFAULT_SEALS: i64 = 40;
+
+/// One verification at a time per instance: each reads every event it covers.
+static VERIFYING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Lets the next verification start when dropped.
+struct Verifying;
+
+impl Verifying {
+    fn start() -> AppResult<Verifying> {
+        VERIFYING
+            .compare_exchange(
+                false,
+                true,
+                std::sync::atomic::Ordering::AcqRel,
+                std::sync::atomic::Ordering::Acquire,
+            )
+            .map(|_| Verifying)
+            .map_err(|_| {
+                AppError::TooManyRequests(
+                    "Another check of the audit log is running; try again when it has finished.".into(),
+                )
+            })
+    }
+}
+
+impl Drop for Verifying {
+    fn drop(&mut self) {
+        VERIFYING.store(false, std::sync::atomic::Ordering::Release);
+    }
 }
 
 /// Verify the audit log's hash chain against the events as they are now. Audited.
@@ -114,11 +151,26 @@ pub async fn verify(state: web::Data<AppState>, ctx: Ctx, q: Query<VerifyQuery>)
             "Seals are numbered from 1.",
         ));
     }
+    if q.max_seals.is_some_and(|n| !(1..=MAX_SEALS).contains(&n)) {
+        return Err(AppError::field(
+            "max_seals",
+            "out_of_range",
+            format!("Check between 1 and {MAX_SEALS} seals at a time."),
+        ));
+    }
     let req = crate::service::audit_chain::VerifyRequest {
         from_seq: q.from_seq,
         expect,
+        max_seals: Some(q.max_seals.unwrap_or(DEFAULT_SEALS)),
     };
-    let result = state.db(move |c| crate::service::audit_chain::verify(c, &req)).await?;
+    let running = Verifying::start()?;
+    let result = state
+        .db(move |c| {
+            // Held until the check itself ends, even if the client goes away first.
+            let _running = running;
+            crate::service::audit_chain::verify(c, &req)
+        })
+        .await?;
     state.audit.send(audit::event(
         &ctx.meta,
         Some(&ctx.principal),
@@ -130,12 +182,16 @@ pub async fn verify(state: web::Data<AppState>, ctx: Ctx, q: Query<VerifyQuery>)
     super::json(200, &result)
 }
 
+/// Most seals one request makes (about a million events, a few seconds); `more` in the answer
+/// says whether the backlog goes on.
+const SEALS_PER_REQUEST: usize = 20;
+
 /// Seal what is ready now (`serve` also does it every `audit.seal_every_seconds`). Audited.
 pub async fn seal(state: web::Data<AppState>, ctx: Ctx) -> AppResult<HttpResponse> {
     let now = ctx.meta.now;
     let grace = state.settings.audit.seal_grace();
     let report = state
-        .db(move |c| crate::service::audit_chain::seal(c, now, grace))
+        .db(move |c| crate::service::audit_chain::seal(c, now, grace, SEALS_PER_REQUEST))
         .await?;
     state.audit.send(audit::event(
         &ctx.meta,

@@ -150,6 +150,7 @@ pub fn check_export(input: impl std::io::BufRead, expect: Option<&(i64, String)>
         seals_checked,
         events_checked,
         from_seq: first.unwrap_or(1),
+        next_from_seq: None,
         head,
         unsealed_events: 0,
         oldest_unsealed_at: None,

@@ -76,6 +76,9 @@ pub struct SealReport {
     pub sealed: Vec<SealView>,
     /// The chain's head after the run (absent while nothing has been sealed).
     pub head: Option<SealView>,
+    /// True when the run stopped at its most seals with events still to seal (the next run
+    /// goes on).
+    pub more: bool,
 }
 
 /// Something verification found wrong.
@@ -101,6 +104,9 @@ pub struct Verification {
     pub events_checked: i64,
     /// The first seal checked (1 unless `from_seq` was given).
     pub from_seq: i64,
+    /// When the check stopped at `max_seals` before the head: the seal to go on from (pass it
+    /// as `from_seq`); `None` when it reached the head.
+    pub next_from_seq: Option<i64>,
     /// The chain's head.
     pub head: Option<SealView>,
     /// Events after the head, not sealed yet.
@@ -177,9 +183,9 @@ fn rehash(conn: &mut DbConn, prev_hash: &str, seq: i64, after: i64, last: i64) -
 /// Seal what is ready: every event after the head whose id is final (on PostgreSQL, no
 /// transaction still open holds a lower one: see [`audit_seals::settled_up_to`]; and, when
 /// `grace` is set, made at least `grace` before `now`), in blocks of at most [`MAX_BLOCK`], each
-/// seal written in a short transaction of its own. Another sealer's seal made meanwhile ends the
-/// run quietly.
-pub fn seal(conn: &mut DbConn, now: NaiveDateTime, grace: Duration) -> AppResult<SealReport> {
+/// seal written in a short transaction of its own, at most `max_seals` of them. Another sealer's
+/// seal made meanwhile ends the run quietly.
+pub fn seal(conn: &mut DbConn, now: NaiveDateTime, grace: Duration, max_seals: usize) -> AppResult<SealReport> {
     let made_by = match conn {
         DbConn::Pg(_) if grace > Duration::zero() => Some(now - grace),
         _ => None,
@@ -189,6 +195,7 @@ pub fn seal(conn: &mut DbConn, now: NaiveDateTime, grace: Duration) -> AppResult
     if settled.is_none() {
         tracing::info!("audit events are still being written in a long transaction: sealing waits for the next run");
     }
+    let mut more = false;
     while let Some(settled) = settled {
         // The events are read and hashed outside the write transaction (sealed events never
         // change, and on SQLite the lock would hold every other writer up meanwhile); the seal is
@@ -201,6 +208,10 @@ pub fn seal(conn: &mut DbConn, now: NaiveDateTime, grace: Duration) -> AppResult
         let Some(last) = audit_seals::next_block_end(conn, after, MAX_BLOCK, settled, made_by)? else {
             break;
         };
+        if sealed.len() == max_seals {
+            more = true;
+            break;
+        }
         let (hash, event_count) = rehash(conn, &prev, seq, after, last)?;
         let seal = Seal {
             seq,
@@ -239,7 +250,7 @@ pub fn seal(conn: &mut DbConn, now: NaiveDateTime, grace: Duration) -> AppResult
         }
     }
     let head = audit_seals::head(conn)?.as_ref().map(SealView::from);
-    Ok(SealReport { sealed, head })
+    Ok(SealReport { sealed, head, more })
 }
 
 /// What verification is asked to check.
@@ -250,6 +261,8 @@ pub struct VerifyRequest {
     /// A seal known from elsewhere (the log store, an export): it must be in the chain with
     /// this hash.
     pub expect: Option<(i64, String)>,
+    /// Check at most this many seals; the answer says where to go on (`next_from_seq`).
+    pub max_seals: Option<i64>,
 }
 
 fn problem(seq: Option<i64>, code: &str, message: String) -> Problem {
@@ -293,16 +306,24 @@ pub fn verify(conn: &mut DbConn, req: &VerifyRequest) -> AppResult<Verification>
         })?),
     };
     let (mut seals_checked, mut events_checked) = (0i64, 0i64);
+    let max = req.max_seals.unwrap_or(i64::MAX).max(1);
     let mut cursor = from_seq - 1;
-    loop {
+    let mut next_from_seq = None;
+    'pages: loop {
         let page = audit_seals::after(conn, cursor, 500)?;
-        let Some(last) = page.last() else { break };
-        cursor = last.seq;
-        for seal in page {
-            check_seal(conn, prev.as_ref(), &seal, &mut problems)?;
+        for seal in page.iter() {
+            if seals_checked == max {
+                next_from_seq = Some(seal.seq);
+                break 'pages;
+            }
+            check_seal(conn, prev.as_ref(), seal, &mut problems)?;
             seals_checked += 1;
             events_checked += seal.event_count;
-            prev = Some(seal);
+            cursor = seal.seq;
+            prev = Some(seal.clone());
+        }
+        if page.is_empty() {
+            break;
         }
     }
     if let Some((seq, hash)) = &req.expect {
@@ -316,6 +337,7 @@ pub fn verify(conn: &mut DbConn, req: &VerifyRequest) -> AppResult<Verification>
         seals_checked,
         events_checked,
         from_seq,
+        next_from_seq,
         head: head.as_ref().map(SealView::from),
         unsealed_events,
         oldest_unsealed_at: oldest.map(|t| t.and_utc()),
@@ -399,7 +421,7 @@ pub fn start_schedule(
             let outcome = pool
                 .get()
                 .map_err(AppError::from)
-                .and_then(|mut conn| seal(&mut conn, clock.now(), grace));
+                .and_then(|mut conn| seal(&mut conn, clock.now(), grace, usize::MAX));
             if let Err(e) = outcome {
                 tracing::warn!(error = %e, "sealing the audit log failed");
             }
