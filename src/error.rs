@@ -100,6 +100,16 @@ pub enum AppError {
     /// A dependency (the database) is not available.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// Something the request needs besides the database is not there: the mail server, or
+    /// sending not configured. 503, with a detail that is shown (the database's own trouble is
+    /// `Unavailable`, whose cause stays in the log).
+    #[error("{code}: {detail}")]
+    Upstream {
+        /// Machine code.
+        code: &'static str,
+        /// Explanation.
+        detail: String,
+    },
     /// The person was merged into another: the survivor's public id (301).
     #[error("merged into {0}")]
     Merged(String),
@@ -139,6 +149,7 @@ impl AppError {
         match self {
             AppError::BadRequest { code, .. }
             | AppError::Conflict { code, .. }
+            | AppError::Upstream { code, .. }
             | AppError::SecondFactor { code, .. } => code,
             AppError::Validation(_) => "validation_failed",
             AppError::Unauthorized(_) => "unauthenticated",
@@ -160,6 +171,7 @@ impl AppError {
         match self {
             AppError::BadRequest { detail, .. }
             | AppError::Conflict { detail, .. }
+            | AppError::Upstream { detail, .. }
             | AppError::SecondFactor { detail, .. } => detail.clone(),
             AppError::Validation(_) => "Some values are not valid; see `errors`.".into(),
             AppError::Unauthorized(d)
@@ -192,7 +204,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => "Unsupported media type",
             AppError::MethodNotAllowed => "Method not allowed",
             AppError::TooManyRequests(_) => "Too many requests",
-            AppError::Unavailable(_) => "Unavailable",
+            AppError::Unavailable(_) | AppError::Upstream { .. } => "Unavailable",
             AppError::Merged(_) => "Merged",
             AppError::Internal(_) => "Internal error",
         }
@@ -237,7 +249,7 @@ impl ResponseError for AppError {
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Upstream { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Merged(_) => StatusCode::MOVED_PERMANENTLY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -275,6 +275,32 @@ async fn a_test_send_with_a_person_goes_only_to_oneself() {
     );
 }
 
+/// With the mail server gone, a test message answers 503 saying so (not the database's words),
+/// and nothing is recorded as sent.
+#[actix_web::test]
+async fn a_test_send_with_the_mail_server_down_says_so() {
+    let f = fixture_with("1000").await;
+    let id = f.campaign(json!({"tag": "newsletter-list"}), HTML).await;
+    f.sink.stop();
+    let r = f
+        .app
+        .post(
+            &format!("/api/v1/campaigns/{id}/test-send"),
+            &f.manager.token,
+            json!({"to": "proof@elsewhere.example"}),
+        )
+        .await;
+    assert_eq!(r.status, 503, "{}", r.text);
+    assert_eq!(r.header("content-type").as_deref(), Some("application/problem+json"));
+    assert_eq!(r.body["code"], "mail_server_unavailable", "{}", r.text);
+    assert!(r.body["detail"].as_str().unwrap().contains("mail server"), "{}", r.text);
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'campaign.test_send'"),
+        0
+    );
+}
+
 #[actix_web::test]
 async fn consent_withdrawn_after_queuing_is_not_sent_and_cancel_stops_the_rest() {
     let f = fixture_with("1000").await;

@@ -450,13 +450,21 @@ pub fn test_send(
     );
     message.subject = format!("[TEST] {}", message.subject);
     if !sender.mailer.enabled() {
-        return Err(AppError::Unavailable(
-            "Sending is not configured (campaigns.smtp_host).".into(),
-        ));
+        return Err(AppError::Upstream {
+            code: "sending_not_configured",
+            detail: "This service has no mail server set up (campaigns.smtp_host), so nothing can be sent; ask an administrator."
+                .into(),
+        });
     }
     sender.mailer.send(&message).map_err(|e| match e {
         SendError::Permanent(m) => AppError::field("to", "rejected", m),
-        SendError::Temporary(m) => AppError::Unavailable(m),
+        SendError::Temporary(m) => {
+            tracing::warn!(error = %m, "a test message could not be handed to the mail server");
+            AppError::Upstream {
+                code: "mail_server_unavailable",
+                detail: "The mail server did not take the message just now; try again shortly.".into(),
+            }
+        }
     })?;
     // About the person whose details it carried, when there was one (their audit trail lists it).
     let target = match &req.person {
