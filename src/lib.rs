@@ -105,6 +105,7 @@ pub fn build_state(settings: Settings, pool: db::DbPool) -> Result<(AppState, Au
         audit,
         metrics: Arc::default(),
         points,
+        verifying: Arc::default(),
     };
     Ok((state, writer))
 }

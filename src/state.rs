@@ -55,6 +55,8 @@ pub struct AppState {
     pub sessions: Arc<crate::service::session_cache::SessionCache>,
     /// Campaign sending (the workers `serve` starts, test sends).
     pub sender: crate::service::campaigns::send::Sender,
+    /// Set while this instance verifies the audit log's hash chain (one check at a time).
+    pub verifying: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {

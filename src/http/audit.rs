@@ -100,33 +100,30 @@ pub struct VerifyQuery {
 const MAX_SEALS: i64 = 200;
 const DEFAULT_SEALS: i64 = 40;
 
-/// One verification at a time per instance: each reads every event it covers.
-static VERIFYING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Lets the next verification start when dropped.
-struct Verifying;
+/// One verification at a time per instance (`AppState::verifying`): each reads every event it
+/// covers. Lets the next one start when dropped.
+struct Verifying(std::sync::Arc<std::sync::atomic::AtomicBool>);
 
 impl Verifying {
-    fn start() -> AppResult<Verifying> {
-        VERIFYING
-            .compare_exchange(
-                false,
-                true,
-                std::sync::atomic::Ordering::AcqRel,
-                std::sync::atomic::Ordering::Acquire,
+    fn start(flag: &std::sync::Arc<std::sync::atomic::AtomicBool>) -> AppResult<Verifying> {
+        flag.compare_exchange(
+            false,
+            true,
+            std::sync::atomic::Ordering::AcqRel,
+            std::sync::atomic::Ordering::Acquire,
+        )
+        .map(|_| Verifying(flag.clone()))
+        .map_err(|_| {
+            AppError::TooManyRequests(
+                "Another check of the audit log is running; try again when it has finished.".into(),
             )
-            .map(|_| Verifying)
-            .map_err(|_| {
-                AppError::TooManyRequests(
-                    "Another check of the audit log is running; try again when it has finished.".into(),
-                )
-            })
+        })
     }
 }
 
 impl Drop for Verifying {
     fn drop(&mut self) {
-        VERIFYING.store(false, std::sync::atomic::Ordering::Release);
+        self.0.store(false, std::sync::atomic::Ordering::Release);
     }
 }
 
@@ -163,7 +160,7 @@ pub async fn verify(state: web::Data<AppState>, ctx: Ctx, q: Query<VerifyQuery>)
         expect,
         max_seals: Some(q.max_seals.unwrap_or(DEFAULT_SEALS)),
     };
-    let running = Verifying::start()?;
+    let running = Verifying::start(&state.verifying)?;
     let result = state
         .db(move |c| {
             // Held until the check itself ends, even if the client goes away first.
