@@ -126,6 +126,30 @@ mod ordered_id_tests {
     }
 }
 
+/// How many times [`write_tx_retrying`] tries a cancelled transaction again.
+pub const BUSY_RETRIES: u64 = 3;
+
+/// [`crate::db::write_tx`] for a transaction the database may cancel as busy (PostgreSQL gave it
+/// up in a lock cycle, as a merge racing an import chunk can be; SQLite's write lock stayed
+/// taken past the busy timeout): it wrote nothing, so it is run again, up to [`BUSY_RETRIES`]
+/// more times, before the error reaches the caller.
+pub fn write_tx_retrying<T>(
+    conn: &mut crate::db::DbConn,
+    f: impl Fn(&mut crate::db::DbConn) -> crate::error::AppResult<T>,
+) -> crate::error::AppResult<T> {
+    let mut busy = 0;
+    loop {
+        match crate::db::write_tx(conn, &f) {
+            Err(crate::error::AppError::Unavailable(why)) if busy < BUSY_RETRIES => {
+                busy += 1;
+                tracing::warn!(error = %why, attempt = busy, "transaction cancelled by the database; trying again");
+                std::thread::sleep(std::time::Duration::from_millis(200 * busy));
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
 /// Run `work(conn, part, parts)` as two parts at once, part 1 on an idle connection of `pool` on
 /// another thread, when `worth_it` and such a connection is free; otherwise as one part on
 /// `conn`. Only an idle connection is taken: under load the work runs alone rather than wait.

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use self::merge::{move_rows, restore_merged, restore_survivor, snapshot, PersonSnapshot};
 use crate::db::people::{self as dbp, Person, ProvenanceRow};
 use crate::db::schema::{match_candidates, merges, people};
-use crate::db::{write_tx, DbConn};
+use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::service::people::input::person_fields;
 use crate::service::people::view::{assemble, PersonView};
@@ -186,7 +186,7 @@ pub fn merge_people(
             format!("Choose among: {}.", FIELDS.join(", ")),
         ));
     }
-    write_tx(conn, |c| {
+    crate::service::write_tx_retrying(conn, |c| {
         // Everyone named, locked before anything is read (see `dbp::lock`).
         let mut named = Vec::with_capacity(req.merge.len() + 1);
         for id in std::iter::once(survivor_id).chain(req.merge.iter().map(String::as_str)) {
@@ -393,7 +393,7 @@ pub fn merges_of(conn: &mut DbConn, ctx: &Ctx, survivor_id: &str) -> AppResult<V
 
 /// Undo a merge exactly (later changes stay where they were made).
 pub fn unmerge(conn: &mut DbConn, ctx: &Ctx, survivor_id: &str, req: &UnmergeRequest) -> AppResult<UnmergeResult> {
-    write_tx(conn, |c| {
+    crate::service::write_tx_retrying(conn, |c| {
         let survivor = crate::service::people::find_visible(c, &ctx.principal, survivor_id)?;
         let mut q = merges::table
             .filter(merges::survivor_id.eq(survivor.id))

@@ -338,10 +338,6 @@ pub fn attendance_ref(activity: &str, action: &str, person: &str) -> String {
     format!("attendance:{activity}:{action}:{person}")
 }
 
-/// How many times a chunk cancelled by the database (see [`crate::error::is_busy`]) is tried
-/// again before the commit fails.
-const BUSY_RETRIES: u64 = 3;
-
 /// Run the commit of a batch (status `committing`) to the end, resuming after `rows_done`.
 pub fn run(
     conn: &mut DbConn,
@@ -434,7 +430,7 @@ pub fn run_chunks(
                 // (a merge of one of its people ending between its look-up and its lock), or
                 // SQLite's write lock stayed taken past the busy timeout. The chunk wrote
                 // nothing, so it is tried again, a few times, before the commit fails.
-                Err(ChunkError::App(AppError::Unavailable(why))) if busy < BUSY_RETRIES => {
+                Err(ChunkError::App(AppError::Unavailable(why))) if busy < crate::service::BUSY_RETRIES => {
                     busy += 1;
                     tracing::warn!(batch = b.id, rows_done = done, error = %why, "import chunk tried again");
                     std::thread::sleep(std::time::Duration::from_millis(200 * busy));
