@@ -192,8 +192,6 @@ async fn merges_racing_consent_and_engagement_leave_nothing_on_a_merged_record()
 /// (the first to wait).
 #[actix_web::test]
 async fn a_merge_cancelled_in_a_deadlock_is_run_again() {
-    use diesel::connection::SimpleConnection;
-    use diesel::{Connection, RunQueryDsl};
     if common::postgres_url().is_none() {
         return;
     }
@@ -212,39 +210,11 @@ async fn a_merge_cancelled_in_a_deadlock_is_run_again() {
     let (merged_id, survivor_id) = (id_of(&older), id_of(&survivor));
     assert!(merged_id < survivor_id, "the merge locks the merged person first");
 
-    let url = app.state.settings.database.url.clone();
-    let mut holder = diesel::pg::PgConnection::establish(&url).unwrap();
-    holder
-        .batch_execute(&format!(
-            "BEGIN; SET LOCAL deadlock_timeout = '30s'; SELECT id FROM people WHERE id = {survivor_id} FOR KEY SHARE"
-        ))
-        .unwrap();
-    let holder_pid: i32 = diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()"))
-        .get_result(&mut holder)
-        .unwrap();
+    let holder = common::PeopleLock::hold(&app, survivor_id, "KEY SHARE");
     let closer = std::thread::spawn(move || {
-        let mut watch = diesel::pg::PgConnection::establish(&url).unwrap();
-        let mut blocked = || -> i64 {
-            diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
-                "(SELECT COUNT(*) FROM pg_stat_activity WHERE {holder_pid} = ANY(pg_blocking_pids(pid)))"
-            )))
-            .get_result(&mut watch)
-            .unwrap()
-        };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while blocked() == 0 {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the merge never waited for the survivor"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(25));
-        }
+        holder.wait_for_a_waiter();
         // Closes the cycle; returns once PostgreSQL has cancelled the merge, then lets go.
-        holder
-            .batch_execute(&format!(
-                "SELECT id FROM people WHERE id = {merged_id} FOR KEY SHARE; COMMIT"
-            ))
-            .unwrap();
+        holder.take_then_commit(merged_id, "KEY SHARE");
     });
     let r = app
         .post(

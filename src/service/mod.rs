@@ -126,28 +126,52 @@ mod ordered_id_tests {
     }
 }
 
-/// How many times [`write_tx_retrying`] tries a cancelled transaction again.
+/// How many times [`retry_busy`] runs a cancelled transaction again.
 pub const BUSY_RETRIES: u64 = 3;
 
-/// [`crate::db::write_tx`] for a transaction the database may cancel as busy (PostgreSQL gave it
-/// up in a lock cycle, as a merge racing an import chunk can be; SQLite's write lock stayed
-/// taken past the busy timeout): it wrote nothing, so it is run again, up to [`BUSY_RETRIES`]
-/// more times, before the error reaches the caller.
-pub fn write_tx_retrying<T>(
-    conn: &mut crate::db::DbConn,
-    f: impl Fn(&mut crate::db::DbConn) -> crate::error::AppResult<T>,
-) -> crate::error::AppResult<T> {
-    let mut busy = 0;
+/// An error that may say the database cancelled a transaction as busy (PostgreSQL gave it up in
+/// a lock cycle, as a merge racing an import chunk can be; SQLite's write lock stayed taken past
+/// the busy timeout): the transaction wrote nothing and can be run again.
+pub trait MaybeBusy {
+    /// The cause, when the error is such a cancellation.
+    fn busy(&self) -> Option<&str>;
+}
+
+impl MaybeBusy for crate::error::AppError {
+    fn busy(&self) -> Option<&str> {
+        match self {
+            crate::error::AppError::Unavailable(why) => Some(why),
+            _ => None,
+        }
+    }
+}
+
+/// Run `transaction` (a whole one: it writes nothing when it fails) again while the database
+/// cancels it as busy, up to [`BUSY_RETRIES`] more times, before the error reaches the caller.
+pub fn retry_busy<T, E: MaybeBusy>(mut transaction: impl FnMut() -> Result<T, E>) -> Result<T, E> {
+    let mut attempt = 0;
     loop {
-        match crate::db::write_tx(conn, &f) {
-            Err(crate::error::AppError::Unavailable(why)) if busy < BUSY_RETRIES => {
-                busy += 1;
-                tracing::warn!(error = %why, attempt = busy, "transaction cancelled by the database; trying again");
-                std::thread::sleep(std::time::Duration::from_millis(200 * busy));
+        match transaction() {
+            Err(e) if attempt < BUSY_RETRIES && e.busy().is_some() => {
+                attempt += 1;
+                tracing::warn!(
+                    error = e.busy().unwrap_or_default(),
+                    attempt,
+                    "transaction cancelled by the database; trying again"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(200 * attempt));
             }
             outcome => return outcome,
         }
     }
+}
+
+/// [`crate::db::write_tx`] run again while the database cancels it as busy ([`retry_busy`]).
+pub fn write_tx_retrying<T>(
+    conn: &mut crate::db::DbConn,
+    f: impl Fn(&mut crate::db::DbConn) -> crate::error::AppResult<T>,
+) -> crate::error::AppResult<T> {
+    retry_busy(|| crate::db::write_tx(conn, &f))
 }
 
 /// Run `work(conn, part, parts)` as two parts at once, part 1 on an idle connection of `pool` on

@@ -295,3 +295,58 @@ impl TestApp {
         rows.first().map(|r| r.n).unwrap_or(0)
     }
 }
+
+/// PostgreSQL: a transaction of its own holding a row lock on `people`, for tests that make a
+/// lock cycle on purpose. Its `deadlock_timeout` is long, so when the cycle closes PostgreSQL
+/// cancels the other side (the first to wait).
+pub struct PeopleLock {
+    conn: diesel::pg::PgConnection,
+    pid: i32,
+    url: String,
+}
+
+impl PeopleLock {
+    /// Lock person `id` (internal id) `FOR <mode>` (`UPDATE`, `KEY SHARE` …) in a new
+    /// transaction on the app's database.
+    pub fn hold(app: &TestApp, id: i64, mode: &str) -> PeopleLock {
+        use diesel::RunQueryDsl;
+        let url = app.state.settings.database.url.clone();
+        let mut conn = diesel::pg::PgConnection::establish(&url).expect("connect");
+        conn.batch_execute(&format!(
+            "BEGIN; SET LOCAL deadlock_timeout = '30s'; SELECT id FROM people WHERE id = {id} FOR {mode}"
+        ))
+        .expect("lock");
+        let pid = diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()"))
+            .get_result(&mut conn)
+            .expect("backend pid");
+        PeopleLock { conn, pid, url }
+    }
+
+    /// Wait (10 s at most) until another session waits for this one's lock.
+    pub fn wait_for_a_waiter(&self) {
+        use diesel::RunQueryDsl;
+        let mut watch = diesel::pg::PgConnection::establish(&self.url).expect("connect");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let waiting: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+                "(SELECT COUNT(*) FROM pg_stat_activity WHERE {} = ANY(pg_blocking_pids(pid)))",
+                self.pid
+            )))
+            .get_result(&mut watch)
+            .expect("pg_stat_activity");
+            if waiting > 0 {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "nobody waited for the lock");
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+    }
+
+    /// Ask for person `id` `FOR <mode>` too, closing the cycle (returns once PostgreSQL has
+    /// cancelled the other side), then commit and let go.
+    pub fn take_then_commit(mut self, id: i64, mode: &str) {
+        self.conn
+            .batch_execute(&format!("SELECT id FROM people WHERE id = {id} FOR {mode}; COMMIT"))
+            .expect("close the cycle");
+    }
+}

@@ -2,7 +2,6 @@
 //! before the new people's blocking keys are written; a sweeper picks the batch up again.
 
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, RunQueryDsl};
 
 use super::*;
 
@@ -232,37 +231,16 @@ async fn a_chunk_cancelled_in_a_deadlock_is_tried_again() {
     let (merged, survivor) = (id_of(&ada), id_of(&king));
     assert!(merged < survivor, "the chunk locks the merged person first");
 
-    let mut holder = diesel::pg::PgConnection::establish(&f.app.state.settings.database.url).unwrap();
-    holder
-        .batch_execute(&format!(
-            "BEGIN; SET LOCAL deadlock_timeout = '30s'; SELECT id FROM people WHERE id = {survivor} FOR UPDATE"
-        ))
-        .unwrap();
-    let holder_pid: i32 = diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()"))
-        .get_result(&mut holder)
-        .unwrap();
+    let holder = common::PeopleLock::hold(&f.app, survivor, "UPDATE");
     let r = f
         .app
         .post(&format!("/api/v1/imports/{second}/commit"), t, json!({}))
         .await;
     assert_eq!(r.status, 202, "{}", r.text);
-    let mut waiting = false;
-    for _ in 0..400 {
-        let blocked = f.app.count(&format!(
-            "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE {holder_pid} = ANY(pg_blocking_pids(pid))"
-        ));
-        if blocked > 0 {
-            waiting = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
-    assert!(waiting, "the chunk waits for the survivor");
+    holder.wait_for_a_waiter();
     // Closes the cycle; returns once PostgreSQL has cancelled the chunk (after its
     // deadlock_timeout), then lets go.
-    holder
-        .batch_execute(&format!("SELECT id FROM people WHERE id = {merged} FOR UPDATE; COMMIT"))
-        .unwrap();
+    holder.take_then_commit(merged, "UPDATE");
 
     let v = settle(&f.app, t, &second).await;
     assert_eq!(v["status"], "committed", "{v}");

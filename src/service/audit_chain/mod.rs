@@ -191,12 +191,13 @@ pub fn seal(conn: &mut DbConn, now: NaiveDateTime, grace: Duration, max_seals: u
         _ => None,
     };
     let mut sealed = Vec::new();
-    let settled = audit_seals::settled_up_to(conn)?;
-    if settled.is_none() {
+    // With the gate still taken, no id counts as final: nothing is sealed this run.
+    let settled = audit_seals::settled_up_to(conn)?.unwrap_or_else(|| {
         tracing::info!("audit events are still being written in a long transaction: sealing waits for the next run");
-    }
+        0
+    });
     let mut more = false;
-    while let Some(settled) = settled {
+    loop {
         // The events are read and hashed outside the write transaction (sealed events never
         // change, and on SQLite the lock would hold every other writer up meanwhile); the seal is
         // written only if the head is still the one it follows.
@@ -311,19 +312,19 @@ pub fn verify(conn: &mut DbConn, req: &VerifyRequest) -> AppResult<Verification>
     let mut next_from_seq = None;
     'pages: loop {
         let page = audit_seals::after(conn, cursor, 500)?;
-        for seal in page.iter() {
+        if page.is_empty() {
+            break;
+        }
+        for seal in page {
             if seals_checked == max {
                 next_from_seq = Some(seal.seq);
                 break 'pages;
             }
-            check_seal(conn, prev.as_ref(), seal, &mut problems)?;
+            check_seal(conn, prev.as_ref(), &seal, &mut problems)?;
             seals_checked += 1;
             events_checked += seal.event_count;
             cursor = seal.seq;
-            prev = Some(seal.clone());
-        }
-        if page.is_empty() {
-            break;
+            prev = Some(seal);
         }
     }
     if let Some((seq, hash)) = &req.expect {

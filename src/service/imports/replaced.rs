@@ -105,6 +105,15 @@ fn live_id(conn: &mut DbConn, person: Option<i64>) -> AppResult<Option<i64>> {
     })
 }
 
+/// Whom the held record belongs to now (its person, or whom they were merged into); `None` when
+/// there is no such record or its person is gone.
+pub fn holder(conn: &mut DbConn, held: &Held<'_>) -> AppResult<Option<i64>> {
+    match held_copy(conn, held)? {
+        Some(copy) => live_id(conn, copy.person_id),
+        None => Ok(None),
+    }
+}
+
 /// Before `batch_id`'s row `row` replaces the held record for `person_id`, keep what the
 /// rollback must put back.
 pub fn keep(conn: &mut DbConn, batch_id: i64, row: i64, person_id: i64, held: &Held<'_>) -> AppResult<()> {

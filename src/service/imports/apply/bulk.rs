@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use diesel::prelude::*;
 
 use super::rows::{new_address, new_emails, new_phones, provenance};
-use super::Ctx;
+use super::{ChunkError, Ctx};
 use crate::db::people::{self as dbp, NewAddress, NewEmail, NewPersonMeta, NewPhone, PersonFields};
 use crate::db::schema::{
     import_rows, people, person_addresses, person_emails, person_phones, person_tags, source_records,
@@ -16,6 +16,7 @@ use crate::db::schema::{
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::import_core::CleanRow;
+use crate::service::imports::replaced;
 use crate::service::new_ordered_public_id;
 use crate::service::people::input::person_fields;
 use crate::service::people::scalar_fields;
@@ -39,19 +40,19 @@ fn fields_of(r: &CleanRow) -> PersonFields {
 /// source record (`decisions[i]` is row `i`'s match decision, `scores[i]` its score). Returns
 /// each row's (internal id, public id), in the rows' order.
 ///
-/// With [`Held::Refuse`], a row whose external id the department has come to hold for a live
-/// person since the dry run is not given a record: `Ok(Err(taken))` lists those rows (row number,
-/// the record's person) and the caller must roll the chunk back and link them instead.
+/// With [`IfHeld::Refuse`], a row whose external id the department has come to hold for a live
+/// person since the dry run fails the chunk with [`ChunkError::Taken`] (see
+/// [`source_records_of`]).
 pub(super) fn create_people(
     conn: &mut DbConn,
     cx: &Ctx<'_>,
     rows: &[&CleanRow],
     decisions: &[&str],
     scores: &[Option<f64>],
-    held: Held,
-) -> AppResult<Result<Vec<(i64, String)>, Taken>> {
+    if_held: IfHeld,
+) -> Result<Vec<(i64, String)>, ChunkError> {
     if rows.is_empty() {
-        return Ok(Ok(Vec::new()));
+        return Ok(Vec::new());
     }
     let public_ids: Vec<String> = rows.iter().map(|_| new_ordered_public_id()).collect();
     let people_rows: Vec<(NewPersonMeta<'_>, PersonFields)> = rows
@@ -106,16 +107,13 @@ pub(super) fn create_people(
     dbp::set_provenance(conn, &prov)?;
     dbp::link_pairs(conn, &departments, "import", Some(&cx.reference), cx.now)?;
     let ids: Vec<i64> = made.iter().map(|(id, _)| *id).collect();
-    let taken = source_records_of(conn, cx, rows, &ids, decisions, scores, held)?;
-    Ok(if taken.is_empty() { Ok(made) } else { Err(taken) })
+    source_records_of(conn, cx, rows, &ids, decisions, scores, if_held)?;
+    Ok(made)
 }
-
-/// Rows whose record the department holds for someone else: (row number, the record's person).
-pub(super) type Taken = Vec<(i64, i64)>;
 
 /// What a row's record does when its department already holds its external id for someone else.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum Held {
+pub(super) enum IfHeld {
     /// Replace the held copy (a link's newer copy, or a record whose person is gone).
     Replace,
     /// Report the row when the held record's person is live (a new person's row: the record
@@ -163,7 +161,9 @@ pub(super) fn insert_points(
 /// The source records of rows (`people[i]` is row `i`'s person), inserted together. A row whose
 /// external id the department already holds (the insert skips it: the id is unique per
 /// department and source system) or that an earlier row of these shares goes afterwards, in
-/// order, through [`super::rows::replace_source_record`]. (Asking first
+/// order, through [`super::rows::replace_source_record`], unless `if_held` is
+/// [`IfHeld::Refuse`] and the held record's person is live: then the chunk fails with
+/// [`ChunkError::Taken`] naming those rows. (Asking first
 /// which ids are held was a look-up whose plan PostgreSQL got badly wrong while an import grew
 /// the table faster than its statistics: a scan of every record of the department per chunk.)
 pub(super) fn source_records_of(
@@ -173,8 +173,8 @@ pub(super) fn source_records_of(
     people: &[i64],
     decisions: &[&str],
     scores: &[Option<f64>],
-    held: Held,
-) -> AppResult<Taken> {
+    if_held: IfHeld,
+) -> Result<(), ChunkError> {
     let mut seen = HashSet::new();
     let mut one_by_one = Vec::new();
     let mut together = Vec::with_capacity(rows.len());
@@ -216,8 +216,8 @@ pub(super) fn source_records_of(
         .collect();
     let mut taken = Vec::new();
     for i in conflicted {
-        let holder = match (&rows[i].external_id, held) {
-            (Some(ext), Held::Refuse) => super::rows::held_for(conn, cx, ext)?,
+        let holder = match (&rows[i].external_id, if_held) {
+            (Some(ext), IfHeld::Refuse) => replaced::holder(conn, &replaced::Held::of(cx.b, ext))?,
             _ => None,
         };
         match holder {
@@ -226,13 +226,13 @@ pub(super) fn source_records_of(
         }
     }
     if !taken.is_empty() {
-        return Ok(taken);
+        return Err(ChunkError::Taken(taken));
     }
     one_by_one.sort_unstable();
     for i in one_by_one {
         super::rows::replace_source_record(conn, cx, people[i], rows[i])?;
     }
-    Ok(taken)
+    Ok(())
 }
 
 /// Mark a chunk's rows applied with the person and outcome each ended with: one upsert per part

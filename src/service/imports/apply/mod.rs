@@ -73,6 +73,9 @@ struct Ctx<'a> {
     reference: String,
     now: NaiveDateTime,
     by: Option<i64>,
+    /// The batch's column mapping and row options, read once per commit.
+    mapping: crate::import_core::Mapping,
+    opts: crate::import_core::RowOptions,
     matcher: matcher::Matcher,
 }
 
@@ -101,10 +104,10 @@ fn live_in(conn: &mut DbConn, read: &HashMap<i64, Person>, id: i64) -> AppResult
 }
 
 /// A row whose planned person has gone since the dry run (erased): a new person after all.
-fn create_instead(conn: &mut DbConn, cx: &Ctx<'_>, r: &CleanRow, plan: &Planned) -> AppResult<i64> {
-    let made = bulk::create_people(conn, cx, &[r], &["created"], &[plan.match_score], bulk::Held::Replace)?;
-    let Some((id, public_id)) = made.ok().and_then(|m| m.into_iter().next()) else {
-        return Err(AppError::Internal("a person was not created".into()));
+fn create_instead(conn: &mut DbConn, cx: &Ctx<'_>, r: &CleanRow, plan: &Planned) -> Result<i64, ChunkError> {
+    let made = bulk::create_people(conn, cx, &[r], &["created"], &[plan.match_score], bulk::IfHeld::Replace)?;
+    let Some((id, public_id)) = made.into_iter().next() else {
+        return Err(AppError::Internal("a person was not created".into()).into());
     };
     consents(conn, cx, id, r, true)?;
     attend(conn, cx, id, &public_id)?;
@@ -166,7 +169,16 @@ enum ChunkError {
     /// rolled back and tried again with those rows linked to that person, as a dry run now
     /// would plan them, so the record is updated (its copy kept for a rollback) rather than
     /// taken over for a new person.
-    Taken(bulk::Taken),
+    Taken(Vec<(i64, i64)>),
+}
+
+impl crate::service::MaybeBusy for ChunkError {
+    fn busy(&self) -> Option<&str> {
+        match self {
+            ChunkError::App(e) => e.busy(),
+            ChunkError::Taken(_) => None,
+        }
+    }
 }
 
 impl From<AppError> for ChunkError {
@@ -206,8 +218,7 @@ fn apply_chunk(
         .map(|(p, _)| if p.outcome == "review" { "review" } else { "created" })
         .collect();
     let scores: Vec<Option<f64>> = fresh.iter().map(|(p, _)| p.match_score).collect();
-    let made =
-        bulk::create_people(conn, cx, &clean, &decisions, &scores, bulk::Held::Refuse)?.map_err(ChunkError::Taken)?;
+    let made = bulk::create_people(conn, cx, &clean, &decisions, &scores, bulk::IfHeld::Refuse)?;
     let mut earlier: HashMap<i64, i64> = fresh
         .iter()
         .zip(&made)
@@ -316,7 +327,7 @@ fn apply_chunk(
         &ids,
         &vec!["linked"; rows.len()],
         &scores,
-        bulk::Held::Replace,
+        bulk::IfHeld::Replace,
     )?;
 
     let reviews: Vec<(&Planned, &CleanRow, i64)> = fresh
@@ -387,6 +398,8 @@ pub fn run_chunks(
         now,
         by: b.created_by,
         matcher: matcher::Matcher::load(conn, settings)?,
+        mapping: b.mapping(),
+        opts: row_options(&b, b.created_at.date()),
     };
     let file = materialise(conn, b.id)?;
     let mut counts = b.counts();
@@ -422,19 +435,12 @@ pub fn run_chunks(
             .map(|p| (p.row_number, p))
             .collect();
         let n = raw.len() as i64;
-        let mut busy = 0;
         let chunk_counts = loop {
-            match commit_chunk(conn, &cx, &raw, &plans, (done, n), &counts) {
+            // A chunk the database cancels (PostgreSQL in a lock cycle with a merge of one of its
+            // people; SQLite's write lock taken past the busy timeout) wrote nothing: run again.
+            let outcome = crate::service::retry_busy(|| commit_chunk(conn, &cx, &raw, &plans, (done, n), &counts));
+            match outcome {
                 Ok(chunk_counts) => break chunk_counts,
-                // A moment's congestion: PostgreSQL cancelled the chunk caught in a lock cycle
-                // (a merge of one of its people ending between its look-up and its lock), or
-                // SQLite's write lock stayed taken past the busy timeout. The chunk wrote
-                // nothing, so it is tried again, a few times, before the commit fails.
-                Err(ChunkError::App(AppError::Unavailable(why))) if busy < crate::service::BUSY_RETRIES => {
-                    busy += 1;
-                    tracing::warn!(batch = b.id, rows_done = done, error = %why, "import chunk tried again");
-                    std::thread::sleep(std::time::Duration::from_millis(200 * busy));
-                }
                 Err(ChunkError::App(e)) => return Err(e),
                 // Each round turns at least one row planned as a new person into a link, which
                 // cannot be taken again, so the rounds end.
@@ -468,8 +474,6 @@ fn commit_chunk(
     counts: &BTreeMap<String, i64>,
 ) -> Result<BTreeMap<String, i64>, ChunkError> {
     let b = cx.b;
-    let mapping = b.mapping();
-    let opts = row_options(b, b.created_at.date());
     let mut chunk_counts = counts.clone();
     write_tx(conn, |c| -> Result<(), ChunkError> {
         let mut touched = Vec::new();
@@ -477,7 +481,7 @@ fn commit_chunk(
             .iter()
             .filter_map(|raw_row| plans.get(&(raw_row.number as i64)).map(|plan| (plan, raw_row)))
             .filter(|(plan, _)| !plan.applied)
-            .map(|(plan, raw_row)| (plan, clean_row(raw_row, &mapping, &opts)))
+            .map(|(plan, raw_row)| (plan, clean_row(raw_row, &cx.mapping, &cx.opts)))
             .collect();
         let applied = apply_chunk(c, cx, todo, &mut touched)?;
         for (_, _, outcome) in &applied {

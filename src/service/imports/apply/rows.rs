@@ -112,23 +112,6 @@ pub(super) fn stored_row(r: &CleanRow) -> (i64, String) {
     )
 }
 
-/// Whom the department's record under `external_id` (this batch's source system) belongs to
-/// now: its person, or whom they were merged into; `None` when there is no record or its person
-/// is gone.
-pub(super) fn held_for(conn: &mut DbConn, cx: &Ctx<'_>, external_id: &str) -> AppResult<Option<i64>> {
-    let person: Option<Option<i64>> = source_records::table
-        .filter(source_records::department_id.eq(cx.b.department_id))
-        .filter(source_records::source_system.eq(&cx.b.source_system))
-        .filter(source_records::external_id.eq(external_id))
-        .select(source_records::person_id)
-        .first(conn)
-        .optional()?;
-    match person.flatten() {
-        Some(id) => Ok(crate::db::people::live_id(conn, id)?),
-        None => Ok(None),
-    }
-}
-
 /// The department's newer copy of a record it already holds (same source system and external
 /// id): the stored copy is replaced and points at the row's person; the row keeps the copy it
 /// replaced for a rollback ([`crate::service::imports::replaced`]).
