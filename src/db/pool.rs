@@ -5,7 +5,7 @@
 //! file that cannot be created.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -259,8 +259,46 @@ const WAL_KEEP_BYTES: u64 = 64 * 1024 * 1024;
 /// a file cut in such a pause is only allocated again by the next transaction.
 const WAL_QUIET_BEFORE_TRUNCATE: Duration = Duration::from_secs(2);
 
+/// The WAL length (in frames) past which the checkpoint thread makes the WAL start over
+/// (`wal_checkpoint(RESTART)`). Under writes that never pause — two clients logging batches back
+/// to back — a passive checkpoint never finds every frame copied at the moment a writer begins, so
+/// SQLite never starts the WAL over and the file grows without bound (4 GB in a 500,000-event
+/// bulk-logging run), every frame then extending the file: the kernel zeroed page-cache pages for
+/// each (a quarter of the server's CPU in a profile). A restart holds new writers back only while
+/// it copies what the passive passes left (one transaction or so) and the readers move on.
+const RESTART_FRAMES: i32 = 65_536;
+
+/// How long the restart may keep trying for the write lock and for the readers to move on.
+const RESTART_WITHIN: Duration = Duration::from_secs(2);
+
 /// The longest the checkpoint thread sleeps when there was nothing to copy.
 const CHECKPOINT_IDLE_MAX: Duration = Duration::from_millis(250);
+
+/// How many WAL restarts are waiting for the write lock (in this process). Writers give way while
+/// one is ([`restart_waiting`]): a restart needs one gap between write transactions, and writers
+/// that follow each other at once leave almost none. Per process, not per database: the service
+/// opens one database (several test databases in one process only wait the same short while).
+static RESTARTS_WAITING: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether a WAL restart is waiting for the write lock: a writer about to begin lets it go first.
+pub fn restart_waiting() -> bool {
+    RESTARTS_WAITING.load(Ordering::Relaxed) > 0
+}
+
+/// Copy what is left of the WAL and make the next writer start it over (see [`RESTART_FRAMES`]).
+fn restart_wal(conn: &mut SqliteConnection) {
+    struct Waiting;
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            RESTARTS_WAITING.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+    RESTARTS_WAITING.fetch_add(1, Ordering::Relaxed);
+    let _waiting = Waiting;
+    if let Err(e) = checkpoint_until(conn, "RESTART", RESTART_WITHIN) {
+        tracing::debug!(error = %e, "restarting the WAL failed");
+    }
+}
 
 /// What `PRAGMA wal_checkpoint` answers.
 #[derive(diesel::QueryableByName)]
@@ -308,6 +346,9 @@ fn spawn_checkpointer(path: PathBuf, alive: Weak<()>) {
             if now != last {
                 quiet_since = std::time::Instant::now();
             }
+            if now.0 >= RESTART_FRAMES {
+                restart_wal(&mut conn);
+            }
             if now != last && now.1 > 0 {
                 // Pages were copied: more may be waiting.
                 idle = Duration::from_millis(5);
@@ -340,17 +381,26 @@ fn spawn_checkpointer(path: PathBuf, alive: Weak<()>) {
 /// say): it answers `busy` and leaves the WAL as it was. So it is tried again until it has been
 /// done, or `within` has passed; returns whether it was done.
 pub fn truncate_wal(conn: &mut SqliteConnection, within: Duration) -> diesel::QueryResult<bool> {
+    checkpoint_until(conn, "TRUNCATE", within)
+}
+
+/// Run `PRAGMA wal_checkpoint(mode)` (`RESTART` or `TRUNCATE`: both need the write lock and the
+/// readers gone) until it is done or `within` has passed; returns whether it was done. It tries
+/// again every millisecond rather than through SQLite's busy handler, which sleeps up to 100 ms
+/// between tries and so misses the short gaps between back-to-back writers (who take turns the
+/// same way, see `db::write_tx`); each try also copies what it can.
+fn checkpoint_until(conn: &mut SqliteConnection, mode: &str, within: Duration) -> diesel::QueryResult<bool> {
     let deadline = std::time::Instant::now() + within;
+    let sql = format!("PRAGMA wal_checkpoint({mode})");
     loop {
-        let r: CheckpointResult =
-            diesel::RunQueryDsl::get_result(diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)"), conn)?;
+        let r: CheckpointResult = diesel::RunQueryDsl::get_result(diesel::sql_query(&sql), conn)?;
         if r.busy == 0 {
             return Ok(true);
         }
         if std::time::Instant::now() >= deadline {
             return Ok(false);
         }
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
