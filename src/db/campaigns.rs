@@ -35,6 +35,8 @@ pub struct Segment {
     pub created_at: NaiveDateTime,
     /// Changed.
     pub updated_at: NaiveDateTime,
+    /// Counts changes (the ETag).
+    pub version: i64,
 }
 
 /// A template.
@@ -60,6 +62,116 @@ pub struct Template {
     pub created_at: NaiveDateTime,
     /// Changed.
     pub updated_at: NaiveDateTime,
+    /// Counts changes (the ETag).
+    pub version: i64,
+}
+
+/// What a segment or template change sets.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = segments, treat_none_as_null = true)]
+pub struct SegmentChanges {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// The filter, canonical JSON.
+    pub definition: String,
+    /// Changed.
+    pub updated_at: NaiveDateTime,
+}
+
+/// What a template change sets.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = templates)]
+pub struct TemplateChanges {
+    /// Name.
+    pub name: String,
+    /// Subject template.
+    pub subject: String,
+    /// HTML body template.
+    pub html_body: String,
+    /// Plain-text body template.
+    pub text_body: String,
+    /// Changed.
+    pub updated_at: NaiveDateTime,
+}
+
+/// What a campaign uses: its segment or its template.
+#[derive(Debug, Clone, Copy)]
+pub enum Used {
+    /// A segment (by id).
+    Segment(i64),
+    /// A template (by id).
+    Template(i64),
+}
+
+/// Lock a segment or template row against a change (`exclusive`) or against a change while it is
+/// being relied on (a campaign's approval): PostgreSQL row locks; SQLite's write transactions
+/// already run one at a time.
+pub fn lock_used(conn: &mut DbConn, used: Used, exclusive: bool) -> QueryResult<()> {
+    let DbConn::Pg(c) = conn else {
+        return Ok(());
+    };
+    match (used, exclusive) {
+        (Used::Segment(id), true) => segments::table
+            .find(id)
+            .select(segments::id)
+            .for_update()
+            .load::<i64>(c)?,
+        (Used::Segment(id), false) => segments::table
+            .find(id)
+            .select(segments::id)
+            .for_share()
+            .load::<i64>(c)?,
+        (Used::Template(id), true) => templates::table
+            .find(id)
+            .select(templates::id)
+            .for_update()
+            .load::<i64>(c)?,
+        (Used::Template(id), false) => templates::table
+            .find(id)
+            .select(templates::id)
+            .for_share()
+            .load::<i64>(c)?,
+    };
+    Ok(())
+}
+
+/// A segment's or template's version now.
+pub fn version_of(conn: &mut DbConn, used: Used) -> QueryResult<i64> {
+    match used {
+        Used::Segment(id) => segments::table.find(id).select(segments::version).first(conn),
+        Used::Template(id) => templates::table.find(id).select(templates::version).first(conn),
+    }
+}
+
+/// The statuses of the campaigns that use a segment or template (each once).
+pub fn statuses_using(conn: &mut DbConn, used: Used) -> QueryResult<Vec<String>> {
+    let q = campaigns::table
+        .select(campaigns::status)
+        .distinct()
+        .into_boxed::<super::people::Db>();
+    let q = match used {
+        Used::Segment(id) => q.filter(campaigns::segment_id.eq(id)),
+        Used::Template(id) => q.filter(campaigns::template_id.eq(id)),
+    };
+    q.load(conn)
+}
+
+/// Change a segment and count the change.
+pub fn update_segment(conn: &mut DbConn, id: i64, changes: &SegmentChanges) -> QueryResult<Segment> {
+    crate::with_backend!(conn, |c| diesel::update(segments::table.find(id))
+        .set((changes, segments::version.eq(segments::version + 1)))
+        .returning(Segment::as_returning())
+        .get_result(c))
+}
+
+/// Change a template and count the change.
+pub fn update_template(conn: &mut DbConn, id: i64, changes: &TemplateChanges) -> QueryResult<Template> {
+    crate::with_backend!(conn, |c| diesel::update(templates::table.find(id))
+        .set((changes, templates::version.eq(templates::version + 1)))
+        .returning(Template::as_returning())
+        .get_result(c))
 }
 
 /// A campaign.

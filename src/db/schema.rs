@@ -508,6 +508,7 @@ diesel::table! {
         created_by -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        version -> BigInt,
     }
 }
 
@@ -522,6 +523,7 @@ diesel::table! {
         created_by -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        version -> BigInt,
     }
 }
 

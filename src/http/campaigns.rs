@@ -1,13 +1,13 @@
 //! Segments, templates, campaigns, one-click unsubscribe and bounces.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::extract::Json;
+use super::extract::{if_match_version, Json};
 use crate::error::{AppError, AppResult};
-use crate::service::campaigns::segments::{self, NewSegmentRequest, PreviewRequest};
+use crate::service::campaigns::segments::{self, NewSegmentRequest, PreviewRequest, UpdateSegmentRequest};
 use crate::service::campaigns::{
     self as campaigns, send, unsubscribe, NewCampaignRequest, NewTemplateRequest, TemplatePreviewRequest,
-    TestSendRequest,
+    TestSendRequest, UpdateTemplateRequest,
 };
 use crate::service::Ctx;
 use crate::state::AppState;
@@ -28,7 +28,23 @@ pub async fn list_segments(state: web::Data<AppState>, _ctx: Ctx) -> AppResult<H
 
 /// One segment.
 pub async fn get_segment(state: web::Data<AppState>, _ctx: Ctx, id: web::Path<String>) -> AppResult<HttpResponse> {
-    super::json(200, &state.db(move |c| segments::get(c, &id)).await?)
+    let view = state.db(move |c| segments::get(c, &id)).await?;
+    super::json_versioned(200, &view, view.version)
+}
+
+/// Change a segment.
+pub async fn update_segment(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ctx: Ctx,
+    id: web::Path<String>,
+    body: Json<UpdateSegmentRequest>,
+) -> AppResult<HttpResponse> {
+    let if_match = if_match_version(&req)?;
+    let view = state
+        .db(move |c| segments::update(c, &ctx, &id, if_match, &body.0))
+        .await?;
+    super::json_versioned(200, &view, view.version)
 }
 
 /// Preview a saved segment.
@@ -81,7 +97,23 @@ pub async fn list_templates(state: web::Data<AppState>, _ctx: Ctx) -> AppResult<
 
 /// One template.
 pub async fn get_template(state: web::Data<AppState>, _ctx: Ctx, id: web::Path<String>) -> AppResult<HttpResponse> {
-    super::json(200, &state.db(move |c| campaigns::get_template(c, &id)).await?)
+    let view = state.db(move |c| campaigns::get_template(c, &id)).await?;
+    super::json_versioned(200, &view, view.version)
+}
+
+/// Change a template.
+pub async fn update_template(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ctx: Ctx,
+    id: web::Path<String>,
+    body: Json<UpdateTemplateRequest>,
+) -> AppResult<HttpResponse> {
+    let if_match = if_match_version(&req)?;
+    let view = state
+        .db(move |c| campaigns::update_template(c, &ctx, &id, if_match, &body.0))
+        .await?;
+    super::json_versioned(200, &view, view.version)
 }
 
 /// Render a template for a person.

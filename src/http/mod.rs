@@ -211,10 +211,12 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep!(POST "/api/v1/segments", Needs(CampaignsManage), campaigns::create_segment, "campaigns", "Save a segment (a JSON filter; faults are 422 with their path)", status = 201, req = segments::NewSegmentRequest, res = segments::SegmentView),
         ep!(POST "/api/v1/segments/preview", Needs(CampaignsManage), campaigns::preview_filter, "campaigns", "Count and sample a filter without saving it", req = segments::PreviewRequest, res = segments::SegmentPreview),
         ep!(GET "/api/v1/segments/{id}", Needs(CampaignsManage), campaigns::get_segment, "campaigns", "One segment", res = segments::SegmentView),
+        ep!(PATCH "/api/v1/segments/{id}", Needs(CampaignsManage), campaigns::update_segment, "campaigns", "Change a segment while only draft campaigns use it (409 in_use after; optimistic: If-Match)", req = segments::UpdateSegmentRequest, res = segments::SegmentView),
         ep!(POST "/api/v1/segments/{id}/preview", Needs(CampaignsManage), campaigns::preview_segment, "campaigns", "Count and sample a saved segment now", req = segments::PreviewRequest, res = segments::SegmentPreview),
         ep!(GET "/api/v1/templates", Needs(CampaignsManage), campaigns::list_templates, "campaigns", "Message templates", res = Vec<cmp::TemplateView>),
         ep!(POST "/api/v1/templates", Needs(CampaignsManage), campaigns::create_template, "campaigns", "Save a template (sandboxed; HTML escaped; unsubscribe link required)", status = 201, req = cmp::NewTemplateRequest, res = cmp::TemplateView),
         ep!(GET "/api/v1/templates/{id}", Needs(CampaignsManage), campaigns::get_template, "campaigns", "One template", res = cmp::TemplateView),
+        ep!(PATCH "/api/v1/templates/{id}", Needs(CampaignsManage), campaigns::update_template, "campaigns", "Change a template while only draft campaigns use it (409 in_use after; optimistic: If-Match)", req = cmp::UpdateTemplateRequest, res = cmp::TemplateView),
         ep!(POST "/api/v1/templates/{id}/preview", Needs(CampaignsManage), campaigns::preview_template, "campaigns", "Render a template for one person", req = cmp::TemplatePreviewRequest, res = cmp::RenderedMessage),
         ep!(GET "/api/v1/campaigns", Needs(CampaignsManage), campaigns::list, "campaigns", "Campaigns with their numbers, newest first", res = Vec<cmp::CampaignView>),
         ep!(POST "/api/v1/campaigns", Needs(CampaignsManage), campaigns::create, "campaigns", "Draft a campaign", status = 201, req = cmp::NewCampaignRequest, res = cmp::CampaignView),
@@ -275,4 +277,13 @@ pub fn json<T: Serialize>(status: u16, body: &T) -> Result<HttpResponse, AppErro
     let status = actix_web::http::StatusCode::from_u16(status).map_err(|e| AppError::Internal(e.to_string()))?;
     let text = serde_json::to_string(body).map_err(|e| AppError::Internal(format!("serialise: {e}")))?;
     Ok(HttpResponse::build(status).content_type("application/json").body(text))
+}
+
+/// [`json`] with the record's version as its `ETag` (`"v3"`), for a later `If-Match`.
+pub fn json_versioned<T: Serialize>(status: u16, body: &T, version: i64) -> Result<HttpResponse, AppError> {
+    let mut resp = json(status, body)?;
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&format!("\"v{version}\"")) {
+        resp.headers_mut().insert(actix_web::http::header::ETAG, v);
+    }
+    Ok(resp)
 }

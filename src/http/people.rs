@@ -11,11 +11,7 @@ use crate::service::Ctx;
 use crate::state::AppState;
 
 fn with_etag(status: u16, view: &PersonView) -> AppResult<HttpResponse> {
-    let mut resp = super::json(status, view)?;
-    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&format!("\"v{}\"", view.version)) {
-        resp.headers_mut().insert(actix_web::http::header::ETAG, v);
-    }
-    Ok(resp)
+    super::json_versioned(status, view, view.version)
 }
 
 /// List people.

@@ -152,6 +152,16 @@ test('build a segment, write and preview a template, then draft, approve, start 
   await page.getByLabel('HTML body').fill('<p>Dear {{ given_name }},</p>\n<p>The spring fair opens on Saturday.</p>\n<p><a href="{{ unsubscribe_url }}">Stop these emails</a></p>\n');
   await page.getByRole('button', { name: 'Save template' }).click();
   await page.getByRole('heading', { level: 1, name: 'City news, spring' }).waitFor();
+  const templateId = new URL(page.url()).hash.split('/')[2];
+
+  // Changed while no campaign uses it past a draft.
+  await page.getByRole('link', { name: 'Change it' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Change “City news, spring”' }).waitFor();
+  assert.equal(await page.getByLabel('Subject').inputValue(), 'News for {{ given_name | default: "you" }}');
+  await page.getByLabel('Subject').fill('Spring news for {{ given_name | default: "you" }}');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByRole('heading', { level: 1, name: 'City news, spring' }).waitFor();
+  await page.getByText('Spring news for {{ given_name | default: "you" }}', { exact: true }).waitFor();
 
   // Preview for a real person: a campaigns manager cannot search people, so they choose from
   // the sample of a segment.
@@ -161,7 +171,7 @@ test('build a segment, write and preview a template, then draft, approve, start 
   await page.getByLabel('Sender name (optional)').fill('Cllr Ada Member');
   await page.getByRole('button', { name: 'Preview', exact: true }).click();
   const preview = page.locator('.template-preview');
-  await preview.getByText('News for Bob', { exact: true }).waitFor();
+  await preview.getByText('Spring news for Bob', { exact: true }).waitFor();
   await preview.locator('pre').first().filter({ hasText: 'Dear Bob,' }).waitFor();
   await preview.locator('pre').nth(1).filter({ hasText: '<p>Dear Bob,</p>' }).waitFor();
   await checkPage(page, 'template-preview');
@@ -214,7 +224,7 @@ test('build a segment, write and preview a template, then draft, approve, start 
     const given = to[0].toUpperCase() + to.slice(1, to.indexOf('@'));
     assert.match(header(m.data, 'List-Unsubscribe'), new RegExp(`^<${fx.svc.url}/u/[^>]+>`));
     assert.equal(header(m.data, 'List-Unsubscribe-Post'), 'List-Unsubscribe=One-Click');
-    assert.equal(header(m.data, 'Subject'), `News for ${given}`);
+    assert.equal(header(m.data, 'Subject'), `Spring news for ${given}`);
     assert.match(header(m.data, 'From'), /Cllr Ada Member/);
     const parts = bodies(m.data);
     const text = parts.find((p) => p.type === 'text/plain');
@@ -224,6 +234,13 @@ test('build a segment, write and preview a template, then draft, approve, start 
     assert.match(html.body, new RegExp(`<p>Dear ${given},</p>`));
     assert.match(html.body, new RegExp(`<a href="${fx.svc.url}/u/[^"]+">Stop these emails</a>`));
   }
+
+  // What was sent can no longer change.
+  await page.goto(`/#/templates/${templateId}/edit`);
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  const refused = page.locator('.error-summary');
+  await refused.getByText('There is a problem').waitFor();
+  await refused.getByText(/can no longer change: save a new template instead/).waitFor();
 
   // The list shows it as sent.
   await page.getByRole('link', { name: 'Campaigns', exact: true }).first().click();

@@ -421,7 +421,7 @@ route('/templates', async (_, isCurrent) => {
   const list = asList(await api('GET', '/api/v1/templates'));
   if (!isCurrent()) return;
   page('Templates', subnav('/templates'),
-    h('p', {}, 'The wording of a campaign’s email, with the recipient’s details filled in when it is sent. A saved template cannot be changed: make a copy instead.'),
+    h('p', {}, 'The wording of a campaign’s email, with the recipient’s details filled in when it is sent. A template can be changed until a campaign that uses it is approved; after that, make a copy.'),
     h('div', { class: 'button-group' }, buttonLink('/templates/new', 'Write a template')),
     table({
       caption: 'Templates, newest first',
@@ -434,6 +434,33 @@ route('/templates', async (_, isCurrent) => {
     }));
 }, PERM);
 
+/** The template form: a new one (`t` without id) or a change to a saved one (`t.id`, `t.version`). */
+function templatePage(t) {
+  const editing = Boolean(t.id);
+  const title = editing ? `Change “${t.name}”` : 'Write a template';
+  page(title, { back: editing ? [`/templates/${t.id}`, t.name] : ['/templates', 'Templates'] },
+    variablesHelp(),
+    form([
+      field({ name: 'name', label: 'Name', value: t.name, width: 'long', hint: 'Only staff see this.' }),
+      field({ name: 'subject', label: 'Subject', value: t.subject, width: 'full' }),
+      field({ name: 'text_body', label: 'Plain text body', type: 'textarea', rows: 10, value: t.text_body, spellcheck: true, hint: 'For email programs that do not show HTML. Must include {{ unsubscribe_url }}.' }),
+      field({ name: 'html_body', label: 'HTML body', type: 'textarea', rows: 12, value: t.html_body, hint: 'Must include {{ unsubscribe_url }}, for example as a link.' }),
+      h('div', { class: 'button-group' }, button(editing ? 'Save changes' : 'Save template'), link(editing ? `/templates/${t.id}` : '/templates', 'Cancel')),
+    ], async (v) => {
+      const errors = [];
+      if (!v.name.trim()) errors.push({ field: 'name', message: 'Enter a name for the template.' });
+      if (!v.subject.trim()) errors.push({ field: 'subject', message: 'Enter a subject.' });
+      if (errors.length) throw invalid(errors);
+      const body = { name: v.name.trim(), subject: v.subject, text_body: v.text_body, html_body: v.html_body };
+      const saved = editing
+        // If-Match: a change someone else saved since this page was opened is not overwritten (412).
+        ? await api('PATCH', `/api/v1/templates/${enc(t.id)}`, { body, headers: { 'If-Match': `"v${t.version}"` } })
+        : await api('POST', '/api/v1/templates', { body });
+      notice(`Template “${saved.name}” saved. Preview it for a real person below.`);
+      navigate(`/templates/${saved.id}`);
+    }));
+}
+
 route('/templates/new', async (_, isCurrent) => {
   const from = hashQuery().get('from');
   let base = {
@@ -443,26 +470,16 @@ route('/templates/new', async (_, isCurrent) => {
   };
   if (from) {
     const t = await api('GET', `/api/v1/templates/${enc(from)}`);
-    base = { ...t, name: `Copy of ${t.name}` };
+    base = { name: `Copy of ${t.name}`, subject: t.subject, text_body: t.text_body, html_body: t.html_body };
   }
   if (!isCurrent()) return;
-  page('Write a template', { back: ['/templates', 'Templates'] },
-    variablesHelp(),
-    form([
-      field({ name: 'name', label: 'Name', value: base.name, width: 'long', hint: 'Only staff see this.' }),
-      field({ name: 'subject', label: 'Subject', value: base.subject, width: 'full' }),
-      field({ name: 'text_body', label: 'Plain text body', type: 'textarea', rows: 10, value: base.text_body, spellcheck: true, hint: 'For email programs that do not show HTML. Must include {{ unsubscribe_url }}.' }),
-      field({ name: 'html_body', label: 'HTML body', type: 'textarea', rows: 12, value: base.html_body, hint: 'Must include {{ unsubscribe_url }}, for example as a link.' }),
-      h('div', { class: 'button-group' }, button('Save template'), link('/templates', 'Cancel')),
-    ], async (v) => {
-      const errors = [];
-      if (!v.name.trim()) errors.push({ field: 'name', message: 'Enter a name for the template.' });
-      if (!v.subject.trim()) errors.push({ field: 'subject', message: 'Enter a subject.' });
-      if (errors.length) throw invalid(errors);
-      const t = await api('POST', '/api/v1/templates', { body: { name: v.name.trim(), subject: v.subject, text_body: v.text_body, html_body: v.html_body } });
-      notice(`Template “${t.name}” saved. Preview it for a real person below.`);
-      navigate(`/templates/${t.id}`);
-    }));
+  templatePage(base);
+}, PERM);
+
+route('/templates/:id/edit', async ({ id }, isCurrent) => {
+  const t = await api('GET', `/api/v1/templates/${enc(id)}`);
+  if (!isCurrent()) return;
+  templatePage(t);
 }, PERM);
 
 /** Choosing a person for a preview: a search (with people_read) or a segment's sample. */
@@ -552,7 +569,8 @@ route('/templates/:id', async ({ id }, isCurrent) => {
     h('pre', { class: 'code campaigns-pre' }, t.html_body),
     h('div', { class: 'button-group' },
       buttonLink(`/campaigns/new?template=${t.id}`, 'Create a campaign with this template'),
-      buttonLink(`/templates/new?from=${t.id}`, 'Make a copy to change it', 'secondary')),
+      buttonLink(`/templates/${t.id}/edit`, 'Change it', 'secondary'),
+      buttonLink(`/templates/new?from=${t.id}`, 'Make a copy', 'secondary')),
     section('Preview for a real person', previewForm, out));
 }, PERM);
 

@@ -422,7 +422,10 @@ export function showErrors(f, e, fieldMap) {
     }
     items.push(h('li', {}, fe.field ? `${fe.field}: ${fe.message}` : fe.message));
   }
-  const conflict = e instanceof ApiError && (e.status === 409 || e.status === 412);
+  // Only a change that lost to someone else's says so; other 409s (a duplicate, a wrong state,
+  // something in use) are problems like any other.
+  const conflict = e instanceof ApiError
+    && (e.status === 412 || ['stale_version', 'stale', 'changed_meanwhile', 'segment_changed'].includes(problem.code));
   const summary = h('div', { class: 'error-summary', role: 'alert', tabindex: '-1' },
     h('h2', { class: 'error-summary__title' }, conflict ? 'Someone else changed this first' : 'There is a problem'),
     h('p', {}, items.length && problem.code === 'validation_failed' ? 'Check the fields below.' : problem.detail || e.message),

@@ -20,8 +20,8 @@ mod templates;
 pub mod unsubscribe;
 
 pub use templates::{
-    create_template, get_template, list_templates, parse_template, preview_template, NewTemplateRequest, Parsed,
-    RenderedMessage, TemplatePreviewRequest, TemplateView,
+    create_template, get_template, list_templates, parse_template, preview_template, update_template,
+    NewTemplateRequest, Parsed, RenderedMessage, TemplatePreviewRequest, TemplateView, UpdateTemplateRequest,
 };
 
 use chrono::{DateTime, Utc};
@@ -57,6 +57,17 @@ pub fn required_text(field: &str, value: &str, max: usize) -> AppResult<String> 
     clean_text(v, max).map_err(|e| AppError::field(field, e.code, e.message))
 }
 
+/// A trimmed, cleaned text of at most `max` characters; `None` when empty (it clears the field).
+pub fn optional_text(field: &str, value: &str, max: usize) -> AppResult<Option<String>> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    clean_text(v, max)
+        .map(Some)
+        .map_err(|e| AppError::field(field, e.code, e.message))
+}
+
 fn audit_now(conn: &mut DbConn, ctx: &Ctx, action: &str, kind: &str, id: &str) -> AppResult<()> {
     audit::record(
         conn,
@@ -69,6 +80,33 @@ fn audit_now(conn: &mut DbConn, ctx: &Ctx, action: &str, kind: &str, id: &str) -
             None,
         ),
     )
+}
+
+/// Before a segment or template changes (inside the change's transaction): lock it, hold the
+/// caller to the version they saw (`If-Match`), and refuse while a campaign past its draft uses
+/// it — what was approved, queued or sent must stay what it was (the audit of a campaign names
+/// its segment and template), so such a change is a new segment or template.
+fn may_change(conn: &mut DbConn, used: db::campaigns::Used, if_match: Option<i64>) -> AppResult<()> {
+    db::campaigns::lock_used(conn, used, true)?;
+    let version = db::campaigns::version_of(conn, used)?;
+    if if_match.is_some_and(|v| v != version) {
+        return Err(AppError::PreconditionFailed(format!(
+            "It has changed since you read it (now version {version}): read it again."
+        )));
+    }
+    let what = match used {
+        db::campaigns::Used::Segment(_) => "segment",
+        db::campaigns::Used::Template(_) => "template",
+    };
+    if db::campaigns::statuses_using(conn, used)?.iter().any(|s| s != "draft") {
+        return Err(AppError::Conflict {
+            code: "in_use",
+            detail: format!(
+                "A campaign past its draft (approved, sending, sent or cancelled) uses this {what}, so it can no longer change: save a new {what} instead."
+            ),
+        });
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,6 +332,18 @@ pub fn approve(conn: &mut DbConn, ctx: &Ctx, public_id: &str, threshold: i64) ->
         )));
     }
     write_tx(conn, |x| {
+        // Approval is of the audience counted above and of the template as it is: both are held
+        // against a change until this commits, and a segment changed since the count is
+        // counted again by the approver.
+        db::campaigns::lock_used(x, db::campaigns::Used::Segment(c.segment_id), false)?;
+        db::campaigns::lock_used(x, db::campaigns::Used::Template(c.template_id), false)?;
+        if db::campaigns::version_of(x, db::campaigns::Used::Segment(c.segment_id))? != segment.version {
+            return Err(AppError::conflict(
+                "segment_changed",
+                "The campaign's segment changed while it was being approved: approve it again.",
+            ));
+        }
+        expect_status(&db::campaigns::campaign(x, c.id)?, &["draft"], "approved")?;
         db::campaigns::set_campaign_status(x, c.id, "approved", Some(ctx.principal.user_id), None, ctx.meta.now)?;
         audit_now(x, ctx, "campaign.approve", "campaign", public_id)?;
         let c = db::campaigns::campaign(x, c.id)?;

@@ -28,6 +28,10 @@ pub struct TemplateView {
     pub variables: Vec<String>,
     /// Created.
     pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Counts changes; send it back as `If-Match: "v<version>"` when changing the template.
+    pub version: i64,
 }
 
 /// A new template.
@@ -42,6 +46,20 @@ pub struct NewTemplateRequest {
     pub html_body: String,
     /// Plain-text body; must contain `{{ unsubscribe_url }}`.
     pub text_body: String,
+}
+
+/// A change to a template: what is left out stays as it was.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTemplateRequest {
+    /// Name.
+    pub name: Option<String>,
+    /// Subject (a template too).
+    pub subject: Option<String>,
+    /// HTML body; must contain `{{ unsubscribe_url }}`.
+    pub html_body: Option<String>,
+    /// Plain-text body; must contain `{{ unsubscribe_url }}`.
+    pub text_body: Option<String>,
 }
 
 /// Render a template for a person.
@@ -130,6 +148,8 @@ fn template_view(t: &db::campaigns::Template) -> TemplateView {
         text_body: t.text_body.clone(),
         variables,
         created_at: t.created_at.and_utc(),
+        updated_at: t.updated_at.and_utc(),
+        version: t.version,
     }
 }
 
@@ -151,9 +171,38 @@ pub fn create_template(conn: &mut DbConn, ctx: &Ctx, req: &NewTemplateRequest) -
                 created_by: ctx.principal.user_id,
                 created_at: now,
                 updated_at: now,
+                version: 1,
             },
         )?;
         audit_now(c, ctx, "template.create", "template", &t.public_id)?;
+        Ok(template_view(&t))
+    })
+}
+
+/// Change a template, while no campaign past its draft uses it (`if_match`: the version the
+/// caller read). The result is checked as a new template is.
+pub fn update_template(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    public_id: &str,
+    if_match: Option<i64>,
+    req: &UpdateTemplateRequest,
+) -> AppResult<TemplateView> {
+    let name = req.name.as_deref().map(|n| required_text("name", n, 200)).transpose()?;
+    write_tx(conn, |c| {
+        let old = find_template(c, public_id)?;
+        super::may_change(c, db::campaigns::Used::Template(old.id), if_match)?;
+        let old = db::campaigns::template(c, old.id)?;
+        let changes = db::campaigns::TemplateChanges {
+            name: name.clone().unwrap_or(old.name),
+            subject: req.subject.clone().unwrap_or(old.subject),
+            html_body: req.html_body.clone().unwrap_or(old.html_body),
+            text_body: req.text_body.clone().unwrap_or(old.text_body),
+            updated_at: ctx.meta.now,
+        };
+        parse_template(&changes.subject, &changes.html_body, &changes.text_body)?;
+        let t = db::campaigns::update_template(c, old.id, &changes)?;
+        audit_now(c, ctx, "template.update", "template", &t.public_id)?;
         Ok(template_view(&t))
     })
 }

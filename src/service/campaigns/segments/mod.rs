@@ -33,6 +33,10 @@ pub struct SegmentView {
     pub definition: serde_json::Value,
     /// Created.
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Last changed.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// Counts changes; send it back as `If-Match: "v<version>"` when changing the segment.
+    pub version: i64,
 }
 
 /// A new segment.
@@ -45,6 +49,18 @@ pub struct NewSegmentRequest {
     pub description: Option<String>,
     /// The filter expression (see the README for the grammar).
     pub definition: serde_json::Value,
+}
+
+/// A change to a saved segment: what is left out stays as it was.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSegmentRequest {
+    /// Name.
+    pub name: Option<String>,
+    /// Description (an empty text clears it).
+    pub description: Option<String>,
+    /// The filter expression.
+    pub definition: Option<serde_json::Value>,
 }
 
 /// A preview of a filter or a saved segment.
@@ -84,6 +100,8 @@ fn view(s: &db::campaigns::Segment) -> SegmentView {
         description: s.description.clone(),
         definition: serde_json::from_str(&s.definition).unwrap_or(serde_json::Value::Null),
         created_at: s.created_at.and_utc(),
+        updated_at: s.updated_at.and_utc(),
+        version: s.version,
     }
 }
 
@@ -117,6 +135,7 @@ pub fn create(conn: &mut DbConn, ctx: &Ctx, req: &NewSegmentRequest) -> AppResul
                 created_by: ctx.principal.user_id,
                 created_at: now,
                 updated_at: now,
+                version: 1,
             },
         )?;
         audit::record(
@@ -130,6 +149,48 @@ pub fn create(conn: &mut DbConn, ctx: &Ctx, req: &NewSegmentRequest) -> AppResul
                 None,
             ),
         )?;
+        Ok(view(&s))
+    })
+}
+
+/// Change a segment, while no campaign past its draft uses it (`if_match`: the version the
+/// caller read).
+pub fn update(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    public_id: &str,
+    if_match: Option<i64>,
+    req: &UpdateSegmentRequest,
+) -> AppResult<SegmentView> {
+    let definition = match &req.definition {
+        Some(d) => Some(serde_json::to_string(&parse(d)?).map_err(|e| AppError::Internal(e.to_string()))?),
+        None => None,
+    };
+    let name = req
+        .name
+        .as_deref()
+        .map(|n| super::required_text("name", n, 200))
+        .transpose()?;
+    let description = req
+        .description
+        .as_deref()
+        .map(|d| super::optional_text("description", d, 1000))
+        .transpose()?;
+    write_tx(conn, |c| {
+        let old = find(c, public_id)?;
+        super::may_change(c, db::campaigns::Used::Segment(old.id), if_match)?;
+        let old = db::campaigns::segment(c, old.id)?;
+        let s = db::campaigns::update_segment(
+            c,
+            old.id,
+            &db::campaigns::SegmentChanges {
+                name: name.clone().unwrap_or(old.name.clone()),
+                description: description.clone().unwrap_or(old.description.clone()),
+                definition: definition.clone().unwrap_or(old.definition.clone()),
+                updated_at: ctx.meta.now,
+            },
+        )?;
+        super::audit_now(c, ctx, "segment.update", "segment", &s.public_id)?;
         Ok(view(&s))
     })
 }

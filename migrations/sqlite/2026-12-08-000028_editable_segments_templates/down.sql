@@ -1,0 +1,2 @@
+ALTER TABLE templates DROP COLUMN version;
+ALTER TABLE segments DROP COLUMN version;
