@@ -211,19 +211,28 @@ async fn sqlite_commits_reach_the_database_file_from_the_checkpoint_thread() {
     assert_eq!(seen, 50, "the committed people never reached the database file");
 }
 
+/// The WAL file of the test's database, when it is SQLite.
+fn sqlite_wal(app: &TestApp) -> Option<std::path::PathBuf> {
+    match lighthouse::db::pool::DbUrl::parse(&app.state.settings.database.url) {
+        Ok(lighthouse::db::pool::DbUrl::Sqlite(path)) => Some(format!("{}-wal", path.display()).into()),
+        _ => None,
+    }
+}
+
+fn file_len(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
 /// A large write leaves a large WAL file (SQLite keeps it at its largest); once the pages are in
 /// the database and nothing is being written, the checkpoint thread truncates it.
 #[actix_web::test]
 async fn sqlite_wal_file_is_given_back_after_a_large_write() {
     use diesel::connection::SimpleConnection;
     let app = TestApp::new().await;
-    let Ok(lighthouse::db::pool::DbUrl::Sqlite(path)) =
-        lighthouse::db::pool::DbUrl::parse(&app.state.settings.database.url)
-    else {
+    let Some(wal) = sqlite_wal(&app) else {
         return; // PostgreSQL has no WAL file of ours to look at.
     };
-    let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
-    let wal_len = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    let wal_len = || file_len(&wal);
     {
         let mut conn = app.state.pool.get().unwrap();
         // About 80 MB in one transaction: far below the size at which the writer would
@@ -255,18 +264,15 @@ async fn sqlite_wal_file_is_given_back_after_a_large_write() {
 /// do) leave no moment at which every WAL frame is in the database, so SQLite alone never starts
 /// the WAL over and the file grows with everything written (4 GB in a bulk-logging benchmark).
 /// The checkpoint thread makes it start over past 256 MB: here 640 MB is written and the file
-/// stays near that size.
+/// stays near 256 MB.
 #[actix_web::test]
 async fn sqlite_wal_starts_over_under_back_to_back_writers() {
     use diesel::connection::SimpleConnection;
     use lighthouse::db::write_tx;
     let app = TestApp::new().await;
-    let Ok(lighthouse::db::pool::DbUrl::Sqlite(path)) =
-        lighthouse::db::pool::DbUrl::parse(&app.state.settings.database.url)
-    else {
+    let Some(wal) = sqlite_wal(&app) else {
         return; // PostgreSQL has no WAL file of ours to look at.
     };
-    let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
     let pool = app.state.pool.clone();
     pool.get()
         .unwrap()
@@ -287,8 +293,7 @@ async fn sqlite_wal_starts_over_under_back_to_back_writers() {
                         c.batch_execute("UPDATE wal_churn SET b = randomblob(1000000)")
                     })
                     .unwrap();
-                    let len = std::fs::metadata(&wal).map_or(0, |m| m.len());
-                    largest.fetch_max(len, std::sync::atomic::Ordering::Relaxed);
+                    largest.fetch_max(file_len(&wal), std::sync::atomic::Ordering::Relaxed);
                 }
             });
         }

@@ -128,12 +128,14 @@ fn begin_immediate(c: &mut SqliteConnection) -> diesel::QueryResult<()> {
     let limit = std::time::Duration::from_millis(u64::try_from(configured.timeout).unwrap_or(0));
     c.batch_execute("PRAGMA busy_timeout = 0")?;
     let started = std::time::Instant::now();
-    // A WAL restart waiting for the lock goes first (it gives up within 2 s; see
-    // `pool::restart_waiting`), so that back-to-back writers do not grow the WAL without end.
-    while pool::restart_waiting() && started.elapsed() < limit / 2 {
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
     let begun = loop {
+        // A WAL restart waiting for the lock goes first (it gives up within 2 s; see
+        // `pool::restart_waiting`), also before a writer that was already waiting, so that
+        // back-to-back writers do not grow the WAL without end.
+        if pool::restart_waiting() && started.elapsed() < limit / 2 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            continue;
+        }
         let tried = AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE");
         match &tried {
             Err(diesel::result::Error::DatabaseError(_, info))
