@@ -63,6 +63,16 @@ async fn segments_and_templates_change_while_only_drafts_use_them() {
     assert_eq!(partial.body["description"], Value::Null);
     assert_eq!(partial.body["name"], "Residents on the list");
     assert_eq!(partial.body["version"], 3);
+    // A change that changes nothing makes no new version (and no audit entry).
+    let same = f
+        .app
+        .patch(&seg, &f.manager.token, json!({"name": "Residents on the list"}))
+        .await;
+    assert_eq!(same.status, 200, "{}", same.text);
+    assert_eq!(same.body["version"], 3);
+    let empty = f.app.patch(&tpl, &f.manager.token, json!({})).await;
+    assert_eq!(empty.status, 200, "{}", empty.text);
+    assert_eq!(empty.body["version"], 1);
     // A change is checked as a new one is, and a refused change writes nothing.
     let bad = f
         .app

@@ -194,12 +194,17 @@ pub fn update_template(
         super::may_change(c, db::campaigns::Used::Template(old.id), if_match)?;
         let old = db::campaigns::template(c, old.id)?;
         let changes = db::campaigns::TemplateChanges {
-            name: name.clone().unwrap_or(old.name),
-            subject: req.subject.clone().unwrap_or(old.subject),
-            html_body: req.html_body.clone().unwrap_or(old.html_body),
-            text_body: req.text_body.clone().unwrap_or(old.text_body),
+            name: name.clone().unwrap_or_else(|| old.name.clone()),
+            subject: req.subject.clone().unwrap_or_else(|| old.subject.clone()),
+            html_body: req.html_body.clone().unwrap_or_else(|| old.html_body.clone()),
+            text_body: req.text_body.clone().unwrap_or_else(|| old.text_body.clone()),
             updated_at: ctx.meta.now,
         };
+        if (&changes.name, &changes.subject, &changes.html_body, &changes.text_body)
+            == (&old.name, &old.subject, &old.html_body, &old.text_body)
+        {
+            return Ok(template_view(&old)); // Nothing changes: no new version, nothing to audit.
+        }
         parse_template(&changes.subject, &changes.html_body, &changes.text_body)?;
         let t = db::campaigns::update_template(c, old.id, &changes)?;
         audit_now(c, ctx, "template.update", "template", &t.public_id)?;

@@ -180,16 +180,17 @@ pub fn update(
         let old = find(c, public_id)?;
         super::may_change(c, db::campaigns::Used::Segment(old.id), if_match)?;
         let old = db::campaigns::segment(c, old.id)?;
-        let s = db::campaigns::update_segment(
-            c,
-            old.id,
-            &db::campaigns::SegmentChanges {
-                name: name.clone().unwrap_or(old.name.clone()),
-                description: description.clone().unwrap_or(old.description.clone()),
-                definition: definition.clone().unwrap_or(old.definition.clone()),
-                updated_at: ctx.meta.now,
-            },
-        )?;
+        let changes = db::campaigns::SegmentChanges {
+            name: name.clone().unwrap_or_else(|| old.name.clone()),
+            description: description.clone().unwrap_or_else(|| old.description.clone()),
+            definition: definition.clone().unwrap_or_else(|| old.definition.clone()),
+            updated_at: ctx.meta.now,
+        };
+        if (&changes.name, &changes.description, &changes.definition) == (&old.name, &old.description, &old.definition)
+        {
+            return Ok(view(&old)); // Nothing changes: no new version, nothing to audit.
+        }
+        let s = db::campaigns::update_segment(c, old.id, &changes)?;
         super::audit_now(c, ctx, "segment.update", "segment", &s.public_id)?;
         Ok(view(&s))
     })
