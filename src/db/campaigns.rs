@@ -105,6 +105,15 @@ pub enum Used {
     Template(i64),
 }
 
+impl Used {
+    /// The row's id.
+    pub fn id(self) -> i64 {
+        match self {
+            Used::Segment(id) | Used::Template(id) => id,
+        }
+    }
+}
+
 /// Lock a segment or template row against a change (`exclusive`) or against a change while it is
 /// being relied on (a campaign's approval): PostgreSQL row locks; SQLite's write transactions
 /// already run one at a time.
@@ -112,50 +121,30 @@ pub fn lock_used(conn: &mut DbConn, used: Used, exclusive: bool) -> QueryResult<
     let DbConn::Pg(c) = conn else {
         return Ok(());
     };
-    match (used, exclusive) {
-        (Used::Segment(id), true) => segments::table
-            .find(id)
-            .select(segments::id)
-            .for_update()
-            .load::<i64>(c)?,
-        (Used::Segment(id), false) => segments::table
-            .find(id)
-            .select(segments::id)
-            .for_share()
-            .load::<i64>(c)?,
-        (Used::Template(id), true) => templates::table
-            .find(id)
-            .select(templates::id)
-            .for_update()
-            .load::<i64>(c)?,
-        (Used::Template(id), false) => templates::table
-            .find(id)
-            .select(templates::id)
-            .for_share()
-            .load::<i64>(c)?,
+    // Both names are constants; the id is bound.
+    let table = match used {
+        Used::Segment(_) => "segments",
+        Used::Template(_) => "templates",
     };
+    let mode = if exclusive { "UPDATE" } else { "SHARE" };
+    diesel::sql_query(format!("SELECT id FROM {table} WHERE id = $1 FOR {mode}"))
+        .bind::<BigInt, _>(used.id())
+        .execute(c)?;
     Ok(())
 }
 
-/// A segment's or template's version now.
-pub fn version_of(conn: &mut DbConn, used: Used) -> QueryResult<i64> {
-    match used {
-        Used::Segment(id) => segments::table.find(id).select(segments::version).first(conn),
-        Used::Template(id) => templates::table.find(id).select(templates::version).first(conn),
-    }
-}
-
-/// The statuses of the campaigns that use a segment or template (each once).
-pub fn statuses_using(conn: &mut DbConn, used: Used) -> QueryResult<Vec<String>> {
+/// Whether a campaign past its draft (approved, sending, sent, cancelled) uses a segment or
+/// template.
+pub fn used_past_draft(conn: &mut DbConn, used: Used) -> QueryResult<bool> {
     let q = campaigns::table
-        .select(campaigns::status)
-        .distinct()
+        .filter(campaigns::status.ne("draft"))
+        .select(campaigns::id)
         .into_boxed::<super::people::Db>();
     let q = match used {
         Used::Segment(id) => q.filter(campaigns::segment_id.eq(id)),
         Used::Template(id) => q.filter(campaigns::template_id.eq(id)),
     };
-    q.load(conn)
+    Ok(q.first::<i64>(conn).optional()?.is_some())
 }
 
 /// Change a segment and count the change.

@@ -59,6 +59,17 @@ pub struct Ctx {
     pub matching: crate::config::MatchingSettings,
 }
 
+/// Optional free text: trimmed, empty as none, at most `max` characters (cleaned as
+/// [`crate::normalize::text::clean_text`] does).
+pub fn optional_text(field: &str, v: Option<&str>, max: usize) -> Result<Option<String>, crate::error::FieldError> {
+    match v.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => crate::normalize::text::clean_text(v, max)
+            .map(Some)
+            .map_err(|e| crate::error::FieldError::new(field, e.code, e.message)),
+    }
+}
+
 /// `n` random bytes from the operating system's CSPRNG, URL-safe base64 without padding.
 pub fn random_token(n: usize) -> String {
     let mut bytes = vec![0u8; n];

@@ -57,17 +57,6 @@ pub fn required_text(field: &str, value: &str, max: usize) -> AppResult<String> 
     clean_text(v, max).map_err(|e| AppError::field(field, e.code, e.message))
 }
 
-/// A trimmed, cleaned text of at most `max` characters; `None` when empty (it clears the field).
-pub fn optional_text(field: &str, value: &str, max: usize) -> AppResult<Option<String>> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Ok(None);
-    }
-    clean_text(v, max)
-        .map(Some)
-        .map_err(|e| AppError::field(field, e.code, e.message))
-}
-
 fn audit_now(conn: &mut DbConn, ctx: &Ctx, action: &str, kind: &str, id: &str) -> AppResult<()> {
     audit::record(
         conn,
@@ -82,23 +71,22 @@ fn audit_now(conn: &mut DbConn, ctx: &Ctx, action: &str, kind: &str, id: &str) -
     )
 }
 
-/// Before a segment or template changes (inside the change's transaction): lock it, hold the
-/// caller to the version they saw (`If-Match`), and refuse while a campaign past its draft uses
-/// it — what was approved, queued or sent must stay what it was (the audit of a campaign names
-/// its segment and template), so such a change is a new segment or template.
-fn may_change(conn: &mut DbConn, used: db::campaigns::Used, if_match: Option<i64>) -> AppResult<()> {
-    db::campaigns::lock_used(conn, used, true)?;
-    let version = db::campaigns::version_of(conn, used)?;
+/// Before a segment or template changes (inside the change's transaction, with the row locked
+/// by [`db::campaigns::lock_used`] and `version` read after): hold the caller to the version they
+/// saw (`If-Match`), and refuse while a campaign past its draft uses it — what was approved,
+/// queued or sent must stay what it was (the audit of a campaign names its segment and
+/// template), so such a change is a new segment or template.
+fn may_change(conn: &mut DbConn, used: db::campaigns::Used, version: i64, if_match: Option<i64>) -> AppResult<()> {
     if if_match.is_some_and(|v| v != version) {
         return Err(AppError::PreconditionFailed(format!(
             "It has changed since you read it (now version {version}): read it again."
         )));
     }
-    let what = match used {
-        db::campaigns::Used::Segment(_) => "segment",
-        db::campaigns::Used::Template(_) => "template",
-    };
-    if db::campaigns::statuses_using(conn, used)?.iter().any(|s| s != "draft") {
+    if db::campaigns::used_past_draft(conn, used)? {
+        let what = match used {
+            db::campaigns::Used::Segment(_) => "segment",
+            db::campaigns::Used::Template(_) => "template",
+        };
         return Err(AppError::Conflict {
             code: "in_use",
             detail: format!(
@@ -337,7 +325,7 @@ pub fn approve(conn: &mut DbConn, ctx: &Ctx, public_id: &str, threshold: i64) ->
         // counted again by the approver.
         db::campaigns::lock_used(x, db::campaigns::Used::Segment(c.segment_id), false)?;
         db::campaigns::lock_used(x, db::campaigns::Used::Template(c.template_id), false)?;
-        if db::campaigns::version_of(x, db::campaigns::Used::Segment(c.segment_id))? != segment.version {
+        if db::campaigns::segment(x, c.segment_id)?.version != segment.version {
             return Err(AppError::conflict(
                 "segment_changed",
                 "The campaign's segment changed while it was being approved: approve it again.",

@@ -190,9 +190,10 @@ pub fn update_template(
 ) -> AppResult<TemplateView> {
     let name = req.name.as_deref().map(|n| required_text("name", n, 200)).transpose()?;
     write_tx(conn, |c| {
-        let old = find_template(c, public_id)?;
-        super::may_change(c, db::campaigns::Used::Template(old.id), if_match)?;
-        let old = db::campaigns::template(c, old.id)?;
+        let used = db::campaigns::Used::Template(find_template(c, public_id)?.id);
+        db::campaigns::lock_used(c, used, true)?;
+        let old = db::campaigns::template(c, used.id())?;
+        super::may_change(c, used, old.version, if_match)?;
         let changes = db::campaigns::TemplateChanges {
             name: name.clone().unwrap_or_else(|| old.name.clone()),
             subject: req.subject.clone().unwrap_or_else(|| old.subject.clone()),

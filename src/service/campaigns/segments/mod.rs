@@ -174,12 +174,14 @@ pub fn update(
     let description = req
         .description
         .as_deref()
-        .map(|d| super::optional_text("description", d, 1000))
-        .transpose()?;
+        .map(|d| crate::service::optional_text("description", Some(d), 1000))
+        .transpose()
+        .map_err(|e| AppError::Validation(vec![e]))?;
     write_tx(conn, |c| {
-        let old = find(c, public_id)?;
-        super::may_change(c, db::campaigns::Used::Segment(old.id), if_match)?;
-        let old = db::campaigns::segment(c, old.id)?;
+        let used = db::campaigns::Used::Segment(find(c, public_id)?.id);
+        db::campaigns::lock_used(c, used, true)?;
+        let old = db::campaigns::segment(c, used.id())?;
+        super::may_change(c, used, old.version, if_match)?;
         let changes = db::campaigns::SegmentChanges {
             name: name.clone().unwrap_or_else(|| old.name.clone()),
             description: description.clone().unwrap_or_else(|| old.description.clone()),

@@ -30,7 +30,7 @@ use crate::db::schema::{people, rights_requests};
 use crate::db::{write_tx, DbConn};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::normalize::text::clean_text;
-use crate::service::{audit, is_public_id, new_public_id, Ctx};
+use crate::service::{audit, is_public_id, new_public_id, optional_text, Ctx};
 pub use model::*;
 use model::{restart, Row};
 
@@ -46,16 +46,6 @@ fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<(), FieldError> 
             "invalid_value",
             format!("Use one of: {}.", allowed.join(", ")),
         ))
-    }
-}
-
-/// Optional free text: trimmed, empty as none, at most `max` characters.
-fn optional_text(field: &str, v: Option<&str>, max: usize) -> Result<Option<String>, FieldError> {
-    match v.map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => clean_text(v, max)
-            .map(Some)
-            .map_err(|e| FieldError::new(field, e.code, e.message)),
     }
 }
 
