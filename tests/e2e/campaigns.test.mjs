@@ -135,6 +135,33 @@ test('build a segment, write and preview a template, then draft, approve, start 
   await page.getByRole('heading', { level: 1, name: 'EC1A news readers' }).waitFor();
   await page.getByText('Segment “EC1A news readers” saved.').waitFor();
   await page.getByText('3 people match now.').waitFor();
+  const segmentId = new URL(page.url()).hash.split('/')[2];
+
+  // Changed while no campaign uses it past a draft: the saved conditions come back in the builder.
+  await page.getByRole('link', { name: 'Change it' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Change “EC1A news readers”' }).waitFor();
+  const e1 = page.getByRole('group', { name: 'Condition 1' });
+  const e2 = page.getByRole('group', { name: 'Condition 2' });
+  assert.equal(await e1.getByLabel('Type of condition').inputValue(), 'consent');
+  assert.equal(await e1.getByLabel('Purpose').inputValue(), 'city_news');
+  assert.equal(await e1.getByLabel('Consent', { exact: true }).inputValue(), 'granted');
+  assert.equal(await e2.getByLabel('Type of condition').inputValue(), 'field');
+  assert.equal(await e2.getByLabel('Detail').inputValue(), 'postcode');
+  assert.equal(await e2.getByLabel('Test').inputValue(), 'starts_with');
+  assert.equal((await e2.getByLabel('Value').inputValue()).toUpperCase(), 'EC1A');
+  assert.equal(await page.getByLabel('People who meet all of the conditions').isChecked(), true);
+  await countIs('3 people match now.');
+  // Leaving out EC1A: of the four with consent, only Eve.
+  await e2.getByLabel('Leave out the people who meet this condition instead').check();
+  await countIs('1 person matches now.');
+  await checkPage(page, 'segment-change');
+  await e2.getByLabel('Leave out the people who meet this condition instead').uncheck();
+  await countIs('3 people match now.');
+  await page.getByLabel('Description (optional)').fill('City news readers in EC1A');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByRole('heading', { level: 1, name: 'EC1A news readers' }).waitFor();
+  await page.getByText('City news readers in EC1A', { exact: true }).waitFor();
+  await page.getByText('3 people match now.').waitFor();
 
   // ----- the template editor -----
   await page.goto('/#/templates/new');
@@ -241,12 +268,65 @@ test('build a segment, write and preview a template, then draft, approve, start 
   const refused = page.locator('.error-summary');
   await refused.getByText('There is a problem').waitFor();
   await refused.getByText(/can no longer change: save a new template instead/).waitFor();
+  await page.goto(`/#/segments/${segmentId}/edit`);
+  await page.getByRole('heading', { level: 1, name: 'Change “EC1A news readers”' }).waitFor();
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await refused.getByText(/can no longer change: save a new segment instead/).waitFor();
+  // A copy can be changed: it starts with the same conditions.
+  await page.goto(`/#/segments/${segmentId}`);
+  await page.getByRole('link', { name: 'Make a copy' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Create a segment' }).waitFor();
+  assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), 'Copy of EC1A news readers');
+  assert.equal((await page.getByRole('group', { name: 'Condition 2' }).getByLabel('Value').inputValue()).toUpperCase(), 'EC1A');
+  await countIs('3 people match now.');
 
   // The list shows it as sent.
   await page.getByRole('link', { name: 'Campaigns', exact: true }).first().click();
   const row = page.getByRole('row').filter({ hasText: 'Spring fair' });
   await row.getByText('Sent', { exact: true }).waitFor();
   await checkPage(page, 'campaigns-list');
+  assert.deepEqual(page.problems, []);
+});
+
+test('a filter written through the API that the builder cannot show keeps its conditions when the segment is renamed or copied', async () => {
+  const manager = await apiAs(fx.svc, fx.users.campaigns.email);
+  const definition = { or: [
+    { and: [{ consent: { purpose: 'city_news', channel: 'email' } }, { field: { name: 'postcode', op: 'starts_with', value: 'EC1A' } }] },
+    { engaged: { since: '2020-01-01' } },
+  ] };
+  const seg = await manager('POST', '/api/v1/segments', { name: 'Nested', definition });
+  const page = await newPage(fx.svc);
+  await signIn(page, fx.users.campaigns);
+  await page.goto(`/#/segments/${seg.id}/edit`);
+  await page.getByRole('heading', { level: 1, name: 'Change “Nested”' }).waitFor();
+  await page.getByText(/written through the API in a form this page cannot show, so they stay as they are/).waitFor();
+  assert.equal(await page.getByRole('group', { name: 'Condition 1' }).count(), 0);
+  const { count } = await manager('POST', '/api/v1/segments/preview', { definition });
+  await page.locator('.segment-result__count').getByText(`${count} ${count === 1 ? 'person matches' : 'people match'} now.`).waitFor();
+  await checkPage(page, 'segment-change-api-filter');
+  await page.getByLabel('Name', { exact: true }).fill('Nested, renamed');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Nested, renamed' }).waitFor();
+  const after = await manager('GET', `/api/v1/segments/${seg.id}`);
+  assert.deepEqual(after.definition, seg.definition, 'the filter as it was saved (the API fills in defaults)');
+  assert.equal(after.version, seg.version + 1);
+
+  // Someone else's change in between is not overwritten.
+  await page.getByRole('link', { name: 'Change it' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Change “Nested, renamed”' }).waitFor();
+  await manager('PATCH', `/api/v1/segments/${seg.id}`, { description: 'Changed elsewhere' });
+  await page.getByLabel('Name', { exact: true }).fill('Mine');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.locator('.error-summary').getByText('Someone else changed this first').waitFor();
+  assert.equal((await manager('GET', `/api/v1/segments/${seg.id}`)).name, 'Nested, renamed');
+
+  // A copy keeps the filter as it is.
+  await page.goto(`/#/segments/new?from=${seg.id}`);
+  await page.getByText(/the copy keeps them as they are/).waitFor();
+  await page.getByRole('button', { name: 'Save segment' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Copy of Nested, renamed' }).waitFor();
+  const copyId = new URL(page.url()).hash.split('/')[2];
+  assert.deepEqual((await manager('GET', `/api/v1/segments/${copyId}`)).definition, seg.definition);
   assert.deepEqual(page.problems, []);
 });
 

@@ -139,7 +139,7 @@ function specs(ctx) {
   };
 }
 
-function conditionEditor(ctx, k, type, onRemove) {
+function conditionEditor(ctx, k, type, onRemove, init = null) {
   const N = (t, key) => `c${k}-${t}-${key}`;
   const SPECS = specs(ctx);
   const legend = h('legend', { class: 'legend' });
@@ -234,10 +234,58 @@ function conditionEditor(ctx, k, type, onRemove) {
     },
     focus() { typeSel.querySelector('select').focus(); },
   };
+  /** Set an input or select; false if it cannot hold the value (no such option, not a date…). */
+  function put(name, value) {
+    const x = el.querySelector(`[name="${name}"]`);
+    if (!x) return false;
+    if (value === undefined || value === null) return true;
+    const v = Array.isArray(value) ? value.join(', ') : String(value);
+    x.value = v;
+    // Not bubbling: only the condition's own listeners (operators follow the detail) run.
+    x.dispatchEvent(new Event('change'));
+    return x.value === v;
+  }
+
+  /** Show a saved condition (a leaf, or {not: leaf}); false if the form cannot show it exactly. */
+  function fill(cond) {
+    const leaf = cond.not || cond;
+    el.querySelector(`[name="c${k}-not"]`).checked = Boolean(cond.not);
+    const t = Object.keys(leaf)[0];
+    const v = leaf[t];
+    if (t === 'tag' || t === 'department') return put(N(t, 'value'), v);
+    if (t === 'field') return put(N(t, 'name'), v.name) && put(N(t, 'op'), v.op) && (v.value === undefined || put(N(t, 'value'), v.value));
+    return SPECS[t].every(([key]) => v[key] === undefined || put(N(t, key), v[key]));
+  }
+
   onChange(typeSel, (ev) => renderBody(ev.target.value));
   renderBody(type);
+  ed.shown = init ? fill(init) : true;
   return ed;
 }
+
+/** The conditions of a saved filter as the builder shows them ({combine, items}), or null when
+ * the builder cannot (nesting, or details it has no inputs for, such as "since"): such a
+ * segment's filter can only be changed through the API. */
+function builderConditions(definition) {
+  const KEYS = {
+    consent: ['purpose', 'channel', 'state'], score: ['name', 'op', 'value'], field: ['name', 'op', 'value'],
+    engaged: ['action', 'kind', 'department', 'within_days', 'min_count'],
+  };
+  const isLeaf = (c) => {
+    const leaf = c && typeof c === 'object' && c.not ? c.not : c;
+    if (!leaf || typeof leaf !== 'object' || Array.isArray(leaf) || Object.keys(leaf).length !== 1) return false;
+    const [t, v] = Object.entries(leaf)[0];
+    if (t === 'tag' || t === 'department') return typeof v === 'string';
+    return Boolean(KEYS[t]) && v !== null && typeof v === 'object' && Object.keys(v).every((x) => KEYS[t].includes(x));
+  };
+  if (!definition || typeof definition !== 'object') return null;
+  const combine = Array.isArray(definition.and) ? 'and' : Array.isArray(definition.or) ? 'or' : null;
+  const items = combine ? definition[combine] : [definition];
+  if ((combine && Object.keys(definition).length !== 1) || !items.length || !items.every(isLeaf)) return null;
+  return { combine: combine || 'and', items };
+}
+
+const conditionType = (c) => Object.keys(c.not || c)[0];
 
 /** Point the API's filter errors (definition/and/2/consent/purpose) at the condition's field. */
 function remapSegmentErrors(e, editors) {
@@ -265,7 +313,7 @@ route('/segments', async (_, isCurrent) => {
   const [list, ctx] = await Promise.all([api('GET', '/api/v1/segments'), lookups()]);
   if (!isCurrent()) return;
   page('Segments', subnav('/segments'),
-    h('p', {}, 'A segment chooses people by conditions, such as their consent, postcode or what they took part in. It is worked out again each time it is used.'),
+    h('p', {}, 'A segment chooses people by conditions, such as their consent, postcode or what they took part in. It is worked out again each time it is used. It can be changed until a campaign that uses it is approved; after that, make a copy.'),
     h('div', { class: 'button-group' }, buttonLink('/segments/new', 'Create a segment')),
     table({
       caption: 'Saved segments, newest first',
@@ -278,10 +326,13 @@ route('/segments', async (_, isCurrent) => {
     }));
 }, PERM);
 
-route('/segments/new', async (_, isCurrent) => {
-  page('Create a segment', { back: ['/segments', 'Segments'] }, loading());
-  const ctx = await lookups();
-  if (!isCurrent()) return;
+/** The segment form: a new segment (`s` without id, perhaps a copy's values) or a change to a
+ * saved one (`s.id`, `s.version`). A filter the builder cannot show is kept as it is. */
+function segmentPage(s, ctx, isCurrent) {
+  const editing = Boolean(s.id);
+  const title = editing ? `Change “${s.name}”` : 'Create a segment';
+  const back = editing ? [`/segments/${s.id}`, s.name] : ['/segments', 'Segments'];
+  const saved = s.definition ? builderConditions(s.definition) : { combine: 'and', items: [{ consent: {} }] };
   const editors = [];
   let seq = 0;
   const list = h('div', { class: 'segment-conditions' });
@@ -291,7 +342,7 @@ route('/segments/new', async (_, isCurrent) => {
   let f = null;
 
   function renumber() { editors.forEach((ed, i) => ed.setNumber(i + 1, editors.length)); }
-  function add(type) {
+  function add(type, init = null) {
     const ed = conditionEditor(ctx, ++seq, type, (x) => {
       const i = editors.indexOf(x);
       editors.splice(i, 1);
@@ -299,13 +350,14 @@ route('/segments/new', async (_, isCurrent) => {
       renumber();
       addBtn.focus();
       changed();
-    });
+    }, init);
     editors.push(ed);
     list.appendChild(ed.el);
     renumber();
     return ed;
   }
   function build() {
+    if (!builder) return { definition: s.definition, problems: [] };
     const problems = [];
     const combine = (f.querySelector('input[name="combine"]:checked') || {}).value || 'and';
     const items = editors.map((ed, i) => ed.read(problems, i + 1));
@@ -335,7 +387,7 @@ route('/segments/new', async (_, isCurrent) => {
     last = key;
     const mine = ++ticket;
     replace(jsonEl, JSON.stringify(b.definition, null, 2));
-    if (!editors.length) { replace(countEl, 'Add a condition to see who matches.'); replace(sampleEl); }
+    if (!editors.length && builder) { replace(countEl, 'Add a condition to see who matches.'); replace(sampleEl); }
     else if (b.problems.length) { replace(countEl, 'Finish the conditions to see who matches.'); replace(sampleEl, h('p', { class: 'muted' }, b.problems[0].message)); }
     else { replace(countEl, 'Counting…'); preview(b.definition, mine); }
   }
@@ -344,41 +396,78 @@ route('/segments/new', async (_, isCurrent) => {
     kind: 'secondary',
     onClick: () => { add('field').focus(); changed(); },
   });
-  f = form([
-    field({ name: 'name', label: 'Name', width: 'long', hint: 'For example, Newsletter readers in EC1.' }),
-    field({ name: 'description', label: 'Description (optional)', width: 'long' }),
-    choices({
-      name: 'combine', type: 'radio', legend: 'Who should be in the segment?', value: 'and',
+  // Each saved condition in its editor; one the form cannot show exactly leaves the filter as it is.
+  let builder = Boolean(saved);
+  if (saved) {
+    for (const c of saved.items) add(conditionType(c), s.definition ? c : null);
+    if (editors.some((ed) => !ed.shown)) {
+      builder = false;
+      editors.splice(0).forEach((ed) => ed.el.remove());
+    }
+  }
+  const conditions = builder
+    ? [choices({
+      name: 'combine', type: 'radio', legend: 'Who should be in the segment?', value: saved.combine,
       options: [['and', 'People who meet all of the conditions'], ['or', 'People who meet any of the conditions']],
-    }),
-    h('h2', {}, 'Conditions'),
-    list,
-    addBtn,
+    }), h('h2', {}, 'Conditions'), list, addBtn]
+    : [h('h2', {}, 'Conditions'), h('div', { class: 'inset' },
+      h('p', {}, `Who is in it: ${describe(s.definition, ctx)}.`),
+      h('p', {}, editing
+        ? 'These conditions were written through the API in a form this page cannot show, so they stay as they are. Change them through the API, or create a new segment.'
+        : 'These conditions were written through the API in a form this page cannot show; the copy keeps them as they are.'))];
+  f = form([
+    field({ name: 'name', label: 'Name', value: s.name, width: 'long', hint: 'For example, Newsletter readers in EC1.' }),
+    field({ name: 'description', label: 'Description (optional)', value: s.description || '', width: 'long' }),
+    ...conditions,
     h('section', { class: 'segment-result', 'aria-labelledby': 'segment-result-title' },
       h('h2', { id: 'segment-result-title', class: 'segment-result__title' }, 'Who matches'),
       countEl, sampleEl),
     h('details', { class: 'details' }, h('summary', {}, 'Show the filter as JSON (for experts)'), jsonEl),
-    h('div', { class: 'button-group' }, button('Save segment'), link('/segments', 'Cancel')),
+    h('div', { class: 'button-group' }, button(editing ? 'Save changes' : 'Save segment'), link(back[0], 'Cancel')),
   ], async (v) => {
     const { definition, problems } = build();
     const errors = [...problems];
     if (!v.name.trim()) errors.unshift({ field: 'name', message: 'Enter a name for the segment.' });
-    if (!editors.length) errors.push({ field: 'combine', message: 'Add at least one condition.' });
+    if (builder && !editors.length) errors.push({ field: 'combine', message: 'Add at least one condition.' });
     if (errors.length) throw invalid(errors);
-    let s;
+    let out;
     try {
-      s = await api('POST', '/api/v1/segments', { body: { name: v.name.trim(), description: v.description.trim() || null, definition } });
+      out = editing
+        // If-Match: a change someone else saved since this page was opened is not overwritten
+        // (412); a filter this page could not show is not sent, so it stays as it is.
+        ? await api('PATCH', `/api/v1/segments/${enc(s.id)}`, {
+          body: { name: v.name.trim(), description: v.description.trim(), ...(builder ? { definition } : {}) },
+          headers: { 'If-Match': `"v${s.version}"` },
+        })
+        : await api('POST', '/api/v1/segments', { body: { name: v.name.trim(), description: v.description.trim() || null, definition } });
     } catch (e) { throw remapSegmentErrors(e, editors); }
-    notice(`Segment “${s.name}” saved.`);
-    navigate(`/segments/${s.id}`);
+    notice(`Segment “${out.name}” saved.`);
+    navigate(`/segments/${out.id}`);
   });
   f.addEventListener('input', changed);
   f.addEventListener('change', changed);
-  add('consent');
-  page('Create a segment', { back: ['/segments', 'Segments'] },
-    h('p', {}, 'Choose people with one or more conditions. The count below changes as you build it. Only people whose records are active are ever included.'),
+  page(title, { back },
+    h('p', {}, editing
+      ? 'Change the name, the description or who is in it. A segment can be changed until a campaign that uses it is approved; after that, make a copy.'
+      : 'Choose people with one or more conditions. The count below changes as you build it. Only people whose records are active are ever included.'),
     f);
   changed();
+}
+
+route('/segments/new', async (_, isCurrent) => {
+  page('Create a segment', { back: ['/segments', 'Segments'] }, loading());
+  const from = hashQuery().get('from');
+  const [ctx, copied] = await Promise.all([lookups(), from ? api('GET', `/api/v1/segments/${enc(from)}`) : null]);
+  if (!isCurrent()) return;
+  segmentPage(copied
+    ? { name: `Copy of ${copied.name}`, description: copied.description, definition: copied.definition }
+    : { name: '', description: '', definition: null }, ctx, isCurrent);
+}, PERM);
+
+route('/segments/:id/edit', async ({ id }, isCurrent) => {
+  const [s, ctx] = await Promise.all([api('GET', `/api/v1/segments/${enc(id)}`), lookups()]);
+  if (!isCurrent()) return;
+  segmentPage(s, ctx, isCurrent);
 }, PERM);
 
 route('/segments/:id', async ({ id }, isCurrent) => {
@@ -395,7 +484,10 @@ route('/segments/:id', async ({ id }, isCurrent) => {
     section('Who matches now', result),
     h('details', { class: 'details' }, h('summary', {}, 'Show the filter as JSON (for experts)'),
       h('pre', { class: 'code campaigns-pre' }, JSON.stringify(s.definition, null, 2))),
-    h('div', { class: 'button-group' }, buttonLink(`/campaigns/new?segment=${s.id}`, 'Create a campaign for this segment')));
+    h('div', { class: 'button-group' },
+      buttonLink(`/campaigns/new?segment=${s.id}`, 'Create a campaign for this segment'),
+      buttonLink(`/segments/${s.id}/edit`, 'Change it', 'secondary'),
+      buttonLink(`/segments/new?from=${s.id}`, 'Make a copy', 'secondary')));
   try {
     const p = await api('POST', `/api/v1/segments/${enc(id)}/preview`, { body: { sample: 10 } });
     replace(result, h('p', { role: 'status' }, `${plural(p.count, 'person matches', 'people match')} now.`), samplePanel(p));
