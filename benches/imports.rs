@@ -649,9 +649,10 @@ fn run(o: &Options) -> Result<(), String> {
         db.url.as_str()
     };
     println!(
-        "database: {} ({shown}{})",
+        "database: {} ({shown}{}{})",
         db.backend,
-        if o.reuse { ", a copy of the kept one" } else { "" }
+        if o.reuse { ", a copy of the kept one" } else { "" },
+        common::server_settings(&db)
     );
     let result = measure(o, &bin, &work, &db);
     if o.keep {

@@ -933,14 +933,15 @@ fn run(o: &Options) -> Result<bool, String> {
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
     let db = common::fresh_database(o.database_url.as_deref(), o.reuse, &work, "journeys.db")?;
     println!(
-        "database: {} ({}{})",
+        "database: {} ({}{}{})",
         db.backend,
         if o.database_url.is_some() {
             "as given"
         } else {
             db.url.as_str()
         },
-        if o.reuse { ", reused" } else { "" }
+        if o.reuse { ", reused" } else { "" },
+        common::server_settings(&db)
     );
     let result = measure(o, &bin, &work, &db);
     if o.keep {

@@ -108,6 +108,34 @@ pub fn fresh_database(url: Option<&str>, reuse: bool, work: &Path, default_file:
     }
 }
 
+/// The PostgreSQL server's memory and checkpoint settings, which move the figures a lot (", server
+/// shared_buffers 6GB, max_wal_size 8GB"); empty for SQLite.
+pub fn server_settings(db: &Database) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        v: String,
+    }
+    if db.backend != "postgres" {
+        return String::new();
+    }
+    let Ok(mut c) = diesel::PgConnection::establish(&db.url) else {
+        return String::new();
+    };
+    let mut get = |name: &str| {
+        diesel::RunQueryDsl::get_result::<Setting>(
+            diesel::sql_query("SELECT current_setting($1) AS v").bind::<diesel::sql_types::Text, _>(name),
+            &mut c,
+        )
+        .map_or_else(|_| "?".to_string(), |s| s.v)
+    };
+    let buffers = get("shared_buffers");
+    format!(
+        ", server shared_buffers {buffers}, max_wal_size {}",
+        get("max_wal_size")
+    )
+}
+
 /// Remove a scratch database: the SQLite file (with `-wal` and `-shm`), or the PostgreSQL
 /// database this run created.
 pub fn remove_database(db: &Database) {

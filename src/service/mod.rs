@@ -70,6 +70,19 @@ pub fn optional_text(field: &str, v: Option<&str>, max: usize) -> Result<Option<
     }
 }
 
+/// [`optional_text`] for checks that report every field at once: a fault goes into `errors`.
+pub fn optional_text_into(
+    errors: &mut Vec<crate::error::FieldError>,
+    field: &str,
+    v: Option<&str>,
+    max: usize,
+) -> Option<String> {
+    optional_text(field, v, max).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    })
+}
+
 /// `n` random bytes from the operating system's CSPRNG, URL-safe base64 without padding.
 pub fn random_token(n: usize) -> String {
     let mut bytes = vec![0u8; n];

@@ -9,7 +9,7 @@ use crate::db::{self, write_tx, DbConn};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::normalize::text::clean_text;
 use crate::service::people::paging;
-use crate::service::{audit, new_public_id, Ctx, Scope};
+use crate::service::{audit, new_public_id, optional_text_into, Ctx, Scope};
 
 /// A kind of activity.
 #[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
@@ -226,26 +226,15 @@ fn check_times(
     }
 }
 
-fn opt_text(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>, max: usize) -> Option<String> {
-    let v = value.map(str::trim).filter(|v| !v.is_empty())?;
-    match clean_text(v, max) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            errors.push(FieldError::new(field, e.code, e.message));
-            None
-        }
-    }
-}
-
 /// Create an activity (in one of the user's departments).
 pub fn create(conn: &mut DbConn, ctx: &Ctx, req: &NewActivityRequest) -> AppResult<ActivityView> {
     let mut errors = Vec::new();
-    let title = opt_text(&mut errors, "title", Some(&req.title), 200);
+    let title = optional_text_into(&mut errors, "title", Some(&req.title), 200);
     if title.is_none() && errors.is_empty() {
         errors.push(FieldError::new("title", "required", "Give the activity a title."));
     }
-    let place = opt_text(&mut errors, "place", req.place.as_deref(), 200);
-    let reference = opt_text(&mut errors, "reference", req.reference.as_deref(), 100);
+    let place = optional_text_into(&mut errors, "place", req.place.as_deref(), 200);
+    let reference = optional_text_into(&mut errors, "reference", req.reference.as_deref(), 100);
     check_times(&mut errors, req.starts_at, req.ends_at, req.capacity);
     if req.shifts.len() > MAX_SHIFTS {
         errors.push(FieldError::new(
@@ -361,9 +350,9 @@ pub fn get(conn: &mut DbConn, ctx: &Ctx, public_id: &str) -> AppResult<ActivityV
 /// Change an activity.
 pub fn update(conn: &mut DbConn, ctx: &Ctx, public_id: &str, req: &UpdateActivityRequest) -> AppResult<ActivityView> {
     let mut errors = Vec::new();
-    let title = opt_text(&mut errors, "title", Some(&req.title), 200);
-    let place = opt_text(&mut errors, "place", req.place.as_deref(), 200);
-    let reference = opt_text(&mut errors, "reference", req.reference.as_deref(), 100);
+    let title = optional_text_into(&mut errors, "title", Some(&req.title), 200);
+    let place = optional_text_into(&mut errors, "place", req.place.as_deref(), 200);
+    let reference = optional_text_into(&mut errors, "reference", req.reference.as_deref(), 100);
     check_times(&mut errors, req.starts_at, req.ends_at, req.capacity);
     let Some(title) = title.filter(|_| errors.is_empty()) else {
         if errors.is_empty() {

@@ -17,8 +17,7 @@ use crate::db::engagement::{Engagement, TimelineFilter};
 use crate::db::schema::people;
 use crate::db::{self, write_tx, DbConn};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::normalize::text::clean_text;
-use crate::service::{audit, is_public_id, new_ordered_public_id, Ctx, Permission, Scope};
+use crate::service::{audit, is_public_id, new_ordered_public_id, optional_text_into, Ctx, Permission, Scope};
 
 /// Every action an engagement event can record.
 pub use crate::db::engagement::ACTIONS;
@@ -143,17 +142,6 @@ pub struct TimelineQuery {
 /// Hours go with `volunteered` only, between 0 and 24.
 pub fn hours_fit(action: &str, hours: f64) -> bool {
     action == "volunteered" && (0.0..=24.0).contains(&hours)
-}
-
-fn text(errors: &mut Vec<FieldError>, field: String, v: Option<&str>, max: usize) -> Option<String> {
-    let v = v.map(str::trim).filter(|v| !v.is_empty())?;
-    match clean_text(v, max) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            errors.push(FieldError::new(field, e.code, e.message));
-            None
-        }
-    }
 }
 
 /// Log a batch of engagements (one event is a batch of one).
@@ -337,10 +325,11 @@ pub fn log(conn: &mut DbConn, ctx: &Ctx, events: &[EngagementInput]) -> AppResul
                     "That is too far in the future.",
                 ));
             }
-            let source = text(&mut errors, f("source"), e.source.as_deref(), 50).unwrap_or_else(|| "staff".into());
-            let external_ref = text(&mut errors, f("external_ref"), e.external_ref.as_deref(), 200);
-            let response_ref = text(&mut errors, f("response_ref"), e.response_ref.as_deref(), 100);
-            let detail = text(&mut errors, f("detail"), e.detail.as_deref(), 1000);
+            let source = optional_text_into(&mut errors, &f("source"), e.source.as_deref(), 50)
+                .unwrap_or_else(|| "staff".into());
+            let external_ref = optional_text_into(&mut errors, &f("external_ref"), e.external_ref.as_deref(), 200);
+            let response_ref = optional_text_into(&mut errors, &f("response_ref"), e.response_ref.as_deref(), 100);
+            let detail = optional_text_into(&mut errors, &f("detail"), e.detail.as_deref(), 1000);
             if errors.len() > before {
                 continue;
             }
