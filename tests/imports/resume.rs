@@ -24,7 +24,6 @@ async fn commit_killed_after(f: &F, csv: String, rows: u64, chunks: usize) -> St
     .unwrap();
     let finished = lighthouse::service::imports::apply::run_chunks(
         &mut conn,
-        Some(&f.app.state.pool),
         batch_id,
         &f.app.state.points,
         &f.app.state.settings.matching,

@@ -249,22 +249,7 @@ fn key_changes(conn: &mut DbConn, ids: &[i64]) -> AppResult<KeyChanges> {
 /// instead of touching one random page per key. Groups of `GROUP` people are read, and their
 /// missing keys written in transactions of `SLICE` keys, each checking that the people are
 /// still matchable (an erasure meanwhile wins). Stale keys are left to [`refresh`].
-///
-/// On PostgreSQL, with `pool` given and a second connection idle, half of the people are done on
-/// it at the same time: PostgreSQL takes writers side by side, and the pass is otherwise one
-/// connection waiting on the server statement after statement. The halves hold different
-/// people, so their rows never collide; each is as safe to stop and run again as the whole.
-/// (SQLite has one writer at a time: there the pass stays on `conn`.)
-pub fn add_missing_in_key_order(conn: &mut DbConn, pool: Option<&crate::db::DbPool>, ids: &[i64]) -> AppResult<()> {
-    let worth_it = matches!(conn, DbConn::Pg(_)) && ids.len() >= 2 * CHUNK;
-    crate::service::in_two_parts(conn, pool, worth_it, |c, part, parts| {
-        let (from, to) = (ids.len() * part / parts, ids.len() * (part + 1) / parts);
-        add_in_key_order(c, &ids[from..to]).map(|()| Vec::<()>::new())
-    })
-    .map(|_| ())
-}
-
-fn add_in_key_order(conn: &mut DbConn, ids: &[i64]) -> AppResult<()> {
+pub fn add_missing_in_key_order(conn: &mut DbConn, ids: &[i64]) -> AppResult<()> {
     const GROUP: usize = 50_000;
     const SLICE: usize = 20_000;
     for group in ids.chunks(GROUP) {

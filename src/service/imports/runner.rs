@@ -56,9 +56,7 @@ impl Worker {
                     .get_result(&mut conn)?;
                 match status.as_str() {
                     "analysing" => super::scan::run(&mut conn, Some(&self.pool), batch_id, &self.matching),
-                    "committing" => {
-                        super::apply::run(&mut conn, Some(&self.pool), batch_id, &self.points, &self.matching)
-                    }
+                    "committing" => super::apply::run(&mut conn, batch_id, &self.points, &self.matching),
                     "rolling_back" => super::rollback::run(&mut conn, batch_id),
                     _ => Ok(()),
                 }

@@ -352,19 +352,17 @@ pub fn attendance_ref(activity: &str, action: &str, person: &str) -> String {
 /// Run the commit of a batch (status `committing`) to the end, resuming after `rows_done`.
 pub fn run(
     conn: &mut DbConn,
-    pool: Option<&crate::db::DbPool>,
     batch_id: i64,
     points: &PointHasher,
     settings: &crate::config::MatchingSettings,
 ) -> AppResult<()> {
-    run_chunks(conn, pool, batch_id, points, settings, usize::MAX).map(|_| ())
+    run_chunks(conn, batch_id, points, settings, usize::MAX).map(|_| ())
 }
 
 /// Commit at most `max_chunks` chunks, as a worker killed after them would have; returns whether
 /// the commit finished. (The crash-and-resume test stops a commit this way.)
 pub fn run_chunks(
     conn: &mut DbConn,
-    pool: Option<&crate::db::DbPool>,
     batch_id: i64,
     points: &PointHasher,
     settings: &crate::config::MatchingSettings,
@@ -462,7 +460,7 @@ pub fn run_chunks(
         counts = chunk_counts;
         done += n;
     }
-    finish(conn, pool, &b, &counts)
+    finish(conn, &b, &counts)
 }
 
 /// One chunk in one transaction: its rows applied, marked and counted, and the batch's progress
@@ -502,12 +500,7 @@ fn commit_chunk(
 }
 
 /// After the last chunk: the new people's blocking keys, then the batch marked committed.
-fn finish(
-    conn: &mut DbConn,
-    pool: Option<&crate::db::DbPool>,
-    b: &Batch,
-    counts: &BTreeMap<String, i64>,
-) -> AppResult<bool> {
+fn finish(conn: &mut DbConn, b: &Batch, counts: &BTreeMap<String, i64>) -> AppResult<bool> {
     // The people this batch created get their blocking keys now, all at once in key order
     // (see the module's notes); a resumed commit comes here again and adds what is missing.
     let created: Vec<i64> = import_rows::table
@@ -518,7 +511,7 @@ fn finish(
         .select(import_rows::person_id.assume_not_null())
         .order(import_rows::row_number)
         .load(conn)?;
-    index::add_missing_in_key_order(conn, pool, &created)?;
+    index::add_missing_in_key_order(conn, &created)?;
     let now = crate::db::now();
     write_tx(conn, |c| {
         diesel::update(import_batches::table.find(b.id))
