@@ -266,17 +266,17 @@ function conditionEditor(ctx, k, type, onRemove, init = null) {
 /** The conditions of a saved filter as the builder shows them ({combine, items}), or null when
  * the builder cannot (nesting, or details it has no inputs for, such as "since"): such a
  * segment's filter can only be changed through the API. */
-function builderConditions(definition) {
-  const KEYS = {
-    consent: ['purpose', 'channel', 'state'], score: ['name', 'op', 'value'], field: ['name', 'op', 'value'],
-    engaged: ['action', 'kind', 'department', 'within_days', 'min_count'],
-  };
+function builderConditions(definition, ctx) {
+  // The details each condition's editor has inputs for (a `field` condition's are fixed).
+  const SPECS = specs(ctx);
+  const keysOf = (t) => (t === 'field' ? ['name', 'op', 'value'] : (SPECS[t] || []).map(([key]) => key));
   const isLeaf = (c) => {
     const leaf = c && typeof c === 'object' && c.not ? c.not : c;
     if (!leaf || typeof leaf !== 'object' || Array.isArray(leaf) || Object.keys(leaf).length !== 1) return false;
     const [t, v] = Object.entries(leaf)[0];
     if (t === 'tag' || t === 'department') return typeof v === 'string';
-    return Boolean(KEYS[t]) && v !== null && typeof v === 'object' && Object.keys(v).every((x) => KEYS[t].includes(x));
+    const keys = keysOf(t);
+    return keys.length > 0 && v !== null && typeof v === 'object' && Object.keys(v).every((x) => keys.includes(x));
   };
   if (!definition || typeof definition !== 'object') return null;
   const combine = Array.isArray(definition.and) ? 'and' : Array.isArray(definition.or) ? 'or' : null;
@@ -332,7 +332,7 @@ function segmentPage(s, ctx, isCurrent) {
   const editing = Boolean(s.id);
   const title = editing ? `Change “${s.name}”` : 'Create a segment';
   const back = editing ? [`/segments/${s.id}`, s.name] : ['/segments', 'Segments'];
-  const saved = s.definition ? builderConditions(s.definition) : { combine: 'and', items: [{ consent: {} }] };
+  const saved = s.definition ? builderConditions(s.definition, ctx) : { combine: 'and', items: [{ consent: {} }] };
   const editors = [];
   let seq = 0;
   const list = h('div', { class: 'segment-conditions' });
